@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Prepares this machine for the test environment. Idempotent, no prompts; safe to run twice.
+#  1. Debian packages for the real components the tests run (registry, skopeo, containerd, etcd, ...).
+#  2. Upstream Kubernetes binaries built from the Go module proxy into a cache outside the repo.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+
+packages=(
+  docker-registry # distribution registry v2 (htpasswd basic auth, TLS)
+  apache2-utils   # htpasswd
+  skopeo          # a real registry client
+  containerd      # a real CRI ImageService
+  runc
+  umoci           # builds the tiny test image without a Docker engine
+  busybox-static  # ... whose only file is a static busybox
+  openssl         # test PKI
+  iproute2
+  util-linux      # setpriv, unshare, nsenter
+)
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  echo "test-env: installing Debian packages: ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+# The Debian packages enable system services where systemd runs; the tests start their own instances.
+
+bash "$here/build-kubernetes.sh"

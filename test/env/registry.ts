@@ -1,0 +1,112 @@
+/** A real registry (Debian's docker-registry, distribution v2) with htpasswd basic auth. */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { request as httpsRequest } from "node:https";
+import { request as httpRequest } from "node:http";
+import { join } from "node:path";
+import { startDaemon, waitUntil, type Daemon } from "./daemon.ts";
+import { freePort } from "./ports.ts";
+import type { KeyPair } from "./pki.ts";
+import type { RegistryEnv } from "./types.ts";
+
+export interface RegistryOptions {
+  readonly dir: string;
+  readonly name: string;
+  readonly username: string;
+  readonly password: string;
+  /** Serve TLS with this key pair; the CA file is what clients must trust. */
+  readonly tls?: { readonly pair: KeyPair; readonly caFile: string; readonly caDir: string };
+}
+
+/** One htpasswd line with a bcrypt hash, as `htpasswd -B` writes it. */
+export function htpasswdLine(username: string, password: string): string {
+  // -i reads the password from stdin so it never appears in a process listing.
+  return execFileSync("htpasswd", ["-niB", username], { input: password, encoding: "utf8" }).trim();
+}
+
+export async function startRegistry(
+  opts: RegistryOptions,
+): Promise<{ daemon: Daemon; env: RegistryEnv }> {
+  const dir = join(opts.dir, opts.name);
+  mkdirSync(join(dir, "storage"), { recursive: true });
+  const port = await freePort();
+  const htpasswdFile = join(dir, "htpasswd");
+  writeFileSync(htpasswdFile, htpasswdLine(opts.username, opts.password) + "\n", { mode: 0o600 });
+  const tls = opts.tls
+    ? `  tls:\n    certificate: ${opts.tls.pair.cert}\n    key: ${opts.tls.pair.key}\n`
+    : "";
+  const config = join(dir, "config.yml");
+  writeFileSync(
+    config,
+    [
+      "version: 0.1",
+      "log:",
+      "  level: warn",
+      "  accesslog:",
+      "    disabled: true",
+      "storage:",
+      "  filesystem:",
+      `    rootdirectory: ${join(dir, "storage")}`,
+      "http:",
+      `  addr: 127.0.0.1:${port}`,
+      `  secret: ${opts.name}-not-a-secret`,
+      tls.trimEnd(),
+      "auth:",
+      "  htpasswd:",
+      "    realm: nodecred-test",
+      `    path: ${htpasswdFile}`,
+      "",
+    ]
+      .filter((line) => line !== "")
+      .join("\n") + "\n",
+  );
+  const daemon = startDaemon(`registry-${opts.name}`, ["docker-registry", "serve", config], {
+    logFile: join(dir, "registry.log"),
+  });
+  const env: RegistryEnv = {
+    host: `127.0.0.1:${port}`,
+    scheme: opts.tls ? "https" : "http",
+    username: opts.username,
+    password: opts.password,
+    htpasswdFile,
+    ...(opts.tls ? { caFile: opts.tls.caFile, caDir: opts.tls.caDir } : {}),
+  };
+  // Up = /v2/ answers 401 to an anonymous request.
+  await waitUntil(daemon, "/v2/ to answer", async () => (await registryGet(env, "/v2/")) === 401);
+  return { daemon, env };
+}
+
+/**
+ * Status code of a GET against the registry, with optional basic-auth credentials. Used by the
+ * environment's readiness probe and by the smoke tests.
+ */
+export async function registryGet(
+  env: RegistryEnv,
+  path: string,
+  creds?: { username: string; password: string },
+  headers: Record<string, string> = {},
+): Promise<number> {
+  const auth = creds
+    ? {
+        authorization: `Basic ${Buffer.from(`${creds.username}:${creds.password}`).toString("base64")}`,
+      }
+    : {};
+  const url = `${env.scheme}://${env.host}${path}`;
+  const options = {
+    method: "GET",
+    headers: { ...headers, ...auth },
+    ...(env.caFile ? { ca: readFileSync(env.caFile) } : {}),
+  };
+  const request = env.scheme === "https" ? httpsRequest : httpRequest;
+  return new Promise((resolve, reject) => {
+    const req = request(url, options, (res) => {
+      res.resume();
+      res.once("end", () => {
+        resolve(res.statusCode ?? 0);
+      });
+    });
+    req.once("error", reject);
+    req.setTimeout(5000, () => req.destroy(new Error(`GET ${url} timed out`)));
+    req.end();
+  });
+}
