@@ -8,7 +8,7 @@
  *
  * Needs root and the packages/binaries of scripts/test-env/setup.sh.
  */
-import { execFileSync, spawn } from "node:child_process";
+import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdirSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -26,6 +26,7 @@ import type { TestEnv } from "./types.ts";
 
 const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const daemons: Daemon[] = [];
+let testCommand: ChildProcess | undefined;
 let workDir = "";
 let stopping: Promise<void> | undefined;
 
@@ -33,8 +34,22 @@ function log(message: string): void {
   process.stderr.write(`test-env: ${message}\n`);
 }
 
+/**
+ * The command runs in its own process group, so that whatever it leaves running (a `sleep` under a
+ * shell, a stray server a test forgot) is ended with it.
+ */
+function killCommandGroup(): void {
+  if (testCommand?.pid === undefined) return;
+  try {
+    process.kill(-testCommand.pid, "SIGTERM");
+  } catch {
+    // the group is already gone
+  }
+}
+
 async function stopAll(): Promise<void> {
   stopping ??= (async () => {
+    killCommandGroup();
     await Promise.all(daemons.reverse().map((d) => d.stop()));
     if (workDir !== "" && process.env["NODECRED_KEEP_TEST_ENV"] !== "1") {
       rmSync(workDir, { recursive: true, force: true });
@@ -169,7 +184,9 @@ async function main(): Promise<number> {
   const child = spawn(cmd, args, {
     stdio: "inherit",
     env: { ...process.env, NODECRED_TEST_ENV: envFile },
+    detached: true,
   });
+  testCommand = child;
   const code = await new Promise<number>((done) => {
     child.once("exit", (c, signal) => {
       done(c ?? (signal ? 128 : 1));
