@@ -16,6 +16,12 @@ export interface ContainerdInstance {
   readonly certsDir: string;
 }
 
+/** A node's registry configuration for containerd (`certs.d/<host>/hosts.toml`). */
+export function writeHostsToml(certsDir: string, registry: RegistryEnv): void {
+  mkdirSync(join(certsDir, registry.host), { recursive: true });
+  writeFileSync(join(certsDir, registry.host, "hosts.toml"), hostsToml(registry));
+}
+
 function hostsToml(registry: RegistryEnv): string {
   const server = `${registry.scheme}://${registry.host}`;
   const lines = [
@@ -40,10 +46,7 @@ export async function startContainerd(
   for (const d of [root, state, certsDir, join(base, "cni-bin"), join(base, "cni-conf")]) {
     mkdirSync(d, { recursive: true });
   }
-  for (const registry of registries) {
-    mkdirSync(join(certsDir, registry.host), { recursive: true });
-    writeFileSync(join(certsDir, registry.host, "hosts.toml"), hostsToml(registry));
-  }
+  for (const registry of registries) writeHostsToml(certsDir, registry);
   const config = join(base, "config.toml");
   writeFileSync(
     config,

@@ -24,14 +24,24 @@ export function htpasswdLine(username: string, password: string): string {
   return execFileSync("htpasswd", ["-niB", username], { input: password, encoding: "utf8" }).trim();
 }
 
-export async function startRegistry(
-  opts: RegistryOptions,
-): Promise<{ daemon: Daemon; env: RegistryEnv }> {
+export interface RegistryInstance {
+  /** The running process; replaced by `rotatePassword`. */
+  readonly daemon: Daemon;
+  readonly env: RegistryEnv;
+  /**
+   * Changes the registry's password for real: rewrites the htpasswd file and restarts the registry
+   * on the same address and storage (distribution 2.8 reads htpasswd only at start). From then on
+   * the old password is refused.
+   */
+  rotatePassword(password: string): Promise<RegistryEnv>;
+  stop(): Promise<void>;
+}
+
+export async function startRegistry(opts: RegistryOptions): Promise<RegistryInstance> {
   const dir = join(opts.dir, opts.name);
   mkdirSync(join(dir, "storage"), { recursive: true });
   const port = await freePort();
   const htpasswdFile = join(dir, "htpasswd");
-  writeFileSync(htpasswdFile, htpasswdLine(opts.username, opts.password) + "\n", { mode: 0o600 });
   const tls = opts.tls
     ? `  tls:\n    certificate: ${opts.tls.pair.cert}\n    key: ${opts.tls.pair.key}\n`
     : "";
@@ -60,20 +70,38 @@ export async function startRegistry(
       .filter((line) => line !== "")
       .join("\n") + "\n",
   );
-  const daemon = startDaemon(`registry-${opts.name}`, ["docker-registry", "serve", config], {
-    logFile: join(dir, "registry.log"),
-  });
-  const env: RegistryEnv = {
+  const base = {
     host: `127.0.0.1:${port}`,
     scheme: opts.tls ? "https" : "http",
     username: opts.username,
-    password: opts.password,
     htpasswdFile,
     ...(opts.tls ? { caFile: opts.tls.caFile, caDir: opts.tls.caDir } : {}),
+  } as const;
+  const launch = async (password: string): Promise<{ daemon: Daemon; env: RegistryEnv }> => {
+    writeFileSync(htpasswdFile, htpasswdLine(opts.username, password) + "\n", { mode: 0o600 });
+    const daemon = startDaemon(`registry-${opts.name}`, ["docker-registry", "serve", config], {
+      logFile: join(dir, "registry.log"),
+    });
+    const env: RegistryEnv = { ...base, password };
+    // Up = /v2/ answers 401 to an anonymous request.
+    await waitUntil(daemon, "/v2/ to answer", async () => (await registryGet(env, "/v2/")) === 401);
+    return { daemon, env };
   };
-  // Up = /v2/ answers 401 to an anonymous request.
-  await waitUntil(daemon, "/v2/ to answer", async () => (await registryGet(env, "/v2/")) === 401);
-  return { daemon, env };
+  let current = await launch(opts.password);
+  return {
+    get daemon() {
+      return current.daemon;
+    },
+    get env() {
+      return current.env;
+    },
+    async rotatePassword(password: string): Promise<RegistryEnv> {
+      await current.daemon.stop();
+      current = await launch(password);
+      return current.env;
+    },
+    stop: () => current.daemon.stop(),
+  };
 }
 
 /**

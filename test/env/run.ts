@@ -112,10 +112,10 @@ async function start(): Promise<TestEnv> {
   ]);
   daemons.push(plain.daemon, tls.daemon);
 
-  const image = { repository: "nodecred/busybox", tag: "1" };
   const imageDir = join(workDir, "image");
   mkdirSync(imageDir);
-  const source = buildTinyImage(imageDir, image.tag);
+  const image = { repository: "nodecred/busybox", tag: "1", source: buildTinyImage(imageDir, "1") };
+  const source = image.source;
   const authFile = writeAuthFile(join(imageDir, "auth.json"), {
     [plain.env.host]: { username, password },
     [tls.env.host]: { username, password },
@@ -143,7 +143,11 @@ async function start(): Promise<TestEnv> {
     workDir,
     registry: { plain: plain.env, tls: tls.env },
     image,
-    containerd: { socket: containerd.socket, root: containerd.root },
+    containerd: {
+      socket: containerd.socket,
+      root: containerd.root,
+      certsDir: containerd.certsDir,
+    },
     kube: {
       server: kube.server,
       kubeconfig: kube.kubeconfig,

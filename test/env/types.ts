@@ -19,8 +19,18 @@ export interface TestEnv {
   readonly workDir: string;
   readonly registry: { readonly plain: RegistryEnv; readonly tls: RegistryEnv };
   /** Tiny image pushed to both registries under `<host>/<repository>:<tag>`. */
-  readonly image: { readonly repository: string; readonly tag: string };
-  readonly containerd: { readonly socket: string; readonly root: string };
+  readonly image: {
+    readonly repository: string;
+    readonly tag: string;
+    /** The built image as a skopeo source (`oci:<layout>:<tag>`), to push to registries of a test's own. */
+    readonly source: string;
+  };
+  readonly containerd: {
+    readonly socket: string;
+    readonly root: string;
+    /** containerd's registry `config_path`: one `<host>/hosts.toml` per registry, read at each pull. */
+    readonly certsDir: string;
+  };
   readonly kube: {
     /** kube-apiserver URL, `https://127.0.0.1:PORT`. */
     readonly server: string;
