@@ -14,6 +14,8 @@ packages=(
   umoci           # builds the tiny test image without a Docker engine
   busybox-static  # ... whose only file is a static busybox
   openssl         # test PKI
+  qemu-user-static # runs the arm64 provider binary in the conformance test
+  time            # /usr/bin/time, peak RSS in scripts/bench-provider
   iproute2
   util-linux      # setpriv, unshare, nsenter
 )

@@ -1,0 +1,106 @@
+// The kubelet's BasicDockerKeyring (pkg/credentialprovider/keyring.go): how registry keys are
+// normalised, ordered and looked up for an image, including the Docker Hub fallback.
+
+import { parseGoUrl } from "./go-url.ts";
+import { urlsMatchStr } from "./url-match.ts";
+
+export interface Credential {
+  /** The registry key exactly as written in the Docker config. */
+  readonly key: string;
+  readonly username: string;
+  readonly password: string;
+}
+
+/** The key under which the kubelet keeps Docker Hub credentials for its fallback. */
+export const DEFAULT_REGISTRY_HOST = "index.docker.io";
+
+/**
+ * BasicDockerKeyring.Add's key normalisation: "https://" is prepended unless the key starts with
+ * "http://" or "https://", the URL is parsed, a leading "/v1/" or "/v2/" path is reduced to "/",
+ * and the key becomes host[+path] (a path of "/" is dropped). Undefined where url.Parse fails: the
+ * kubelet logs and ignores such keys.
+ */
+export function normalizeKey(key: string): string | undefined {
+  const value = key.startsWith("https://") || key.startsWith("http://") ? key : "https://" + key;
+  const parsed = parseGoUrl(value);
+  if (!parsed.ok) return undefined;
+  let path = parsed.url.path;
+  if (path.startsWith("/v2/") || path.startsWith("/v1/")) path = path.slice(3);
+  return path.length > 0 && path !== "/" ? parsed.url.host + path : parsed.url.host;
+}
+
+/** Go's string order (bytewise UTF-8), which is code point order. */
+export function compareGoStrings(a: string, b: string): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a.codePointAt(i) ?? 0;
+    const y = b.codePointAt(i) ?? 0;
+    if (x !== y) return x < y ? -1 : 1;
+    if (x > 0xffff) i++;
+  }
+  return a.length - b.length;
+}
+
+export interface Keyring {
+  /** Normalised keys, de-duplicated, in reverse lexicographic order (the kubelet's lookup order). */
+  readonly index: readonly string[];
+  /** Credentials per normalised key, in the order they were added. */
+  readonly creds: Readonly<Record<string, readonly Credential[]>>;
+}
+
+/**
+ * BasicDockerKeyring.Add over one Docker config. Entries sharing a normalised key keep the order
+ * given (the kubelet iterates a Go map there, so its order is unspecified).
+ */
+export function buildKeyring(credentials: readonly Credential[]): Keyring {
+  const creds: Record<string, Credential[]> = Object.create(null) as Record<string, Credential[]>;
+  const index: string[] = [];
+  for (const c of credentials) {
+    const key = normalizeKey(c.key);
+    if (key === undefined) continue;
+    const list = creds[key];
+    if (list === undefined) {
+      creds[key] = [c];
+      index.push(key);
+    } else {
+      list.push(c);
+    }
+  }
+  index.sort((a, b) => compareGoStrings(b, a));
+  return { index, creds };
+}
+
+/**
+ * isDefaultRegistryMatch: whether the kubelet would treat the image as a Docker Hub image — no "/"
+ * at all, a first segment of "docker.io" or "index.docker.io", or a first segment with neither "."
+ * nor ":" (so "localhost/app" counts too).
+ */
+export function isDefaultRegistryMatch(image: string): boolean {
+  const slash = image.indexOf("/");
+  const first = slash < 0 ? image : image.slice(0, slash);
+  if (first.length === 0) return false;
+  if (slash < 0) return true;
+  if (first === "docker.io" || first === DEFAULT_REGISTRY_HOST) return true;
+  return !first.includes(".") && !first.includes(":");
+}
+
+export interface LookupResult {
+  /** Credentials in the order the kubelet tries them. */
+  readonly credentials: readonly Credential[];
+  /** "match": keys matched the image; "default-registry": the Docker Hub fallback applied. */
+  readonly via: "match" | "default-registry" | "none";
+}
+
+/** BasicDockerKeyring.Lookup. */
+export function lookup(keyring: Keyring, image: string): LookupResult {
+  const found: Credential[] = [];
+  for (const key of keyring.index) {
+    if (urlsMatchStr(key, image)) found.push(...(keyring.creds[key] ?? []));
+  }
+  if (found.length > 0) return { credentials: found, via: "match" };
+  const hub = keyring.creds[DEFAULT_REGISTRY_HOST];
+  if (hub !== undefined && isDefaultRegistryMatch(image)) {
+    return { credentials: hub, via: "default-registry" };
+  }
+  return { credentials: [], via: "none" };
+}

@@ -1,0 +1,333 @@
+// The same request/answer table through the Node bundle and the static binary (spawned, as the
+// kubelet spawns them): stdout bytes, stderr and exit code must be identical, and right. Needs
+// `npm run build` (the test command builds first). The arm64 binary runs too where this machine
+// can execute it (natively or through binfmt/qemu).
+
+import assert from "node:assert/strict";
+import { spawnSync } from "node:child_process";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, test } from "node:test";
+import { encodeBase64Utf8 } from "../../provider/core/base64.ts";
+import { CREDENTIALS, PASSWORDS, request } from "./fixtures.ts";
+import { NODE_BUNDLE, runProvider, staticBinary, type ProviderRun } from "./run-provider.ts";
+
+interface Case {
+  readonly name: string;
+  readonly argv: (dir: string) => string[];
+  readonly stdin: string;
+  /** Checked against the Node bundle's output; the binaries must then equal it. */
+  readonly expect: (r: ProviderRun) => void;
+}
+
+const V1 = "credentialprovider.kubelet.k8s.io/v1";
+
+function creds(dir: string, name = "credentials.json"): string[] {
+  return ["--credentials", join(dir, name)];
+}
+
+function answer(
+  cacheKeyType: string,
+  cacheDuration: string,
+  auth: Record<string, [string, string]>,
+  apiVersion = V1,
+): string {
+  const entries = Object.entries(auth).map(
+    ([k, [u, p]]) =>
+      `${JSON.stringify(k)}:{"username":${JSON.stringify(u)},"password":${JSON.stringify(p)}}`,
+  );
+  return `{"kind":"CredentialProviderResponse","apiVersion":"${apiVersion}","cacheKeyType":"${cacheKeyType}","cacheDuration":"${cacheDuration}","auth":{${entries.join(",")}}}\n`;
+}
+
+function ok(stdout: string): (r: ProviderRun) => void {
+  return (r) => {
+    assert.deepEqual(r, { stdout, stderr: "", code: 0 });
+  };
+}
+
+function fails(reason: string): (r: ProviderRun) => void {
+  return (r) => {
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, "");
+    assert.match(r.stderr, /^nodecred-provider: [^\n]*\n$/);
+    assert.ok(r.stderr.includes(reason), r.stderr);
+  };
+}
+
+const CASES: readonly Case[] = [
+  {
+    name: "registry host key",
+    argv: creds,
+    stdin: request("reg.example.com/app"),
+    expect: ok(answer("Image", "5m0s", { "reg.example.com": ["alice", "pw-alpha-7f3a"] })),
+  },
+  {
+    name: "path key first, then host key",
+    argv: creds,
+    stdin: request("reg.example.com/team/app"),
+    expect: ok(
+      answer("Image", "5m0s", {
+        "https://reg.example.com/v2/team": ["team", "pw-team-0b8e"],
+        "reg.example.com": ["alice", "pw-alpha-7f3a"],
+      }),
+    ),
+  },
+  {
+    name: "glob key, Registry cache",
+    argv: creds,
+    stdin: request("build.corp.example/tools/x"),
+    expect: ok(answer("Registry", "5m0s", { "*.corp.example": ["bob", "pw-beta-91c2"] })),
+  },
+  {
+    name: "Docker Hub fallback",
+    argv: creds,
+    stdin: request("docker.io/library/nginx"),
+    expect: ok(
+      answer("Registry", "5m0s", { "https://index.docker.io/v1/": ["hubuser", "pw-hub-55d0"] }),
+    ),
+  },
+  {
+    name: "IPv4 with port, password with a colon",
+    argv: creds,
+    stdin: request("10.0.0.5:5000/x/y"),
+    expect: ok(answer("Registry", "5m0s", { "10.0.0.5:5000": ["carol", "pw:colon-e4"] })),
+  },
+  {
+    name: "IPv6 with port",
+    argv: creds,
+    stdin: request("[fd00::1]:5000/x"),
+    expect: ok(answer("Registry", "5m0s", { "[fd00::1]:5000": ["v6", "pw-alpha-7f3a"] })),
+  },
+  {
+    name: "no match",
+    argv: creds,
+    stdin: request("quay.io/x"),
+    expect: ok(answer("Image", "0s", {})),
+  },
+  {
+    name: "port must match",
+    argv: creds,
+    stdin: request("reg.example.com:5000/app"),
+    expect: ok(answer("Image", "0s", {})),
+  },
+  {
+    name: "v1beta1",
+    argv: creds,
+    stdin: request("reg.example.com/app", "credentialprovider.kubelet.k8s.io/v1beta1"),
+    expect: ok(
+      answer(
+        "Image",
+        "5m0s",
+        { "reg.example.com": ["alice", "pw-alpha-7f3a"] },
+        "credentialprovider.kubelet.k8s.io/v1beta1",
+      ),
+    ),
+  },
+  {
+    name: "v1alpha1",
+    argv: creds,
+    stdin: request("quay.io/x", "credentialprovider.kubelet.k8s.io/v1alpha1"),
+    expect: ok(answer("Image", "0s", {}, "credentialprovider.kubelet.k8s.io/v1alpha1")),
+  },
+  {
+    name: "KEP-4412 fields tolerated",
+    argv: creds,
+    stdin: JSON.stringify({
+      kind: "CredentialProviderRequest",
+      apiVersion: V1,
+      image: "reg.example.com/app",
+      serviceAccountToken: "tok",
+      serviceAccountAnnotations: { a: "b" },
+    }),
+    expect: ok(answer("Image", "5m0s", { "reg.example.com": ["alice", "pw-alpha-7f3a"] })),
+  },
+  {
+    name: "cache duration flag",
+    argv: (d) => [...creds(d), "--cache-duration", "1h30m"],
+    stdin: request("build.corp.example/x"),
+    expect: ok(answer("Registry", "1h30m0s", { "*.corp.example": ["bob", "pw-beta-91c2"] })),
+  },
+  {
+    name: "cache duration zero",
+    argv: (d) => [...creds(d), "--cache-duration=0"],
+    stdin: request("build.corp.example/x"),
+    expect: ok(answer("Registry", "0s", { "*.corp.example": ["bob", "pw-beta-91c2"] })),
+  },
+  {
+    name: "non-ASCII and escapes survive byte for byte",
+    argv: (d) => creds(d, "unicode.json"),
+    stdin: request("reg.io/x"),
+    expect: (r) => {
+      assert.equal(r.code, 0, r.stderr);
+      const res = JSON.parse(r.stdout) as {
+        auth: Record<string, { username: string; password: string }>;
+      };
+      assert.deepEqual(res.auth["reg.io"], {
+        username: "\u00e9l\u00e8ve \u2603",
+        password: 'q"\\\u0001\u2028\ud83d\ude00',
+      });
+    },
+  },
+  { name: "not JSON", argv: creds, stdin: "not json", expect: fails("request is not valid JSON") },
+  { name: "empty stdin", argv: creds, stdin: "", expect: fails("request is not valid JSON") },
+  {
+    name: "wrong kind",
+    argv: creds,
+    stdin: JSON.stringify({ kind: "CredentialProviderResponse", apiVersion: V1, image: "a" }),
+    expect: fails("request kind is"),
+  },
+  {
+    name: "unknown apiVersion",
+    argv: creds,
+    stdin: request("a/b", "credentialprovider.kubelet.k8s.io/v2"),
+    expect: fails("is not supported"),
+  },
+  {
+    name: "missing image",
+    argv: creds,
+    stdin: JSON.stringify({ kind: "CredentialProviderRequest", apiVersion: V1 }),
+    expect: fails("request image must be a non-empty string"),
+  },
+  {
+    name: "credentials file missing",
+    argv: (d) => creds(d, "missing.json"),
+    stdin: request("a/b"),
+    expect: fails("no such file or directory"),
+  },
+  {
+    name: "credentials path is a directory",
+    argv: (d) => ["--credentials", d],
+    stdin: request("a/b"),
+    expect: fails("is a directory"),
+  },
+  {
+    name: "credentials not JSON",
+    argv: (d) => creds(d, "broken.json"),
+    stdin: request("a/b"),
+    expect: fails("is invalid: not valid JSON"),
+  },
+  {
+    name: "credentials with bad auth",
+    argv: (d) => creds(d, "bad-auth.json"),
+    stdin: request("a/b"),
+    expect: fails(".auth: not valid base64"),
+  },
+  {
+    name: "usage error",
+    argv: () => ["--cache-duration", "5m"],
+    stdin: request("a/b"),
+    expect: fails("--credentials PATH is required"),
+  },
+  {
+    name: "--version",
+    argv: () => ["--version"],
+    stdin: "",
+    expect: (r) => {
+      assert.match(r.stdout, /^nodecred-provider \d+\.\d+\.\d+\n$/);
+    },
+  },
+  {
+    name: "--help",
+    argv: () => ["--help"],
+    stdin: "",
+    expect: (r) => {
+      assert.ok(r.stdout.startsWith("Usage: nodecred-provider"));
+    },
+  },
+  {
+    name: "--check valid",
+    argv: (d) => ["--check", ...creds(d)],
+    stdin: "",
+    expect: (r) => {
+      assert.ok(r.code === 0 && r.stdout.includes("is valid: 6 entries"), r.stderr);
+    },
+  },
+  {
+    name: "--check problems",
+    argv: (d) => ["--check", ...creds(d, "bad-auth.json")],
+    stdin: "",
+    expect: (r) => {
+      assert.equal(r.code, 1);
+      assert.equal(r.stdout, "");
+      assert.ok(r.stderr.includes("not valid base64"));
+    },
+  },
+];
+
+interface Runner {
+  readonly bin: string;
+  readonly run: (argv: string[], stdin: string) => ProviderRun;
+}
+
+// A binary this machine can execute: natively, or a foreign one through qemu-user
+// (qemu-user-static, installed by scripts/test-env/setup.sh); otherwise it is left out, and the
+// last test fails.
+function runnerFor(bin: string): Runner | undefined {
+  const direct = (argv: string[], stdin: string): ProviderRun => runProvider(bin, argv, stdin);
+  if (spawnSync(bin, ["--version"]).status === 0) return { bin, run: direct };
+  const qemu = bin.endsWith("-arm64")
+    ? "/usr/bin/qemu-aarch64-static"
+    : "/usr/bin/qemu-x86_64-static";
+  if (existsSync(qemu) && spawnSync(qemu, [bin, "--version"]).status === 0) {
+    return { bin, run: (argv, stdin) => runProvider(qemu, [bin, ...argv], stdin) };
+  }
+  return undefined;
+}
+
+const binaries = [staticBinary("amd64"), staticBinary("arm64")];
+const runners = binaries.map(runnerFor).filter((r): r is Runner => r !== undefined);
+
+let dir = "";
+const allStderr: string[] = [];
+
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), "nodecred-conformance-"));
+  writeFileSync(join(dir, "credentials.json"), CREDENTIALS);
+  writeFileSync(
+    join(dir, "broken.json"),
+    `{"auths": {"r.io": {"password": "${PASSWORDS[0] ?? ""}"`,
+  );
+  writeFileSync(
+    join(dir, "bad-auth.json"),
+    JSON.stringify({ auths: { "r.io": { auth: `${PASSWORDS[1] ?? ""}!` } } }),
+  );
+  writeFileSync(
+    join(dir, "unicode.json"),
+    // Written with escapes (\\ud83d\\ude00 etc.) as well as raw UTF-8.
+    `{"auths": {"reg.io": {"username": "\u00e9l\u00e8ve \\u2603", "password": "q\\"\\\\\\u0001\\u2028\\ud83d\\ude00"}}}`,
+  );
+  mkdirSync(join(dir, "sub"));
+});
+
+after(() => {
+  rmSync(dir, { recursive: true, force: true });
+  const stderr = allStderr.join("");
+  for (const pw of PASSWORDS) {
+    assert.ok(!stderr.includes(pw), `stderr leaks ${pw}`);
+    assert.ok(!stderr.includes(encodeBase64Utf8(pw)), `stderr leaks base64 of ${pw}`);
+  }
+});
+
+describe("Node bundle and static binaries answer identically", () => {
+  for (const c of CASES) {
+    test(c.name, () => {
+      const argv = c.argv(dir);
+      const reference = runProvider(NODE_BUNDLE, argv, c.stdin);
+      allStderr.push(reference.stderr);
+      c.expect(reference);
+      for (const runner of runners) {
+        const got = runner.run(argv, c.stdin);
+        allStderr.push(got.stderr);
+        assert.deepEqual(got, reference, runner.bin);
+      }
+    });
+  }
+  test("both static binaries (amd64, arm64) were compared", () => {
+    assert.deepEqual(
+      runners.map((r) => r.bin),
+      binaries,
+      "a static binary could not execute here (is qemu-user-static installed?)",
+    );
+  });
+});
