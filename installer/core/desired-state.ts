@@ -1,0 +1,233 @@
+import { createHash } from "node:crypto";
+import type { Settings } from "./configmap.ts";
+import { nodecredPaths, type Layout } from "./flavour.ts";
+import { editKubeletFlagsFile } from "./kubelet-flags.ts";
+import type { KubeletVersion } from "./kubelet-version.ts";
+import { mergeProviders, providerNames, removeProviders } from "./merge-config.ts";
+import { problem, type Problem, type Result } from "./problems.ts";
+import { providerToPlain, renderCredentialProviderConfig } from "./render-config.ts";
+import { findOwned, type FileRole, type NodeState } from "./state.ts";
+import { parseStrictYaml } from "./strict-yaml.ts";
+import { checkCredentialProviderConfig } from "./validate-config.ts";
+
+/** A file as it is on the host now. */
+export interface CurrentFile {
+  readonly bytes: Uint8Array;
+  readonly mode: number;
+}
+
+export interface DesiredFile {
+  readonly path: string;
+  readonly role: FileRole;
+  readonly mode: number;
+  readonly bytes: Uint8Array;
+}
+
+export interface DesiredDir {
+  readonly path: string;
+  readonly mode: number;
+  /** Our own directory: its mode is enforced even if it already exists. */
+  readonly owned: boolean;
+}
+
+export interface NodeInputs {
+  readonly settings: Settings;
+  /** Bytes of the credentials file (credentialsFileFromSecret). */
+  readonly credentials: Uint8Array;
+  readonly providerBinary: Uint8Array;
+  readonly layout: Layout;
+  readonly unit: string;
+  readonly kubeletVersion?: KubeletVersion;
+  /** Current content of the layout's config file and flags file (null: absent). */
+  readonly current: ReadonlyMap<string, CurrentFile | null>;
+  readonly state: NodeState | null;
+}
+
+export interface DesiredState {
+  readonly layout: Layout;
+  readonly unit: string;
+  /** In apply order: binary, credentials, config, flags. */
+  readonly files: readonly DesiredFile[];
+  readonly dirs: readonly DesiredDir[];
+  readonly providerNames: readonly string[];
+  readonly configHash: string;
+}
+
+const decoder = new TextDecoder();
+const encoder = new TextEncoder();
+
+/**
+ * Content hash of the user's settings: the value the cluster side stamps into the DaemonSet
+ * pod template to roll a config change out. Independent of node facts on purpose, so every
+ * node and the sync loop agree on it.
+ */
+export function configHash(settings: Settings): string {
+  const canonical = JSON.stringify([
+    settings.providerName,
+    settings.matchImages,
+    settings.defaultCacheDuration,
+    settings.template,
+  ]);
+  return createHash("sha256").update(canonical).digest("hex").slice(0, 16);
+}
+
+function dirname(path: string): string {
+  const i = path.lastIndexOf("/");
+  return i <= 0 ? "/" : path.slice(0, i);
+}
+
+function parentsOf(path: string): string[] {
+  const out: string[] = [];
+  for (let d = dirname(path); d !== "/"; d = dirname(d)) out.unshift(d);
+  return out;
+}
+
+function checkMerged(
+  text: string,
+  path: string,
+  kubeletVersion: KubeletVersion | undefined,
+): Problem[] {
+  const parsed = parseStrictYaml(text, path);
+  if (!parsed.ok) return [...parsed.problems];
+  const checked = checkCredentialProviderConfig(
+    parsed.value,
+    kubeletVersion === undefined ? {} : { kubeletVersion },
+  );
+  return checked.problems.map((p) => ({ ...p, path: `${path}: ${p.path}` }));
+}
+
+/**
+ * Everything this node should have, computed from values only. Fails, listing every problem,
+ * when anything would leave the kubelet unable to start.
+ */
+export function desiredNodeState(inputs: NodeInputs): Result<DesiredState> {
+  const { settings, layout, state, kubeletVersion } = inputs;
+  const problems: Problem[] = [];
+  const rendered = renderCredentialProviderConfig(
+    settings,
+    {
+      providerName: settings.providerName,
+      matchImages: settings.matchImages,
+      defaultCacheDuration: settings.defaultCacheDuration,
+      credentialsFile: nodecredPaths.credentialsFile,
+      binDir: layout.binDir,
+      flavour: layout.flavour,
+    },
+    kubeletVersion,
+  );
+  if (!rendered.ok) return rendered;
+
+  const files: DesiredFile[] = [
+    {
+      path: `${layout.binDir}/${settings.providerName}`,
+      role: "provider-binary",
+      mode: 0o755,
+      bytes: inputs.providerBinary,
+    },
+    {
+      path: nodecredPaths.credentialsFile,
+      role: "credentials",
+      mode: 0o600,
+      bytes: inputs.credentials,
+    },
+  ];
+
+  const currentConfig = inputs.current.get(layout.configPath) ?? null;
+  const configIsOurs =
+    currentConfig === null || findOwned(state, layout.configPath)?.origin === "created";
+  if (layout.wiring.kind === "merge" && currentConfig === null) {
+    problems.push(
+      problem(
+        layout.configPath,
+        `expected the node's existing credential provider config here (flavour ${layout.flavour}); its kubelet flags point at it, and nodecred only adds to it`,
+      ),
+    );
+  } else if (configIsOurs) {
+    files.push({
+      path: layout.configPath,
+      role: "provider-config",
+      mode: 0o644,
+      bytes: encoder.encode(rendered.value.text),
+    });
+  } else {
+    const text = decoder.decode(currentConfig.bytes);
+    if (findOwned(state, layout.configPath) === undefined) {
+      // First touch of someone else's file: an entry with our name is theirs, not ours.
+      const before = parseStrictYaml(text, layout.configPath);
+      if (before.ok && providerNames(before.value).includes(settings.providerName)) {
+        problems.push(
+          problem(
+            layout.configPath,
+            `already has a provider named ${JSON.stringify(settings.providerName)} that nodecred did not install; set data.providerName to another name`,
+          ),
+        );
+      }
+    }
+    // A provider we installed under an earlier name must go: its binary is removed too.
+    const names = rendered.value.config.providers.map((p) => p.name);
+    const stale = (state?.providerNames ?? []).filter((n) => !names.includes(n));
+    const base =
+      stale.length === 0
+        ? { ok: true as const, value: text }
+        : removeProviders(text, stale, layout.configPath);
+    const merged = base.ok
+      ? mergeProviders(
+          base.value,
+          rendered.value.config.providers.map(providerToPlain),
+          layout.configPath,
+        )
+      : base;
+    if (!merged.ok) problems.push(...merged.problems);
+    else {
+      problems.push(...checkMerged(merged.value, layout.configPath, kubeletVersion));
+      files.push({
+        path: layout.configPath,
+        role: "provider-config",
+        mode: currentConfig.mode & 0o7777,
+        bytes: encoder.encode(merged.value),
+      });
+    }
+  }
+
+  if (layout.wiring.kind === "flags") {
+    const { flagsFile, variable } = layout.wiring;
+    const current = inputs.current.get(flagsFile) ?? null;
+    const edited = editKubeletFlagsFile(
+      current === null ? null : decoder.decode(current.bytes),
+      variable,
+      { configPath: layout.configPath, binDir: layout.binDir },
+      flagsFile,
+    );
+    if (!edited.ok) problems.push(...edited.problems);
+    else {
+      files.push({
+        path: flagsFile,
+        role: "kubelet-flags",
+        mode: current === null ? 0o644 : current.mode & 0o7777,
+        bytes: encoder.encode(edited.value),
+      });
+    }
+  }
+  if (problems.length > 0) return { ok: false, problems };
+
+  const dirs = new Map<string, DesiredDir>();
+  for (const f of files) {
+    for (const d of parentsOf(f.path)) {
+      if (dirs.has(d)) continue;
+      const owned = d === nodecredPaths.credentialsDir || d.startsWith(`${nodecredPaths.root}/`);
+      const mode = d === nodecredPaths.credentialsDir ? 0o700 : 0o755;
+      dirs.set(d, { path: d, mode, owned: owned || d === nodecredPaths.root });
+    }
+  }
+  return {
+    ok: true,
+    value: {
+      layout,
+      unit: inputs.unit,
+      files,
+      dirs: [...dirs.values()],
+      providerNames: rendered.value.config.providers.map((p) => p.name),
+      configHash: configHash(settings),
+    },
+  };
+}

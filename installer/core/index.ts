@@ -1,0 +1,19 @@
+/**
+ * The pure core's public surface, for the node-side commands here and for the cluster-side
+ * `run` (sync) loop: Secret → credentials file bytes, ConfigMap → validated settings + hash,
+ * settings + host facts → desired node state → plan.
+ */
+export { credentialsFileFromSecret, credentialsFileFromSecretText } from "./secret.ts";
+export { parseSettings, settingsFromConfigMapText, type Settings } from "./configmap.ts";
+export {
+  configHash,
+  desiredNodeState,
+  type DesiredState,
+  type NodeInputs,
+} from "./desired-state.ts";
+export { renderCredentialProviderConfig, defaultTemplate } from "./render-config.ts";
+export { checkCredentialProviderConfig } from "./validate-config.ts";
+export { planApply, planUninstall, type Plan } from "./plan.ts";
+export { describePlan } from "./plan-diff.ts";
+export { nodecredPaths, layoutFor, detectFlavour, type FlavourName } from "./flavour.ts";
+export { formatProblem, type Problem, type Result } from "./problems.ts";

@@ -1,0 +1,133 @@
+import type { Plan } from "./plan.ts";
+import { sha256Hex, type FileRole } from "./state.ts";
+
+/**
+ * `--dry-run` output: the plan as a unified diff. The credentials file is never shown (it
+ * holds passwords) and the provider binary is summarised by size and hash.
+ */
+
+const opaqueRoles: ReadonlySet<FileRole> = new Set(["credentials", "provider-binary"]);
+
+function splitLines(text: string): string[] {
+  if (text === "") return [];
+  const lines = text.split("\n");
+  if (lines[lines.length - 1] === "") lines.pop();
+  return lines;
+}
+
+type Op = { readonly kind: " " | "-" | "+"; readonly line: string };
+
+/** LCS edit script; the files involved are a few hundred lines at most. */
+function editScript(a: readonly string[], b: readonly string[]): Op[] {
+  const n = a.length;
+  const m = b.length;
+  const lcs: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
+  for (let i = n - 1; i >= 0; i--) {
+    const row = lcs[i] ?? [];
+    const next = lcs[i + 1] ?? [];
+    for (let j = m - 1; j >= 0; j--) {
+      row[j] = a[i] === b[j] ? (next[j + 1] ?? 0) + 1 : Math.max(next[j] ?? 0, row[j + 1] ?? 0);
+    }
+  }
+  const ops: Op[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < n || j < m) {
+    if (i < n && j < m && a[i] === b[j]) {
+      ops.push({ kind: " ", line: a[i] ?? "" });
+      i++;
+      j++;
+    } else if (i < n && (j >= m || (lcs[i + 1]?.[j] ?? 0) >= (lcs[i]?.[j + 1] ?? 0))) {
+      ops.push({ kind: "-", line: a[i] ?? "" });
+      i++;
+    } else {
+      ops.push({ kind: "+", line: b[j] ?? "" });
+      j++;
+    }
+  }
+  return ops;
+}
+
+export function unifiedDiff(path: string, before: string | null, after: string | null): string {
+  const a = splitLines(before ?? "");
+  const b = splitLines(after ?? "");
+  const ops = editScript(a, b);
+  const out = [
+    `--- ${before === null ? "/dev/null" : `a${path}`}`,
+    `+++ ${after === null ? "/dev/null" : `b${path}`}`,
+  ];
+  const context = 3;
+  let k = 0;
+  while (k < ops.length) {
+    if (ops[k]?.kind === " ") {
+      k++;
+      continue;
+    }
+    // Grow a hunk around this change, merging changes closer than 2*context lines apart.
+    const start = Math.max(0, k - context);
+    let end = k;
+    while (end < ops.length) {
+      let next = end;
+      while (next < ops.length && ops[next]?.kind !== " ") next++;
+      let gap = next;
+      while (gap < ops.length && ops[gap]?.kind === " ") gap++;
+      if (gap < ops.length && gap - next <= 2 * context) end = gap;
+      else {
+        end = Math.min(ops.length, next + context);
+        break;
+      }
+    }
+    let aStart = 0;
+    let bStart = 0;
+    for (let x = 0; x < start; x++) {
+      if (ops[x]?.kind !== "+") aStart++;
+      if (ops[x]?.kind !== "-") bStart++;
+    }
+    const hunk = ops.slice(start, end);
+    const aLen = hunk.filter((o) => o.kind !== "+").length;
+    const bLen = hunk.filter((o) => o.kind !== "-").length;
+    out.push(
+      `@@ -${aLen === 0 ? aStart : aStart + 1},${aLen} +${bLen === 0 ? bStart : bStart + 1},${bLen} @@`,
+    );
+    for (const o of hunk) out.push(`${o.kind}${o.line}`);
+    k = end;
+  }
+  return `${out.join("\n")}\n`;
+}
+
+function summary(bytes: Uint8Array | null): string {
+  return bytes === null ? "(absent)" : `(${bytes.length} bytes, sha256 ${sha256Hex(bytes)})`;
+}
+
+const decoder = new TextDecoder();
+
+export function describePlan(plan: Plan): string {
+  const parts: string[] = [];
+  for (const d of plan.mkdirs)
+    parts.push(`mkdir ${d.path} mode ${d.mode.toString(8).padStart(4, "0")}\n`);
+  for (const w of plan.writes) {
+    const mode = w.mode.toString(8).padStart(4, "0");
+    const oldMode = w.before === null ? w.mode : w.before.mode & 0o7777;
+    const beforeMode = oldMode === w.mode ? "" : ` (was ${oldMode.toString(8).padStart(4, "0")})`;
+    parts.push(`${w.action} ${w.path} mode ${mode}${beforeMode}\n`);
+    if (w.action === "chmod") continue;
+    if (w.role === "credentials") parts.push("  credentials file: content not shown\n");
+    else if (opaqueRoles.has(w.role)) {
+      parts.push(`  ${summary(w.before?.bytes ?? null)} -> ${summary(w.bytes)}\n`);
+    } else {
+      parts.push(
+        unifiedDiff(
+          w.path,
+          w.before === null ? null : decoder.decode(w.before.bytes),
+          decoder.decode(w.bytes),
+        ),
+      );
+    }
+  }
+  for (const r of plan.removals) parts.push(`remove ${r.path}\n`);
+  for (const d of plan.rmdirs) parts.push(`rmdir ${d} (if empty)\n`);
+  if (plan.restart !== null) {
+    parts.push(`restart ${plan.restart.unit}: ${plan.restart.reasons.join("; ")}\n`);
+  }
+  return parts.length === 0 ? "no changes\n" : parts.join("");
+}

@@ -1,0 +1,187 @@
+import type { CurrentFile, DesiredDir, DesiredState } from "./desired-state.ts";
+import type { Layout } from "./flavour.ts";
+import { editKubeletFlagsFile } from "./kubelet-flags.ts";
+import { removeProviders } from "./merge-config.ts";
+import { problem, type Problem, type Result } from "./problems.ts";
+import { applyOrder, sha256Hex, wiringRoles, type FileRole, type NodeState } from "./state.ts";
+
+/**
+ * The difference between a node and its desired state, as a list of actions. Apply and
+ * uninstall both produce a Plan; the shell carries it out in order and nothing else.
+ */
+
+export interface FileWrite {
+  readonly path: string;
+  readonly role: FileRole;
+  readonly action: "create" | "update" | "chmod" | "restore";
+  readonly before: CurrentFile | null;
+  readonly mode: number;
+  readonly bytes: Uint8Array;
+}
+
+export interface FileRemoval {
+  readonly path: string;
+  readonly role: FileRole;
+  readonly before: CurrentFile;
+}
+
+export interface Restart {
+  readonly unit: string;
+  readonly reasons: readonly string[];
+}
+
+export interface Plan {
+  /** Directories to create (missing) or chmod (ours, wrong mode), parents first. */
+  readonly mkdirs: readonly DesiredDir[];
+  readonly writes: readonly FileWrite[];
+  readonly removals: readonly FileRemoval[];
+  /** Directories to remove if empty (uninstall), deepest first. */
+  readonly rmdirs: readonly string[];
+  readonly restart: Restart | null;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
+export interface CurrentDir {
+  readonly mode: number;
+}
+
+export function isEmptyPlan(plan: Plan): boolean {
+  return (
+    plan.mkdirs.length === 0 &&
+    plan.writes.length === 0 &&
+    plan.removals.length === 0 &&
+    plan.rmdirs.length === 0 &&
+    plan.restart === null
+  );
+}
+
+/** Compare-first: only what differs in bytes or mode is written. */
+export function planApply(
+  desired: DesiredState,
+  currentFiles: ReadonlyMap<string, CurrentFile | null>,
+  currentDirs: ReadonlyMap<string, CurrentDir | null>,
+  state: NodeState | null,
+): Plan {
+  const mkdirs = desired.dirs.filter((d) => {
+    const cur = currentDirs.get(d.path) ?? null;
+    return cur === null || (d.owned && (cur.mode & 0o7777) !== d.mode);
+  });
+  const writes: FileWrite[] = [];
+  const reasons: string[] = [];
+  for (const f of desired.files) {
+    const before = currentFiles.get(f.path) ?? null;
+    let action: FileWrite["action"] | null = null;
+    if (before === null) action = "create";
+    else if (!sameBytes(before.bytes, f.bytes)) action = "update";
+    else if ((before.mode & 0o7777) !== f.mode) action = "chmod";
+    if (action === null) continue;
+    writes.push({ path: f.path, role: f.role, action, before, mode: f.mode, bytes: f.bytes });
+    if (wiringRoles.has(f.role) && action !== "chmod")
+      reasons.push(`${f.role} ${f.path} ${action}d`);
+  }
+  // Files we created earlier that are no longer wanted (e.g. the provider was renamed).
+  const wanted = new Set(desired.files.map((f) => f.path));
+  const removals: FileRemoval[] = [];
+  for (const owned of state?.files ?? []) {
+    if (owned.origin !== "created" || wanted.has(owned.path)) continue;
+    const before = currentFiles.get(owned.path) ?? null;
+    if (before !== null) removals.push({ path: owned.path, role: owned.role, before });
+  }
+  if (state?.pendingRestart === true && reasons.length === 0) {
+    reasons.push("an earlier run changed the kubelet's wiring and did not finish its restart");
+  }
+  return {
+    mkdirs,
+    writes,
+    removals,
+    rmdirs: [],
+    restart: reasons.length > 0 ? { unit: desired.unit, reasons } : null,
+  };
+}
+
+/** Paths the uninstall planner needs to see: owned files and their backups. */
+export function uninstallInputs(state: NodeState): string[] {
+  return state.files.flatMap((f) => (f.backup === null ? [f.path] : [f.path, f.backup]));
+}
+
+/**
+ * Undo what the state records, wiring first (flags, then config) so the kubelet never points
+ * at something already gone. A file we modified is restored from its backup when it still
+ * holds what we wrote; if someone changed it since, only our part is taken out of it.
+ */
+export function planUninstall(
+  state: NodeState,
+  layout: Layout | null,
+  current: ReadonlyMap<string, CurrentFile | null>,
+): Result<Plan> {
+  const order = [...applyOrder].reverse();
+  const files = [...state.files].sort((a, b) => order.indexOf(a.role) - order.indexOf(b.role));
+  const writes: FileWrite[] = [];
+  const removals: FileRemoval[] = [];
+  const problems: Problem[] = [];
+  const reasons: string[] = [];
+  const decoder = new TextDecoder();
+  for (const f of files) {
+    const before = current.get(f.path) ?? null;
+    if (f.origin === "created") {
+      if (before !== null) {
+        removals.push({ path: f.path, role: f.role, before });
+        if (wiringRoles.has(f.role)) reasons.push(`${f.role} ${f.path} removed`);
+      }
+      continue;
+    }
+    const backup = f.backup === null ? null : (current.get(f.backup) ?? null);
+    if (before === null) continue; // gone already: nothing of ours left in it
+    let target: { bytes: Uint8Array; mode: number };
+    if (
+      backup !== null &&
+      (f.writtenSha256 === null || sha256Hex(before.bytes) === f.writtenSha256)
+    ) {
+      target = { bytes: backup.bytes, mode: f.originalMode ?? backup.mode };
+    } else {
+      const text = decoder.decode(before.bytes);
+      const edited =
+        f.role === "kubelet-flags"
+          ? editKubeletFlagsFile(
+              text,
+              layout?.wiring.kind === "flags" ? layout.wiring.variable : "KUBELET_EXTRA_ARGS",
+              null,
+              f.path,
+            )
+          : f.role === "provider-config"
+            ? removeProviders(text, state.providerNames, f.path)
+            : null;
+      if (edited === null) {
+        problems.push(problem(f.path, "changed since nodecred wrote it and has no backup"));
+        continue;
+      }
+      if (!edited.ok) {
+        problems.push(...edited.problems);
+        continue;
+      }
+      target = { bytes: new TextEncoder().encode(edited.value), mode: before.mode & 0o7777 };
+    }
+    if (sameBytes(target.bytes, before.bytes) && (before.mode & 0o7777) === target.mode) continue;
+    writes.push({ path: f.path, role: f.role, action: "restore", before, ...target });
+    if (wiringRoles.has(f.role)) reasons.push(`${f.role} ${f.path} restored`);
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  if (state.pendingRestart && reasons.length === 0) {
+    reasons.push("an earlier run changed the kubelet's wiring and did not finish its restart");
+  }
+  return {
+    ok: true,
+    value: {
+      mkdirs: [],
+      writes,
+      removals,
+      rmdirs: [...state.dirs].reverse(),
+      restart: reasons.length > 0 ? { unit: state.unit, reasons } : null,
+    },
+  };
+}

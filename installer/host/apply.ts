@@ -1,0 +1,349 @@
+import type { Settings } from "../core/configmap.ts";
+import { desiredNodeState, type CurrentFile, type DesiredState } from "../core/desired-state.ts";
+import {
+  detectFlavour,
+  isRefusal,
+  layoutFor,
+  nodecredPaths,
+  restartUnit,
+  type FlavourName,
+  type Layout,
+} from "../core/flavour.ts";
+import type { KubeletVersion } from "../core/kubelet-version.ts";
+import { planApply, type CurrentDir, type Plan } from "../core/plan.ts";
+import {
+  backupPathFor,
+  emptyState,
+  findOwned,
+  sha256Hex,
+  wiringRoles,
+  withFile,
+  type NodeState,
+} from "../core/state.ts";
+import { InstallerError } from "../errors.ts";
+import type { Logger } from "../log.ts";
+import type { KubeletControl } from "../process/kubelet-control.ts";
+import {
+  ensureDir,
+  readCurrentDir,
+  readCurrentFile,
+  removeDirIfEmpty,
+  removeFile,
+  removeStaleTemps,
+  writeFileAtomic,
+} from "./atomic-write.ts";
+import { readHostFacts } from "./host-facts.ts";
+import type { HostPaths } from "./host-paths.ts";
+import { loadState, saveState } from "./state-store.ts";
+
+/**
+ * The shell around the core for `apply`: read the host, ask the core for the plan, carry it
+ * out with backups and a write-ahead state record, restart the kubelet if its wiring changed,
+ * and put everything back if the kubelet does not come back healthy.
+ */
+
+export interface ApplyRequest {
+  readonly paths: HostPaths;
+  readonly settings: Settings;
+  readonly credentials: Uint8Array;
+  readonly providerBinary: Uint8Array;
+  readonly flavour: FlavourName | null;
+  /** Called only when the version is needed and was not given. */
+  readonly kubeletVersion: (layout: Layout) => Promise<KubeletVersion | undefined>;
+  /** null: `--restart none`, the restart is left to the operator. */
+  readonly control: KubeletControl | null;
+  readonly dryRun: boolean;
+  readonly log: Logger;
+}
+
+export interface ApplyOutcome {
+  readonly flavour: FlavourName;
+  readonly configHash: string;
+  readonly plan: Plan;
+  readonly desired: DesiredState;
+  readonly changed: readonly string[];
+  readonly restarted: boolean;
+  readonly restartPending: boolean;
+}
+
+export interface ResolvedHost {
+  readonly layout: Layout;
+  readonly unit: string;
+}
+
+/** Flavour (given or detected) → layout, refusing hosts we must not touch. */
+export async function resolveHost(
+  paths: HostPaths,
+  flavour: FlavourName | null,
+): Promise<ResolvedHost> {
+  const facts = await readHostFacts(paths);
+  const name = flavour ?? detectFlavour(facts);
+  if (name === null) {
+    throw new InstallerError(
+      "UNSUPPORTED_HOST",
+      "could not tell what kind of node this is (no kubelet env file, cloud provider config, k3s/RKE2 directory or known os-release ID); pass --flavour",
+    );
+  }
+  const layout = layoutFor(name);
+  if (isRefusal(layout)) {
+    throw new InstallerError(
+      "UNSUPPORTED_HOST",
+      `refusing to change this node (${name}): ${layout.reason}`,
+    );
+  }
+  return { layout, unit: restartUnit(name, facts) };
+}
+
+async function readFiles(
+  paths: HostPaths,
+  list: readonly string[],
+): Promise<Map<string, CurrentFile | null>> {
+  const out = new Map<string, CurrentFile | null>();
+  for (const p of list) out.set(p, await readCurrentFile(paths.resolve(p)));
+  return out;
+}
+
+function parentChain(path: string): string[] {
+  const out: string[] = [];
+  for (let d = path; d !== "/" && d !== ""; d = d.slice(0, Math.max(d.lastIndexOf("/"), 0))) {
+    out.unshift(d);
+  }
+  return out.filter((d) => d !== "");
+}
+
+/** Creates the state and backup dirs, recording the ones we created so uninstall removes them. */
+async function ensureStateDirs(paths: HostPaths, state: NodeState): Promise<NodeState> {
+  let st = state;
+  const created: string[] = [];
+  for (const d of parentChain(nodecredPaths.backupDir)) {
+    if ((await readCurrentDir(paths.resolve(d))) !== null) continue;
+    const ours = d === nodecredPaths.stateDir || d === nodecredPaths.backupDir;
+    await ensureDir(paths.resolve(d), ours ? 0o700 : 0o755);
+    created.push(d);
+  }
+  if (created.length > 0)
+    st = { ...st, dirs: [...st.dirs, ...created.filter((d) => !st.dirs.includes(d))] };
+  return st;
+}
+
+interface Undo {
+  readonly path: string;
+  readonly before: CurrentFile | null;
+}
+
+export async function applyNode(req: ApplyRequest): Promise<ApplyOutcome> {
+  const { paths, log } = req;
+  const { layout, unit } = await resolveHost(paths, req.flavour);
+  const kubeletVersion = await req.kubeletVersion(layout);
+  if (kubeletVersion === undefined) {
+    log.warn("kubelet version unknown: config checked without version rules", {
+      flavour: layout.flavour,
+    });
+  }
+  const previous = await loadState(paths);
+  const wiringPaths = [layout.configPath];
+  if (layout.wiring.kind === "flags") wiringPaths.push(layout.wiring.flagsFile);
+  const desiredResult = desiredNodeState({
+    settings: req.settings,
+    credentials: req.credentials,
+    providerBinary: req.providerBinary,
+    layout,
+    unit,
+    ...(kubeletVersion === undefined ? {} : { kubeletVersion }),
+    current: await readFiles(paths, wiringPaths),
+    state: previous,
+  });
+  if (!desiredResult.ok) {
+    throw new InstallerError(
+      "INVALID_INPUT",
+      "the configuration would not start the kubelet; nothing changed",
+      {
+        problems: desiredResult.problems,
+      },
+    );
+  }
+  const desired = desiredResult.value;
+  const ownedPaths = (previous?.files ?? []).map((f) => f.path);
+  const currentFiles = await readFiles(paths, [...desired.files.map((f) => f.path), ...ownedPaths]);
+  const currentDirs = new Map<string, CurrentDir | null>();
+  for (const d of desired.dirs)
+    currentDirs.set(d.path, await readCurrentDir(paths.resolve(d.path)));
+  const plan = planApply(desired, currentFiles, currentDirs, previous);
+  const outcome = {
+    flavour: layout.flavour,
+    configHash: desired.configHash,
+    plan,
+    desired,
+  };
+  if (req.dryRun)
+    return { ...outcome, changed: [], restarted: false, restartPending: plan.restart !== null };
+
+  for (const d of new Set(desired.files.map((f) => f.path.slice(0, f.path.lastIndexOf("/"))))) {
+    await removeStaleTemps(paths.resolve(d));
+  }
+  await removeStaleTemps(paths.resolve(nodecredPaths.stateDir));
+
+  let state: NodeState = {
+    ...(previous ?? emptyState(layout.flavour, unit)),
+    flavour: layout.flavour,
+    unit,
+    providerNames: [...new Set([...(previous?.providerNames ?? []), ...desired.providerNames])],
+  };
+  const changed: string[] = [];
+  const undo: Undo[] = [];
+  const isEmpty =
+    plan.writes.length === 0 && plan.removals.length === 0 && plan.mkdirs.length === 0;
+  if (!isEmpty) {
+    state = await ensureStateDirs(paths, state);
+    await saveState(paths, state);
+  }
+
+  const createdDirs: string[] = [];
+  for (const d of plan.mkdirs) {
+    const exists = (await readCurrentDir(paths.resolve(d.path))) !== null;
+    if (!exists) createdDirs.push(d.path);
+    if (!exists && !state.dirs.includes(d.path)) {
+      state = { ...state, dirs: [...state.dirs, d.path] };
+      await saveState(paths, state); // write-ahead: recorded before it exists
+    }
+    await ensureDir(paths.resolve(d.path), d.mode);
+    log.info("directory ready", { action: exists ? "chmod" : "mkdir", path: d.path });
+  }
+
+  for (const w of plan.writes) {
+    let owned = findOwned(state, w.path);
+    if (owned === undefined) {
+      if (w.before !== null) {
+        const backup = backupPathFor(nodecredPaths.backupDir, w.path);
+        await writeFileAtomic(paths.resolve(backup), w.before.bytes, 0o600);
+        owned = {
+          path: w.path,
+          role: w.role,
+          origin: "modified",
+          backup,
+          originalMode: w.before.mode,
+          writtenSha256: null,
+        };
+        log.info("backed up", { action: "backup", path: w.path, reason: backup });
+      } else {
+        owned = {
+          path: w.path,
+          role: w.role,
+          origin: "created",
+          backup: null,
+          originalMode: null,
+          writtenSha256: null,
+        };
+      }
+    }
+    state = withFile(state, owned);
+    if (wiringRoles.has(w.role) && w.action !== "chmod") state = { ...state, pendingRestart: true };
+    await saveState(paths, state);
+    undo.push({ path: w.path, before: w.before });
+    await writeFileAtomic(paths.resolve(w.path), w.bytes, w.mode);
+    state = withFile(state, { ...owned, writtenSha256: sha256Hex(w.bytes) });
+    await saveState(paths, state);
+    changed.push(w.path);
+    log.info("file written", { action: w.action, path: w.path, reason: w.role });
+  }
+
+  for (const r of plan.removals) {
+    undo.push({ path: r.path, before: r.before });
+    await removeFile(paths.resolve(r.path));
+    state = { ...state, files: state.files.filter((f) => f.path !== r.path) };
+    await saveState(paths, state);
+    changed.push(r.path);
+    log.info("file removed", { action: "remove", path: r.path, reason: r.role });
+  }
+
+  if (plan.restart === null) {
+    return { ...outcome, changed, restarted: false, restartPending: false };
+  }
+  if (req.control === null) {
+    log.warn("kubelet restart needed but --restart none was given; restart it yourself", {
+      action: "restart-skipped",
+      unit: plan.restart.unit,
+      reason: plan.restart.reasons.join("; "),
+    });
+    return { ...outcome, changed, restarted: false, restartPending: true };
+  }
+  await restartOrRollBack(
+    req,
+    plan.restart.unit,
+    plan.restart.reasons,
+    { files: undo, dirs: createdDirs },
+    state,
+  );
+  return { ...outcome, changed, restarted: true, restartPending: false };
+}
+
+async function restartAndWait(
+  control: KubeletControl,
+  unit: string,
+  log: Logger,
+): Promise<unknown> {
+  try {
+    await control.restart(unit);
+  } catch (e) {
+    log.error("restart command failed", { action: "restart", unit, code: "HOST_IO" });
+    return e;
+  }
+  if (await control.waitHealthy(unit)) return null;
+  return new InstallerError("ROLLED_BACK", `${unit} did not become healthy before the deadline`);
+}
+
+async function restartOrRollBack(
+  req: ApplyRequest,
+  unit: string,
+  reasons: readonly string[],
+  undo: { readonly files: readonly Undo[]; readonly dirs: readonly string[] },
+  stateAfter: NodeState,
+): Promise<void> {
+  const { paths, log } = req;
+  const control = req.control;
+  if (control === null) return;
+  log.info("restarting kubelet", { action: "restart", unit, reason: reasons.join("; ") });
+  const failure = await restartAndWait(control, unit, log);
+  if (failure === null) {
+    await saveState(paths, { ...stateAfter, pendingRestart: false });
+    log.info("kubelet healthy", { action: "healthy", unit });
+    return;
+  }
+  log.error("kubelet not healthy after restart: restoring previous files", {
+    action: "rollback",
+    unit,
+  });
+  let state = stateAfter;
+  for (const u of [...undo.files].reverse()) {
+    if (u.before === null) await removeFile(paths.resolve(u.path));
+    else await writeFileAtomic(paths.resolve(u.path), u.before.bytes, u.before.mode);
+    const owned = findOwned(state, u.path);
+    if (owned !== undefined) {
+      state = withFile(state, {
+        ...owned,
+        writtenSha256: u.before === null ? null : sha256Hex(u.before.bytes),
+      });
+    }
+    log.info("file restored", { action: "rollback", path: u.path });
+  }
+  for (const d of [...undo.dirs].reverse()) {
+    if (await removeDirIfEmpty(paths.resolve(d))) {
+      state = { ...state, dirs: state.dirs.filter((x) => x !== d) };
+    }
+  }
+  await saveState(paths, state);
+  const second = await restartAndWait(control, unit, log);
+  if (second !== null) {
+    throw new InstallerError(
+      "ROLLBACK_FAILED",
+      `${unit} is not healthy even after restoring the previous files; the node needs attention`,
+      { cause: second },
+    );
+  }
+  await saveState(paths, { ...state, pendingRestart: false });
+  throw new InstallerError(
+    "ROLLED_BACK",
+    `${unit} did not come back healthy with the new configuration; the previous files were restored and ${unit} is healthy again`,
+    { cause: failure },
+  );
+}

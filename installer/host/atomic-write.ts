@@ -1,0 +1,179 @@
+import { randomBytes } from "node:crypto";
+import { constants } from "node:fs";
+import {
+  chmod,
+  lstat,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rmdir,
+  unlink,
+} from "node:fs/promises";
+import { basename, dirname, join } from "node:path";
+import type { CurrentFile } from "../core/desired-state.ts";
+import { InstallerError } from "../errors.ts";
+
+/**
+ * The one module that changes host files. Every write is compare-first (nothing happens when
+ * bytes and mode already match) and atomic: a temp file in the same directory is written,
+ * fsynced and chmodded, then renamed over the target, and the directory is fsynced so the
+ * rename itself survives a power cut. A kill at any point leaves the old file or the new one,
+ * never a mix; at worst a stray temp file, which the next run removes.
+ */
+
+const tempMarker = ".nodecred-tmp-";
+
+function ioError(action: string, path: string, cause: unknown): InstallerError {
+  const code = (cause as NodeJS.ErrnoException).code ?? "";
+  return new InstallerError(
+    "HOST_IO",
+    `${action} ${path} failed${code === "" ? "" : ` (${code})`}`,
+    {
+      cause,
+    },
+  );
+}
+
+function isMissing(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === "ENOENT" || code === "ENOTDIR";
+}
+
+/** Current bytes and mode of a regular file, or null when there is none. */
+export async function readCurrentFile(path: string): Promise<CurrentFile | null> {
+  try {
+    const st = await lstat(path);
+    if (!st.isFile())
+      throw new InstallerError("HOST_IO", `${path} exists but is not a regular file`);
+    return { bytes: new Uint8Array(await readFile(path)), mode: st.mode & 0o7777 };
+  } catch (e) {
+    if (isMissing(e)) return null;
+    if (e instanceof InstallerError) throw e;
+    throw ioError("reading", path, e);
+  }
+}
+
+export async function readCurrentDir(path: string): Promise<{ mode: number } | null> {
+  try {
+    const st = await lstat(path);
+    if (!st.isDirectory())
+      throw new InstallerError("HOST_IO", `${path} exists but is not a directory`);
+    return { mode: st.mode & 0o7777 };
+  } catch (e) {
+    if (isMissing(e)) return null;
+    if (e instanceof InstallerError) throw e;
+    throw ioError("reading", path, e);
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
+    Buffer.from(b.buffer, b.byteOffset, b.byteLength),
+  );
+}
+
+/** Removes temp files a killed run left next to `path` (only ours, by their marker). */
+export async function removeStaleTemps(dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (e) {
+    if (isMissing(e)) return;
+    throw ioError("listing", dir, e);
+  }
+  const stale = names.filter((n) => n.startsWith(".") && n.includes(tempMarker));
+  for (const n of stale) await unlink(join(dir, n)).catch(() => undefined);
+  if (stale.length > 0) await fsyncDir(dir);
+}
+
+/** Returns true when the file was written (or chmodded), false when it already matched. */
+export async function writeFileAtomic(
+  path: string,
+  bytes: Uint8Array,
+  mode: number,
+): Promise<boolean> {
+  const current = await readCurrentFile(path);
+  if (current !== null && sameBytes(current.bytes, bytes)) {
+    if (current.mode === mode) return false;
+    try {
+      // Same content, only the mode differs: chmod is atomic by itself.
+      await chmod(path, mode);
+      await fsyncDir(dirname(path));
+      return true;
+    } catch (e) {
+      throw ioError("chmod", path, e);
+    }
+  }
+  const dir = dirname(path);
+  const temp = join(
+    dir,
+    `.${basename(path)}${tempMarker}${process.pid}-${randomBytes(4).toString("hex")}`,
+  );
+  try {
+    const handle = await open(temp, "wx", 0o600);
+    try {
+      await handle.writeFile(bytes);
+      // chmod after write: the umask may have narrowed the create mode.
+      await handle.chmod(mode);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    await rename(temp, path);
+    await fsyncDir(dir);
+  } catch (e) {
+    await unlink(temp).catch(() => undefined);
+    throw ioError("writing", path, e);
+  }
+  return true;
+}
+
+export async function removeFile(path: string): Promise<boolean> {
+  try {
+    await unlink(path);
+  } catch (e) {
+    if (isMissing(e)) return false;
+    throw ioError("removing", path, e);
+  }
+  await fsyncDir(dirname(path));
+  return true;
+}
+
+/** Creates one directory level (parents come first in a plan) or fixes the mode of ours. */
+export async function ensureDir(path: string, mode: number): Promise<void> {
+  try {
+    await mkdir(path, { mode });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== "EEXIST") throw ioError("creating", path, e);
+  }
+  try {
+    await chmod(path, mode);
+    await fsyncDir(dirname(path));
+  } catch (e) {
+    throw ioError("chmod", path, e);
+  }
+}
+
+/** Removes a directory only if it is empty; anything someone else put there stays. */
+export async function removeDirIfEmpty(path: string): Promise<boolean> {
+  try {
+    await rmdir(path);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (isMissing(e) || code === "ENOTEMPTY" || code === "EEXIST") return false;
+    throw ioError("removing", path, e);
+  }
+  await fsyncDir(dirname(path));
+  return true;
+}
