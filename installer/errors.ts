@@ -16,6 +16,8 @@ export const exitCodes = {
   HOST_IO: 5,
   ROLLED_BACK: 6,
   ROLLBACK_FAILED: 7,
+  CONFIG_FAILED_BEFORE: 8,
+  LOCKED: 9,
 } as const;
 
 export type ErrorCode = Exclude<keyof typeof exitCodes, "OK">;

@@ -31,6 +31,7 @@ function control(config: Config): KubeletControl | null {
     healthTimeoutMs: config.healthTimeoutMs,
     restartTimeoutMs: config.restartTimeoutMs,
     pollIntervalMs: 500,
+    healthStableMs: config.healthStableMs,
   });
 }
 
@@ -78,6 +79,7 @@ export async function runCommand(
     control: control(config),
     dryRun: config.dryRun,
     log,
+    retryFailed: config.retryFailed,
   });
   if (config.dryRun) {
     out(describePlan(r.plan));

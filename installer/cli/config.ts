@@ -24,15 +24,20 @@ export interface Config {
   readonly healthzUrl: string;
   readonly healthTimeoutMs: number;
   readonly restartTimeoutMs: number;
+  /** How long the kubelet must stay active and healthy, continuously, to count as healthy. */
+  readonly healthStableMs: number;
+  /** Attempt a config that already failed on this node (see the failure record in state.json). */
+  readonly retryFailed: boolean;
 }
 
 export const usage = `usage:
   nodecred-installer apply --host-root DIR --configmap FILE --secret FILE
       [--restart none|systemd] [--dry-run] [--flavour NAME] [--kubelet-version vX.Y.Z]
       [--provider-binary PATH] [--kubelet-healthz-url URL] [--health-timeout SECONDS]
-      [--restart-timeout SECONDS]
+      [--restart-timeout SECONDS] [--health-stable-seconds SECONDS] [--retry-failed]
   nodecred-installer uninstall --host-root DIR [--restart none|systemd] [--dry-run]
       [--kubelet-healthz-url URL] [--health-timeout SECONDS] [--restart-timeout SECONDS]
+      [--health-stable-seconds SECONDS]
 `;
 
 function goArch(arch: string): string {
@@ -63,6 +68,8 @@ export function parseConfig(argv: readonly string[], arch: string): Config {
         "kubelet-healthz-url": { type: "string", default: "http://127.0.0.1:10248/healthz" },
         "health-timeout": { type: "string", default: "120" },
         "restart-timeout": { type: "string", default: "90" },
+        "health-stable-seconds": { type: "string", default: "10" },
+        "retry-failed": { type: "boolean", default: false },
         help: { type: "boolean", default: false },
       },
     });
@@ -104,7 +111,9 @@ export function parseConfig(argv: readonly string[], arch: string): Config {
     if (kubeletVersion === null)
       problems.push({ path: "--kubelet-version", message: "expected vMAJOR.MINOR[.PATCH]" });
   }
-  const seconds = (name: "health-timeout" | "restart-timeout"): number => {
+  const seconds = (
+    name: "health-timeout" | "restart-timeout" | "health-stable-seconds",
+  ): number => {
     const n = Number(v[name]);
     if (!Number.isFinite(n) || n <= 0)
       problems.push({ path: `--${name}`, message: "expected a positive number of seconds" });
@@ -112,6 +121,7 @@ export function parseConfig(argv: readonly string[], arch: string): Config {
   };
   const healthTimeoutMs = seconds("health-timeout");
   const restartTimeoutMs = seconds("restart-timeout");
+  const healthStableMs = seconds("health-stable-seconds");
   try {
     new URL(v["kubelet-healthz-url"]);
   } catch {
@@ -132,5 +142,7 @@ export function parseConfig(argv: readonly string[], arch: string): Config {
     healthzUrl: v["kubelet-healthz-url"],
     healthTimeoutMs,
     restartTimeoutMs,
+    healthStableMs,
+    retryFailed: v["retry-failed"],
   });
 }

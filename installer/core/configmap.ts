@@ -1,4 +1,4 @@
-import { parseGoDuration } from "./go-duration.ts";
+import { parseGoDuration } from "../../provider/core/duration.ts";
 import { matchImageError } from "./match-image.ts";
 import { problem, type Problem, type Result } from "./problems.ts";
 import { isRecord, parseStrictYaml } from "./strict-yaml.ts";

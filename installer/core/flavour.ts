@@ -34,6 +34,8 @@ export const nodecredPaths = {
   stateDir: "/var/lib/nodecred",
   stateFile: "/var/lib/nodecred/state.json",
   backupDir: "/var/lib/nodecred/backup",
+  /** Held by one apply/uninstall at a time (see host/node-lock.ts). */
+  lockFile: "/var/lib/nodecred/lock",
 } as const;
 
 export type Wiring =

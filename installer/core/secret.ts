@@ -1,3 +1,5 @@
+import { decodeStdBase64 } from "../../provider/core/base64.ts";
+import { decodeUtf8 } from "../../provider/core/utf8.ts";
 import { parseDockerConfig } from "./docker-config.ts";
 import { problem, type Result } from "./problems.ts";
 import { isRecord, parseStrictYaml } from "./strict-yaml.ts";
@@ -11,13 +13,6 @@ import { isRecord, parseStrictYaml } from "./strict-yaml.ts";
  */
 export const dockerConfigJsonType = "kubernetes.io/dockerconfigjson";
 export const dockerConfigJsonKey = ".dockerconfigjson";
-
-/** Go's base64.StdEncoding as the API server applies it: padded, newlines ignored. */
-export function decodeStdBase64(text: string): Uint8Array | null {
-  const s = text.replace(/[\r\n]/g, "");
-  if (s.length % 4 !== 0 || !/^[A-Za-z0-9+/]*={0,2}$/.test(s)) return null;
-  return Uint8Array.from(Buffer.from(s, "base64"));
-}
 
 function canonicalJson(value: unknown): string {
   if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
@@ -47,14 +42,16 @@ export function credentialsFileFromSecret(secret: unknown): Result<Uint8Array> {
     text = stringData[dockerConfigJsonKey];
   } else if (isRecord(data) && data[dockerConfigJsonKey] !== undefined) {
     const encoded = data[dockerConfigJsonKey];
-    const bytes = typeof encoded === "string" ? decodeStdBase64(encoded) : null;
-    if (bytes === null) problems.push(problem(`data.${dockerConfigJsonKey}`, "not valid base64"));
-    else {
-      try {
-        text = new TextDecoder("utf-8", { fatal: true }).decode(bytes);
-      } catch {
+    // Decoded as the API server decodes `data`, so a Secret it accepted reads the same here;
+    // then strict UTF-8 (a BOM is not stripped: Go's json refuses it, as the API server would).
+    const bytes = typeof encoded === "string" ? decodeStdBase64(encoded) : undefined;
+    if (bytes === undefined) {
+      problems.push(problem(`data.${dockerConfigJsonKey}`, "not valid base64"));
+    } else {
+      const decoded = decodeUtf8(bytes);
+      if (decoded === undefined) {
         problems.push(problem(`data.${dockerConfigJsonKey}`, "not valid UTF-8"));
-      }
+      } else text = decoded;
     }
   } else {
     problems.push(problem(`data.${dockerConfigJsonKey}`, "Required value"));

@@ -43,6 +43,38 @@ export interface NodeState {
   readonly files: readonly OwnedFile[];
   /** Directories nodecred created, parents first. */
   readonly dirs: readonly string[];
+  /** The last config that made the kubelet fail and was rolled back; cleared by a good apply. */
+  readonly failedApply?: FailedApply;
+}
+
+/**
+ * Remembered so that a retried init container does not restart the kubelet twice more on
+ * every retry with a config already seen to fail on this node. Holds hashes only.
+ */
+export interface FailedApply {
+  readonly configHash: string;
+  readonly providerSha256: string;
+  /** ISO 8601 time of the rollback. */
+  readonly at: string;
+  readonly reason: string;
+}
+
+/** The record of a failure for these inputs, if there is one. */
+export function failedBefore(
+  state: NodeState | null,
+  configHash: string,
+  providerSha256: string,
+): FailedApply | undefined {
+  const f = state?.failedApply;
+  return f !== undefined && f.configHash === configHash && f.providerSha256 === providerSha256
+    ? f
+    : undefined;
+}
+
+export function withoutFailure(state: NodeState): NodeState {
+  if (state.failedApply === undefined) return state;
+  const { failedApply: _cleared, ...rest } = state;
+  return rest;
 }
 
 export function sha256Hex(bytes: Uint8Array): string {
@@ -97,7 +129,7 @@ export function parseState(text: string): NodeState | null {
   }
   const strings = (x: unknown): string[] =>
     Array.isArray(x) ? x.filter((s): s is string => typeof s === "string") : [];
-  return {
+  const state: NodeState = {
     version: 1,
     flavour,
     unit,
@@ -106,6 +138,23 @@ export function parseState(text: string): NodeState | null {
     files,
     dirs: strings(v["dirs"]),
   };
+  const f = v["failedApply"];
+  if (
+    isRecord(f) &&
+    typeof f["configHash"] === "string" &&
+    typeof f["providerSha256"] === "string" &&
+    typeof f["at"] === "string" &&
+    typeof f["reason"] === "string"
+  ) {
+    const failedApply: FailedApply = {
+      configHash: f["configHash"],
+      providerSha256: f["providerSha256"],
+      at: f["at"],
+      reason: f["reason"],
+    };
+    return { ...state, failedApply };
+  }
+  return state;
 }
 
 export function findOwned(state: NodeState | null, path: string): OwnedFile | undefined {

@@ -1,4 +1,5 @@
-import { formatGoDuration, parseGoDuration } from "./go-duration.ts";
+import { formatGoDuration, parseGoDuration } from "../../provider/core/duration.ts";
+import { API_GROUP } from "../../provider/core/request.ts";
 import { atLeast, type KubeletVersion } from "./kubelet-version.ts";
 import { matchImageError } from "./match-image.ts";
 import { child, index, problem, type Problem } from "./problems.ts";
@@ -48,7 +49,8 @@ export interface CredentialProviderConfig {
 }
 
 export const configGroup = "kubelet.config.k8s.io";
-export const providerGroup = "credentialprovider.kubelet.k8s.io";
+/** The exec plugin's API group: the provider's own constant, so both halves name it alike. */
+export const providerGroup = API_GROUP;
 
 /** Config apiVersions the kubelet registers, with the first minor that knows each. */
 const configApiVersions: ReadonlyMap<string, number> = new Map([

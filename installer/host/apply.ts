@@ -14,15 +14,18 @@ import { planApply, type CurrentDir, type Plan } from "../core/plan.ts";
 import {
   backupPathFor,
   emptyState,
+  failedBefore,
   findOwned,
   sha256Hex,
   wiringRoles,
   withFile,
+  withoutFailure,
+  type FailedApply,
   type NodeState,
 } from "../core/state.ts";
 import { InstallerError } from "../errors.ts";
 import type { Logger } from "../log.ts";
-import type { KubeletControl } from "../process/kubelet-control.ts";
+import type { KubeletControl, UnitRun } from "../process/kubelet-control.ts";
 import {
   ensureDir,
   readCurrentDir,
@@ -33,6 +36,7 @@ import {
   writeFileAtomic,
 } from "./atomic-write.ts";
 import { readHostFacts } from "./host-facts.ts";
+import { defaultLockTimeoutMs, withNodeLock } from "./node-lock.ts";
 import type { HostPaths } from "./host-paths.ts";
 import { loadState, saveState } from "./state-store.ts";
 
@@ -54,6 +58,10 @@ export interface ApplyRequest {
   readonly control: KubeletControl | null;
   readonly dryRun: boolean;
   readonly log: Logger;
+  /** Attempt these inputs even though they already failed on this node. */
+  readonly retryFailed?: boolean;
+  /** How long to wait for another installer on this node; default defaultLockTimeoutMs. */
+  readonly lockTimeoutMs?: number;
 }
 
 export interface ApplyOutcome {
@@ -111,10 +119,17 @@ function parentChain(path: string): string[] {
   return out.filter((d) => d !== "");
 }
 
-/** Creates the state and backup dirs, recording the ones we created so uninstall removes them. */
-async function ensureStateDirs(paths: HostPaths, state: NodeState): Promise<NodeState> {
+/**
+ * Creates the state and backup dirs, recording the ones we created (and those the lock had to
+ * create) so uninstall removes them.
+ */
+async function ensureStateDirs(
+  paths: HostPaths,
+  state: NodeState,
+  lockDirs: readonly string[],
+): Promise<NodeState> {
   let st = state;
-  const created: string[] = [];
+  const created: string[] = [...lockDirs];
   for (const d of parentChain(nodecredPaths.backupDir)) {
     if ((await readCurrentDir(paths.resolve(d))) !== null) continue;
     const ours = d === nodecredPaths.stateDir || d === nodecredPaths.backupDir;
@@ -132,8 +147,22 @@ interface Undo {
 }
 
 export async function applyNode(req: ApplyRequest): Promise<ApplyOutcome> {
+  // Refusing a host reads only, so it needs no lock (and a read-only host could not take one).
+  const host = await resolveHost(req.paths, req.flavour);
+  if (req.dryRun) return applyLocked(req, host, []);
+  return withNodeLock(
+    req.paths,
+    { timeoutMs: req.lockTimeoutMs ?? defaultLockTimeoutMs, command: "apply", log: req.log },
+    (lock) => applyLocked(req, host, lock.createdDirs),
+  );
+}
+
+async function applyLocked(
+  req: ApplyRequest,
+  { layout, unit }: ResolvedHost,
+  lockDirs: readonly string[],
+): Promise<ApplyOutcome> {
   const { paths, log } = req;
-  const { layout, unit } = await resolveHost(paths, req.flavour);
   const kubeletVersion = await req.kubeletVersion(layout);
   if (kubeletVersion === undefined) {
     log.warn("kubelet version unknown: config checked without version rules", {
@@ -163,6 +192,21 @@ export async function applyNode(req: ApplyRequest): Promise<ApplyOutcome> {
     );
   }
   const desired = desiredResult.value;
+  const providerSha256 = sha256Hex(req.providerBinary);
+  const failed = failedBefore(previous, desired.configHash, providerSha256);
+  if (failed !== undefined) {
+    const what = `config ${desired.configHash} with provider sha256 ${providerSha256.slice(0, 12)}… already failed on this node at ${failed.at} (${failed.reason})`;
+    if (req.retryFailed === true) {
+      log.warn(`${what}; trying again (--retry-failed)`, { action: "retry-failed" });
+    } else if (req.dryRun) {
+      log.warn(`${what}; apply will refuse it without --retry-failed`, { action: "plan" });
+    } else {
+      throw new InstallerError(
+        "CONFIG_FAILED_BEFORE",
+        `${what}; not restarting the kubelet with it again. Change the ConfigMap, or run apply with --retry-failed to try it once more`,
+      );
+    }
+  }
   const ownedPaths = (previous?.files ?? []).map((f) => f.path);
   const currentFiles = await readFiles(paths, [...desired.files.map((f) => f.path), ...ownedPaths]);
   const currentDirs = new Map<string, CurrentDir | null>();
@@ -194,7 +238,7 @@ export async function applyNode(req: ApplyRequest): Promise<ApplyOutcome> {
   const isEmpty =
     plan.writes.length === 0 && plan.removals.length === 0 && plan.mkdirs.length === 0;
   if (!isEmpty) {
-    state = await ensureStateDirs(paths, state);
+    state = await ensureStateDirs(paths, state, lockDirs);
     await saveState(paths, state);
   }
 
@@ -257,6 +301,8 @@ export async function applyNode(req: ApplyRequest): Promise<ApplyOutcome> {
   }
 
   if (plan.restart === null) {
+    // Nothing for the kubelet to prove: these inputs are good, an older failure is moot.
+    if (state.failedApply !== undefined) await saveState(paths, withoutFailure(state));
     return { ...outcome, changed, restarted: false, restartPending: false };
   }
   if (req.control === null) {
@@ -273,6 +319,7 @@ export async function applyNode(req: ApplyRequest): Promise<ApplyOutcome> {
     plan.restart.reasons,
     { files: undo, dirs: createdDirs },
     state,
+    { configHash: desired.configHash, providerSha256 },
   );
   return { ...outcome, changed, restarted: true, restartPending: false };
 }
@@ -282,14 +329,18 @@ async function restartAndWait(
   unit: string,
   log: Logger,
 ): Promise<unknown> {
+  let replaced: UnitRun;
   try {
-    await control.restart(unit);
+    replaced = await control.restart(unit);
   } catch (e) {
     log.error("restart command failed", { action: "restart", unit, code: "HOST_IO" });
     return e;
   }
-  if (await control.waitHealthy(unit)) return null;
-  return new InstallerError("ROLLED_BACK", `${unit} did not become healthy before the deadline`);
+  if (await control.waitHealthy(unit, replaced)) return null;
+  return new InstallerError(
+    "ROLLED_BACK",
+    `${unit} did not come up and stay healthy (same run, healthz OK) before the deadline`,
+  );
 }
 
 async function restartOrRollBack(
@@ -298,6 +349,7 @@ async function restartOrRollBack(
   reasons: readonly string[],
   undo: { readonly files: readonly Undo[]; readonly dirs: readonly string[] },
   stateAfter: NodeState,
+  inputs: Pick<FailedApply, "configHash" | "providerSha256">,
 ): Promise<void> {
   const { paths, log } = req;
   const control = req.control;
@@ -305,7 +357,7 @@ async function restartOrRollBack(
   log.info("restarting kubelet", { action: "restart", unit, reason: reasons.join("; ") });
   const failure = await restartAndWait(control, unit, log);
   if (failure === null) {
-    await saveState(paths, { ...stateAfter, pendingRestart: false });
+    await saveState(paths, { ...withoutFailure(stateAfter), pendingRestart: false });
     log.info("kubelet healthy", { action: "healthy", unit });
     return;
   }
@@ -340,7 +392,14 @@ async function restartOrRollBack(
       { cause: second },
     );
   }
-  await saveState(paths, { ...state, pendingRestart: false });
+  // Remembered so that a retried apply (the init container restarting with backoff) does not
+  // restart the kubelet twice more with the same inputs; only a rollback proves them bad.
+  const failedApply: FailedApply = {
+    ...inputs,
+    at: new Date().toISOString(),
+    reason: (failure instanceof Error ? failure.message : "the restart failed").slice(0, 500),
+  };
+  await saveState(paths, { ...state, pendingRestart: false, failedApply });
   throw new InstallerError(
     "ROLLED_BACK",
     `${unit} did not come back healthy with the new configuration; the previous files were restored and ${unit} is healthy again`,

@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import {
   chmod,
+  link,
   lstat,
   mkdir,
   open,
@@ -97,6 +98,27 @@ export async function removeStaleTemps(dir: string): Promise<void> {
   if (stale.length > 0) await fsyncDir(dir);
 }
 
+/** A temp name next to `path` that removeStaleTemps recognises. */
+function tempPathFor(path: string): string {
+  return join(
+    dirname(path),
+    `.${basename(path)}${tempMarker}${process.pid}-${randomBytes(4).toString("hex")}`,
+  );
+}
+
+/** Writes a new temp file completely and durably; the caller moves it into place. */
+async function writeTemp(temp: string, bytes: Uint8Array, mode: number): Promise<void> {
+  const handle = await open(temp, "wx", 0o600);
+  try {
+    await handle.writeFile(bytes);
+    // chmod after write: the umask may have narrowed the create mode.
+    await handle.chmod(mode);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
 /** Returns true when the file was written (or chmodded), false when it already matched. */
 export async function writeFileAtomic(
   path: string,
@@ -116,26 +138,49 @@ export async function writeFileAtomic(
     }
   }
   const dir = dirname(path);
-  const temp = join(
-    dir,
-    `.${basename(path)}${tempMarker}${process.pid}-${randomBytes(4).toString("hex")}`,
-  );
+  const temp = tempPathFor(path);
   try {
-    const handle = await open(temp, "wx", 0o600);
-    try {
-      await handle.writeFile(bytes);
-      // chmod after write: the umask may have narrowed the create mode.
-      await handle.chmod(mode);
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
+    await writeTemp(temp, bytes, mode);
     await rename(temp, path);
     await fsyncDir(dir);
   } catch (e) {
     await unlink(temp).catch(() => undefined);
     throw ioError("writing", path, e);
   }
+  return true;
+}
+
+/**
+ * Creates `path` with these bytes only if it does not exist (false if it does, or if its
+ * directory vanished meanwhile): written to a temp file, fsynced, then hard-linked into place,
+ * so whoever sees the file sees all of it.
+ */
+export async function createFileExclusive(
+  path: string,
+  bytes: Uint8Array,
+  mode: number,
+): Promise<boolean> {
+  const dir = dirname(path);
+  const temp = tempPathFor(path);
+  try {
+    await writeTemp(temp, bytes, mode);
+  } catch (e) {
+    await unlink(temp).catch(() => undefined);
+    // The directory went away under us (its last user removed it): the caller retries.
+    if ((e as NodeJS.ErrnoException).code === "ENOENT") return false;
+    throw ioError("creating", path, e);
+  }
+  try {
+    await link(temp, path);
+  } catch (e) {
+    await unlink(temp).catch(() => undefined);
+    const code = (e as NodeJS.ErrnoException).code;
+    // EEXIST: it is there. ENOENT: the holder swept our temp file as stale; the caller retries.
+    if (code === "EEXIST" || code === "ENOENT") return false;
+    throw ioError("creating", path, e);
+  }
+  await unlink(temp).catch(() => undefined);
+  await fsyncDir(dir);
   return true;
 }
 
@@ -160,6 +205,34 @@ export async function ensureDir(path: string, mode: number): Promise<void> {
   try {
     await chmod(path, mode);
     await fsyncDir(dirname(path));
+  } catch (e) {
+    throw ioError("chmod", path, e);
+  }
+}
+
+/**
+ * For a directory someone else creates (the sync container's hostPath mount, which the kubelet
+ * makes 0755 when it has to): it must exist; its mode is corrected in place. Unlike ensureDir it
+ * never touches the parent, which may not be writable (or even be there) in that container.
+ */
+export async function requireDirMode(path: string, mode: number): Promise<void> {
+  let st;
+  try {
+    st = await lstat(path);
+  } catch (e) {
+    if (isMissing(e)) {
+      throw new InstallerError(
+        "HOST_IO",
+        `${path} does not exist (is the host directory mounted?)`,
+      );
+    }
+    throw ioError("reading", path, e);
+  }
+  if (!st.isDirectory()) throw new InstallerError("HOST_IO", `${path} is not a directory`);
+  if ((st.mode & 0o7777) === mode) return;
+  try {
+    await chmod(path, mode);
+    await fsyncDir(path);
   } catch (e) {
     throw ioError("chmod", path, e);
   }

@@ -12,6 +12,7 @@ import {
   writeFileAtomic,
 } from "./atomic-write.ts";
 import type { HostPaths } from "./host-paths.ts";
+import { defaultLockTimeoutMs, withNodeLock, type NodeLock } from "./node-lock.ts";
 import { loadState, saveState } from "./state-store.ts";
 
 /**
@@ -24,6 +25,8 @@ export interface UninstallRequest {
   readonly control: KubeletControl | null;
   readonly dryRun: boolean;
   readonly log: Logger;
+  /** How long to wait for another installer on this node; default defaultLockTimeoutMs. */
+  readonly lockTimeoutMs?: number;
 }
 
 export interface UninstallOutcome {
@@ -34,6 +37,18 @@ export interface UninstallOutcome {
 }
 
 export async function uninstallNode(req: UninstallRequest): Promise<UninstallOutcome> {
+  if (req.dryRun) return uninstallLocked(req, null);
+  return withNodeLock(
+    req.paths,
+    { timeoutMs: req.lockTimeoutMs ?? defaultLockTimeoutMs, command: "uninstall", log: req.log },
+    (lock) => uninstallLocked(req, lock),
+  );
+}
+
+async function uninstallLocked(
+  req: UninstallRequest,
+  lock: NodeLock | null,
+): Promise<UninstallOutcome> {
   const { paths, log } = req;
   const state = await loadState(paths);
   if (state === null) {
@@ -74,8 +89,8 @@ export async function uninstallNode(req: UninstallRequest): Promise<UninstallOut
       unit: plan.restart.unit,
       reason: plan.restart.reasons.join("; "),
     });
-    await req.control.restart(plan.restart.unit);
-    if (!(await req.control.waitHealthy(plan.restart.unit))) {
+    const replaced = await req.control.restart(plan.restart.unit);
+    if (!(await req.control.waitHealthy(plan.restart.unit, replaced))) {
       // Nothing to roll back to that would be safer: the node is back on its own wiring.
       throw new InstallerError(
         "ROLLBACK_FAILED",
@@ -94,6 +109,9 @@ export async function uninstallNode(req: UninstallRequest): Promise<UninstallOut
     if (f.backup !== null) await removeFile(paths.resolve(f.backup));
   }
   await removeFile(paths.resolve(nodecredPaths.stateFile));
+  // The lock file lives in the state directory, which goes next. With the state file gone, an
+  // installer that takes the lock now starts from a clean node.
+  await lock?.release();
   // A killed run may have left temp files; they would keep our directories from going away.
   for (const d of [...plan.rmdirs, nodecredPaths.backupDir, nodecredPaths.stateDir]) {
     await removeStaleTemps(paths.resolve(d));

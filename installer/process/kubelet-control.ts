@@ -1,4 +1,11 @@
 import { execa } from "execa";
+import {
+  isStable,
+  nextHealthWindow,
+  unitRunId,
+  type HealthWindow,
+  type UnitRun,
+} from "../core/health-window.ts";
 import { parseKubeletVersion, type KubeletVersion } from "../core/kubelet-version.ts";
 import { InstallerError, ProcessError } from "../errors.ts";
 
@@ -7,6 +14,8 @@ import { InstallerError, ProcessError } from "../errors.ts";
  * the host's namespaces through `nsenter --target 1`: the installer pod has hostPID, so PID 1
  * is the host's init, and its mount namespace has the host's systemctl and kubelet binaries.
  */
+
+export type { UnitRun } from "../core/health-window.ts";
 
 const nsenter = ["nsenter", "--target", "1", "--mount", "--uts", "--ipc", "--net", "--pid", "--"];
 
@@ -54,19 +63,29 @@ export async function runInHost(
 }
 
 export interface KubeletControl {
-  restart(unit: string): Promise<void>;
-  /** Resolves true once the unit is active and healthz answers 200, false at the deadline. */
-  waitHealthy(unit: string): Promise<boolean>;
+  /** Restarts the unit; returns the run it replaced, so that run's healthz is never taken for the new one's. */
+  restart(unit: string): Promise<UnitRun>;
+  /**
+   * Resolves true once a new run of the unit (not `replaced`) has been active and answering
+   * healthz continuously for the stable window, false when that did not happen in time.
+   */
+  waitHealthy(unit: string, replaced: UnitRun): Promise<boolean>;
 }
 
 export interface KubeletControlOptions {
   readonly healthzUrl: string;
   readonly restartTimeoutMs: number;
+  /** How long the kubelet may take to come up (the stable window is on top of this). */
   readonly healthTimeoutMs: number;
   readonly pollIntervalMs: number;
+  /** How long it must then stay up, same run, healthz OK at every poll. */
+  readonly healthStableMs?: number;
 }
 
-async function healthzOk(url: string): Promise<boolean> {
+export const defaultHealthStableMs = 10_000;
+
+/** GET the kubelet's healthz; true only for a 200 within 2 s. */
+export async function healthzOk(url: string): Promise<boolean> {
   try {
     const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
     await res.body?.cancel();
@@ -76,9 +95,33 @@ async function healthzOk(url: string): Promise<boolean> {
   }
 }
 
-export function systemdKubeletControl(options: KubeletControlOptions): KubeletControl {
+const runProperties = ["MainPID", "ActiveState", "ActiveEnterTimestampMonotonic"] as const;
+
+/** `systemctl show`: whether the unit is active and which run of it this is. */
+async function readUnitRun(unit: string): Promise<UnitRun> {
+  const args = ["systemctl", "show", `--property=${runProperties.join(",")}`, unit];
+  const r = await runInHost(args, 10_000).catch(() => null);
+  if (r === null || r.exitCode !== 0) return { active: false, id: "" };
+  const props = new Map<string, string>();
+  for (const line of r.stdout.split("\n")) {
+    const eq = line.indexOf("=");
+    if (eq > 0) props.set(line.slice(0, eq), line.slice(eq + 1).trim());
+  }
+  const pid = props.get("MainPID") ?? "";
+  const since = props.get("ActiveEnterTimestampMonotonic") ?? "";
   return {
-    async restart(unit: string): Promise<void> {
+    active: props.get("ActiveState") === "active",
+    id: pid === "" || since === "" ? "" : unitRunId(pid, since),
+  };
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+export function systemdKubeletControl(options: KubeletControlOptions): KubeletControl {
+  const stableMs = options.healthStableMs ?? defaultHealthStableMs;
+  return {
+    async restart(unit: string): Promise<UnitRun> {
+      const replaced = await readUnitRun(unit);
       const args = ["systemctl", "restart", unit];
       const r = await runInHost(args, options.restartTimeoutMs);
       if (r.exitCode !== 0) {
@@ -88,17 +131,21 @@ export function systemdKubeletControl(options: KubeletControlOptions): KubeletCo
           stderr: r.stderr,
         });
       }
+      return replaced;
     },
-    async waitHealthy(unit: string): Promise<boolean> {
-      const deadline = Date.now() + options.healthTimeoutMs;
+    async waitHealthy(unit: string, replaced: UnitRun): Promise<boolean> {
+      const start = performance.now();
+      const upBy = start + options.healthTimeoutMs;
+      let window: HealthWindow = null;
       for (;;) {
-        const active = await runInHost(["systemctl", "is-active", "--quiet", unit], 10_000).then(
-          (r) => r.exitCode === 0,
-          () => false,
-        );
-        if (active && (await healthzOk(options.healthzUrl))) return true;
-        if (Date.now() >= deadline) return false;
-        await new Promise((resolve) => setTimeout(resolve, options.pollIntervalMs));
+        const run = await readUnitRun(unit);
+        const healthz = run.active && (await healthzOk(options.healthzUrl));
+        const now = performance.now();
+        window = nextHealthWindow(window, { atMs: now, run, healthzOk: healthz }, replaced.id);
+        if (isStable(window, now, stableMs)) return true;
+        // Came up too late to finish a window in the time given, or never came up.
+        if (window === null ? now >= upBy : now >= upBy + stableMs) return false;
+        await sleep(options.pollIntervalMs);
       }
     },
   };

@@ -1,9 +1,15 @@
-// Base64 decoding exactly as the kubelet decodes a Docker config `auth` field
-// (pkg/credentialprovider/config.go decodeDockerConfigFieldAuth): Go's encoding/base64 with the
-// standard alphabet, padded (StdEncoding) when the trimmed field ends in "=", unpadded
-// (RawStdEncoding) otherwise. Like Go's decoder, "\r" and "\n" are skipped anywhere, every other
-// character outside the alphabet is an error, and unused trailing bits are ignored (Go's decoder is
-// not in Strict mode). Hand-written because QuickJS has neither atob nor Buffer.
+// Go's encoding/base64 decoder (standard alphabet), the one copy for both halves of nodecred, with
+// the two ways Kubernetes applies it:
+// - decodeStdBase64: StdEncoding (padded), what the API server's JSON decoding does to a []byte
+//   field such as a Secret's `data` values; the installer reads `.dockerconfigjson` with it.
+// - decodeDockerAuthBase64: the kubelet's `auth` field of a Docker config
+//   (pkg/credentialprovider/config.go decodeDockerConfigFieldAuth): padded (StdEncoding) when the
+//   trimmed field ends in "=", unpadded (RawStdEncoding) otherwise.
+// Like Go's decoder, "\r" and "\n" are skipped anywhere, every other character outside the alphabet
+// is an error, and unused trailing bits are ignored (Go's decoder is not in Strict mode).
+// Hand-written because QuickJS has neither atob nor Buffer.
+
+import { encodeUtf8 } from "./utf8.ts";
 
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
@@ -95,6 +101,11 @@ function emit(out: number[], q: readonly number[]): void {
   if (q.length > 3) out.push(((c << 6) | d) & 0xff);
 }
 
+/** A Secret `data` value as the API server decodes it (encoding/json: base64.StdEncoding). */
+export function decodeStdBase64(s: string): number[] | undefined {
+  return decodeGoBase64(s, true);
+}
+
 /** The kubelet's choice between padded and unpadded decoding, then the decode itself. */
 export function decodeDockerAuthBase64(field: string): number[] | undefined {
   return decodeGoBase64(field, trimmedEndsWithPad(field));
@@ -102,20 +113,7 @@ export function decodeDockerAuthBase64(field: string): number[] | undefined {
 
 /** Standard padded base64 of a UTF-8 string (tests and tooling build `auth` fields with it). */
 export function encodeBase64Utf8(text: string): string {
-  const bytes: number[] = [];
-  for (const ch of text) {
-    const cp = ch.codePointAt(0) ?? 0;
-    if (cp < 0x80) bytes.push(cp);
-    else if (cp < 0x800) bytes.push(0xc0 | (cp >> 6), 0x80 | (cp & 63));
-    else if (cp < 0x10000) bytes.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 63), 0x80 | (cp & 63));
-    else
-      bytes.push(
-        0xf0 | (cp >> 18),
-        0x80 | ((cp >> 12) & 63),
-        0x80 | ((cp >> 6) & 63),
-        0x80 | (cp & 63),
-      );
-  }
+  const bytes = encodeUtf8(text);
   let out = "";
   for (let i = 0; i < bytes.length; i += 3) {
     const a = bytes[i] ?? 0;

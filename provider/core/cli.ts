@@ -2,7 +2,7 @@
 
 import { formatGoDuration, parseGoDuration } from "./duration.ts";
 
-export const DEFAULT_CACHE_DURATION_NS = 5 * 60e9;
+export const DEFAULT_CACHE_DURATION_NS = 300_000_000_000n; // 5m
 
 export type Command =
   | { readonly kind: "help" }
@@ -11,7 +11,7 @@ export type Command =
   | {
       readonly kind: "provide";
       readonly credentialsPath: string;
-      readonly cacheDurationNs: number;
+      readonly cacheDurationNs: bigint;
     };
 
 export type CliResult =
@@ -79,13 +79,15 @@ export function parseArgs(argv: readonly string[]): CliResult {
   let cacheDurationNs = DEFAULT_CACHE_DURATION_NS;
   const duration = values["--cache-duration"];
   if (duration !== undefined) {
+    // Any duration the kubelet accepts as defaultCacheDuration is accepted here too: the
+    // installer passes that value on as --cache-duration.
     const parsed = parseGoDuration(duration);
-    if (parsed === undefined) {
+    if (!parsed.ok || parsed.nanos < 0n) {
       problems.push(
         `--cache-duration ${JSON.stringify(duration)} is not a non-negative Go duration (e.g. 5m, 1h30m, 0s)`,
       );
     } else {
-      cacheDurationNs = parsed;
+      cacheDurationNs = parsed.nanos;
     }
   }
   if (bools["--check"] === true && duration !== undefined) {

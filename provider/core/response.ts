@@ -57,7 +57,7 @@ export function chooseCacheKeyType(keyring: Keyring, image: string): CacheKeyTyp
 export function answerFor(
   keyring: Keyring,
   image: string,
-  cacheDurationNs: number,
+  cacheDurationNs: bigint,
 ): ProviderAnswer {
   const result: LookupResult = lookup(keyring, image);
   if (result.credentials.length === 0) {

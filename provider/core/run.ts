@@ -76,7 +76,7 @@ function runCommand(command: Command, inputs: ProgramInputs): ProgramOutput {
   }
 }
 
-function provide(path: string, cacheDurationNs: number, inputs: ProgramInputs): ProgramOutput {
+function provide(path: string, cacheDurationNs: bigint, inputs: ProgramInputs): ProgramOutput {
   const stdin = inputs.readStdin();
   if (!stdin.ok) return fail(`cannot read the request from stdin: ${describeErrno(stdin.code)}`);
   const request = parseRequest(stdin.text);

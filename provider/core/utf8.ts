@@ -52,3 +52,23 @@ export function decodeUtf8OrLatin1(bytes: readonly number[]): string {
   for (const b of bytes) out += String.fromCharCode(b);
   return out;
 }
+
+/** UTF-8 bytes of a string; a lone surrogate becomes U+FFFD, as TextEncoder (and Go) would have it. */
+export function encodeUtf8(text: string): number[] {
+  const bytes: number[] = [];
+  for (const ch of text) {
+    const raw = ch.codePointAt(0) ?? 0;
+    const cp = raw >= 0xd800 && raw <= 0xdfff ? 0xfffd : raw;
+    if (cp < 0x80) bytes.push(cp);
+    else if (cp < 0x800) bytes.push(0xc0 | (cp >> 6), 0x80 | (cp & 63));
+    else if (cp < 0x10000) bytes.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 63), 0x80 | (cp & 63));
+    else
+      bytes.push(
+        0xf0 | (cp >> 18),
+        0x80 | ((cp >> 12) & 63),
+        0x80 | ((cp >> 6) & 63),
+        0x80 | (cp & 63),
+      );
+  }
+  return bytes;
+}

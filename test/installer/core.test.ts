@@ -2,37 +2,40 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseSettings } from "../../installer/core/configmap.ts";
 import { detectFlavour, restartUnit } from "../../installer/core/flavour.ts";
-import { formatGoDuration, parseGoDuration } from "../../installer/core/go-duration.ts";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { parseArgs as parseProviderArgs } from "../../provider/core/cli.ts";
+import { formatGoDuration } from "../../provider/core/duration.ts";
+import { repoRoot } from "./golden.ts";
 import { credentialsFileFromSecret } from "../../installer/core/secret.ts";
 import { configHash } from "../../installer/core/desired-state.ts";
 
-describe("Go durations (time.ParseDuration)", () => {
-  const good: [string, bigint][] = [
-    ["0", 0n],
-    ["5m", 300_000_000_000n],
-    ["1h30m", 5_400_000_000_000n],
-    ["1.5s", 1_500_000_000n],
-    ["-1m", -60_000_000_000n],
-    ["+2ms", 2_000_000n],
-    ["300us", 300_000n],
-    ["300µs", 300_000n],
-    [".5h", 1_800_000_000_000n],
-  ];
-  for (const [text, nanos] of good) {
-    it(`parses ${text}`, () => {
-      assert.deepEqual(parseGoDuration(text), { ok: true, nanos });
+// The parser itself is the provider's (provider/core/duration.ts), held to Go by the oracle test.
+// What matters here: the installer passes defaultCacheDuration to the provider as --cache-duration,
+// so the ConfigMap must accept exactly the durations the provider accepts.
+describe("defaultCacheDuration: ConfigMap and provider agree", () => {
+  const oracle = JSON.parse(
+    readFileSync(join(repoRoot, "test/provider/oracle/cases.json"), "utf8"),
+  ) as { durations: string[] };
+  for (const text of oracle.durations) {
+    it(JSON.stringify(text), () => {
+      const settings = parseSettings({ matchImages: "reg.test", defaultCacheDuration: text });
+      const provider = parseProviderArgs([
+        "--credentials",
+        "/c.json",
+        `--cache-duration=${text.trim()}`,
+      ]);
+      assert.equal(settings.ok, provider.ok);
     });
   }
-  for (const text of ["", "5", "m", "1d", "10 minutes", "-", ".s", "9223372036854775808ns"]) {
-    it(`rejects ${JSON.stringify(text)}`, () => {
-      assert.equal(parseGoDuration(text).ok, false);
-    });
-  }
-  it("formats like Duration.String", () => {
+  it("accepts the full int64 range, refuses negatives", () => {
+    assert.ok(parseSettings({ matchImages: "r", defaultCacheDuration: "2562047h" }).ok);
+    assert.ok(!parseSettings({ matchImages: "r", defaultCacheDuration: "2562048h" }).ok);
+    assert.ok(!parseSettings({ matchImages: "r", defaultCacheDuration: "-1ns" }).ok);
+  });
+  it("formats like Duration.String, negative too (validation messages)", () => {
     assert.equal(formatGoDuration(-60_000_000_000n), "-1m0s");
     assert.equal(formatGoDuration(5_400_000_000_000n), "1h30m0s");
-    assert.equal(formatGoDuration(1_500_000n), "1.5ms");
-    assert.equal(formatGoDuration(0n), "0s");
   });
 });
 
@@ -116,6 +119,35 @@ describe("Secret → credentials file", () => {
         );
         assert.ok(!JSON.stringify(r.problems).includes("FAKE-pass"));
       }
+    });
+  }
+});
+
+// `data` is decoded as the API server decodes a []byte field (Go's base64.StdEncoding): line breaks
+// skipped, padding required, nothing else outside the alphabet.
+describe("Secret data base64, as the API server reads it", () => {
+  const json = '{"auths":{"reg.test":{"username":"u","password":"FAKE-pass"}}}';
+  const b64 = Buffer.from(json).toString("base64");
+  // "~~~" encodes as "fn5+": the alphabets differ here.
+  const b64Plus = Buffer.from(json.replace("FAKE-pass", "FAKE~~~")).toString("base64");
+  assert.match(b64Plus, /\+/);
+  const withData = (encoded: string): Record<string, unknown> => ({
+    kind: "Secret",
+    type: "kubernetes.io/dockerconfigjson",
+    data: { ".dockerconfigjson": encoded },
+  });
+  const cases: [string, string, boolean][] = [
+    ["plain", b64, true],
+    ["wrapped at 76 columns with CRLF", (b64.match(/.{1,76}/g) ?? []).join("\r\n"), true],
+    ["padding removed", b64.replace(/=+$/, ""), false],
+    ["a space inside", `${b64.slice(0, 8)} ${b64.slice(8)}`, false],
+    ["standard alphabet with +", b64Plus, true],
+    ["URL alphabet (- for +)", b64Plus.replaceAll("+", "-"), false],
+    ["not UTF-8 inside", Buffer.from([0x7b, 0xff, 0x7d]).toString("base64"), false],
+  ];
+  for (const [name, encoded, ok] of cases) {
+    it(`${ok ? "accepts" : "rejects"} ${name}`, () => {
+      assert.equal(credentialsFileFromSecret(withData(encoded)).ok, ok);
     });
   }
 });

@@ -80,6 +80,8 @@ describe("golden host trees", () => {
           assert.deepEqual(diffSnapshots(before, after), []);
           for (const [p, e] of after) {
             assert.equal(e.ino, before.get(p)?.ino, `${p} was replaced`);
+            // Taking and dropping the lock file changes only its directory's mtime.
+            if (p === "/var/lib/nodecred") continue;
             assert.equal(e.mtimeMs, before.get(p)?.mtimeMs, `${p} was rewritten`);
           }
           const dry = await runInstaller(applyArgs(c, root, ["--dry-run"]));

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm, stat, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { basename, join } from "node:path";
 import { describe, it } from "node:test";
 import { inputTree, listCases, repoRoot, standInProvider } from "./golden.ts";
 import { diffSnapshots, manifestSnapshot, snapshot } from "./tree.ts";
@@ -29,26 +29,32 @@ interface JournalEntry {
   event: string;
   fromPid1?: string;
   code?: number;
+  verb?: string;
+  step?: number;
 }
+
+/** One command the stand-in init runs: the installer's apply with extra flags, or any argv. */
+type Step =
+  string[] | { readonly configMap?: string; readonly extra?: string[] } | { raw: string[] };
 
 const canUnshare =
   spawnSync("unshare", ["--fork", "--pid", "--mount", "--mount-proc", "true"]).status === 0;
 
 async function runScenario(
   root: string,
-  stepsArgs: string[][],
+  steps: Step[],
 ): Promise<{ results: StepResult[]; journal: JournalEntry[] }> {
   assert.ok(golden);
   const work = await mkdtemp(join(tmpdir(), "nodecred-restart-"));
   const port = 20000 + Math.floor(Math.random() * 20000);
-  const installer = (extra: string[]): string[] => [
+  const installer = (extra: string[], configMap = golden.configMap): string[] => [
     node,
     join(repoRoot, "installer/main.ts"),
     "apply",
     "--host-root",
     root,
     "--configmap",
-    golden.configMap,
+    configMap,
     "--secret",
     golden.secret,
     "--restart",
@@ -65,7 +71,17 @@ async function runScenario(
   ];
   await writeFile(
     join(work, "scenario.json"),
-    JSON.stringify({ root, port, steps: stepsArgs.map((extra) => ({ argv: installer(extra) })) }),
+    JSON.stringify({
+      root,
+      port,
+      steps: steps.map((step) => ({
+        argv: Array.isArray(step)
+          ? installer(step)
+          : "raw" in step
+            ? step.raw
+            : installer(step.extra ?? [], step.configMap),
+      })),
+    }),
   );
   const r = spawnSync(
     "unshare",
@@ -78,7 +94,7 @@ async function runScenario(
         NODECRED_TEST_INIT_SOCKET: join(work, "init.sock"),
       },
       encoding: "utf8",
-      timeout: 60_000,
+      timeout: 120_000,
     },
   );
   assert.equal(r.status, 0, `stand-in init failed: ${r.stderr}`);
@@ -100,8 +116,8 @@ describe(
       const root = await inputTree(golden);
       try {
         const { results, journal } = await runScenario(root, [
-          ["--health-timeout", "20"],
-          ["--health-timeout", "20"],
+          ["--health-timeout", "20", "--health-stable-seconds", "1"],
+          ["--health-timeout", "20", "--health-stable-seconds", "1"],
         ]);
         const first = results[0];
         const second = results[1];
@@ -137,7 +153,9 @@ describe(
         await mkdir(join(root, "etc/stand-in-kubelet"));
         await writeFile(join(root, "etc/stand-in-kubelet/reject"), "nodecred\n");
         const before = await snapshot(root);
-        const { results, journal } = await runScenario(root, [["--health-timeout", "3"]]);
+        const { results, journal } = await runScenario(root, [
+          ["--health-timeout", "3", "--health-stable-seconds", "1"],
+        ]);
         const run = results[0];
         assert.ok(run);
         assert.equal(
@@ -170,6 +188,98 @@ describe(
         );
       } finally {
         await rm(root, { recursive: true, force: true });
+      }
+    });
+
+    it("a kubelet that answers healthz once and then crashes is not healthy: rollback", async () => {
+      assert.ok(golden);
+      const root = await inputTree(golden);
+      try {
+        // Test knob: with a provider named "nodecred" the stand-in kubelet serves one healthz
+        // and exits 1; the stand-in init restarts it after 300 ms (Restart=always), so
+        // `is-active` and healthz each say yes now and then.
+        await mkdir(join(root, "etc/stand-in-kubelet"));
+        await writeFile(join(root, "etc/stand-in-kubelet/crash-after-healthz"), "nodecred\n");
+        const { results, journal } = await runScenario(root, [
+          ["--health-timeout", "4", "--health-stable-seconds", "2"],
+        ]);
+        const run = results[0];
+        assert.ok(run);
+        assert.equal(run.code, 6, `expected exit 6 (ROLLED_BACK): ${run.stderr}`);
+        assert.ok(
+          journal.some((e) => e.event === "auto-restart"),
+          "the kubelet crashed and was restarted by init",
+        );
+        assert.equal(journal.filter((e) => e.event === "restart").length, 2);
+        assert.equal(run.kubeletActiveAfter, true);
+        await assert.rejects(stat(join(root, "etc/nodecred/credential-provider-config.yaml")));
+      } finally {
+        await rm(root, { recursive: true, force: true });
+      }
+    });
+
+    it("a config that failed is not tried again until changed or --retry-failed", async () => {
+      assert.ok(golden);
+      const root = await inputTree(golden);
+      const other = join(root, "..", `${basename(root)}-other-configmap.yaml`);
+      try {
+        await mkdir(join(root, "etc/stand-in-kubelet"));
+        const knob = join(root, "etc/stand-in-kubelet/reject");
+        await writeFile(knob, "nodecred\n");
+        // Same settings but another cache duration: another config hash.
+        await writeFile(
+          other,
+          (await readFile(golden.configMap, "utf8")).replace(
+            /defaultCacheDuration: .*/,
+            "defaultCacheDuration: 7m",
+          ),
+        );
+        assert.notEqual(await readFile(other, "utf8"), await readFile(golden.configMap, "utf8"));
+        const flags = ["--health-timeout", "2", "--health-stable-seconds", "1"];
+        const { results, journal } = await runScenario(root, [
+          flags, // 0: fails, rolled back, remembered
+          flags, // 1: same inputs: refused without touching systemctl
+          [...flags, "--retry-failed"], // 2: tried again on request (fails again)
+          { configMap: other, extra: flags }, // 3: another hash: tried as usual (fails too)
+          { configMap: other, extra: flags }, // 4: now that one is remembered: refused
+          { raw: ["rm", knob] }, // 5: the node's problem goes away
+          { configMap: other, extra: [...flags, "--retry-failed"] }, // 6: succeeds, record cleared
+          { configMap: other, extra: flags }, // 7: converged, nothing to do
+        ]);
+        const codes = results.map((r) => r.code);
+        assert.deepEqual(codes, [6, 8, 6, 6, 8, 0, 0, 0], results.map((r) => r.stderr).join("\n"));
+        const stepOf = (i: number): JournalEntry[] => {
+          const start = journal.findIndex((e) => e.event === "step" && e.step === i);
+          const end = journal.findIndex((e) => e.event === "step" && e.step === i + 1);
+          return journal.slice(start + 1, end === -1 ? undefined : end);
+        };
+        const restarts = (i: number): number =>
+          stepOf(i).filter((e) => e.event === "restart").length;
+        assert.deepEqual(
+          [0, 1, 2, 3, 4, 6, 7].map(restarts),
+          [2, 0, 2, 2, 0, 1, 0],
+          "restart + rollback restart per failed attempt, none when refused",
+        );
+        for (const refused of [1, 4]) {
+          assert.deepEqual(
+            stepOf(refused).filter((e) => e.event === "systemctl"),
+            [],
+            `step ${String(refused)} ran systemctl`,
+          );
+          const r = results[refused];
+          assert.ok(r);
+          assert.match(r.stderr, /"code":"CONFIG_FAILED_BEFORE"/);
+          assert.match(r.stderr, /already failed on this node/);
+          assert.match(r.stderr, /--retry-failed/);
+        }
+        const state = JSON.parse(
+          await readFile(join(root, "var/lib/nodecred/state.json"), "utf8"),
+        ) as { failedApply?: unknown; pendingRestart: boolean };
+        assert.equal(state.failedApply, undefined, "a good apply clears the record");
+        assert.equal(state.pendingRestart, false);
+      } finally {
+        await rm(root, { recursive: true, force: true });
+        await rm(other, { force: true });
       }
     });
   },

@@ -155,6 +155,23 @@ const CASES: readonly Case[] = [
     expect: ok(answer("Registry", "0s", { "*.corp.example": ["bob", "pw-beta-91c2"] })),
   },
   {
+    // BigInt in the static binary: past 2^53 ns a double is no longer exact.
+    name: "cache duration at the int64 limit",
+    argv: (d) => [...creds(d), "--cache-duration=9223372036854775807ns"],
+    stdin: request("build.corp.example/x"),
+    expect: ok(
+      answer("Registry", "2562047h47m16.854775807s", {
+        "*.corp.example": ["bob", "pw-beta-91c2"],
+      }),
+    ),
+  },
+  {
+    name: "cache duration past the int64 limit",
+    argv: (d) => [...creds(d), "--cache-duration=2562048h"],
+    stdin: request("build.corp.example/x"),
+    expect: fails("--cache-duration"),
+  },
+  {
     name: "non-ASCII and escapes survive byte for byte",
     argv: (d) => creds(d, "unicode.json"),
     stdin: request("reg.io/x"),

@@ -3,7 +3,11 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { encodeBase64Utf8 } from "../../provider/core/base64.ts";
+import {
+  decodeDockerAuthBase64,
+  decodeStdBase64,
+  encodeBase64Utf8,
+} from "../../provider/core/base64.ts";
 import {
   decodeAuthField,
   describeKey,
@@ -62,6 +66,25 @@ describe("decodeDockerConfigFieldAuth (upstream TestDecodeDockerConfigFieldAuth 
       const got = decodeAuthField(input);
       if (want === undefined) assert.equal(got.ok, false);
       else assert.deepEqual(got, { ok: true, ...want });
+    });
+  }
+});
+
+// One decoder, two Kubernetes uses that really differ: the API server's Secret `data` needs padding,
+// the kubelet's `auth` field takes it unpadded too (and tolerates surrounding space before "=").
+describe("the two base64 rules", () => {
+  const cases: [string, string, boolean, boolean][] = [
+    // [name, input, API server (Std) accepts, kubelet auth accepts]
+    ["padded", "dTpwMQ==", true, true],
+    ["unpadded", "dTpwMQ", false, true],
+    ["line breaks", "dTpw\r\nMQ==", true, true],
+    ["padding then space", "dTpwMQ== ", false, false],
+    ["URL alphabet", "-_-_", false, false],
+  ];
+  for (const [name, input, std, auth] of cases) {
+    test(name, () => {
+      assert.equal(decodeStdBase64(input) !== undefined, std);
+      assert.equal(decodeDockerAuthBase64(input) !== undefined, auth);
     });
   }
 });

@@ -2,12 +2,12 @@
 
 import assert from "node:assert/strict";
 import { describe, test } from "node:test";
-import { formatGoDuration, parseGoDuration } from "../../provider/core/duration.ts";
+import { parseArgs } from "../../provider/core/cli.ts";
 import { buildKeyring, lookup, type Credential } from "../../provider/core/keyring.ts";
 import { answerFor, chooseCacheKeyType, encodeResponse } from "../../provider/core/response.ts";
 
 const V1 = "credentialprovider.kubelet.k8s.io/v1";
-const FIVE_MIN = 300e9;
+const FIVE_MIN = 300_000_000_000n;
 
 function cred(key: string, username: string): Credential {
   return { key, username, password: `pw-${username}` };
@@ -67,8 +67,8 @@ describe("encodeResponse", () => {
   });
   test("cache duration from the flag, zero means not cached", () => {
     const keyring = buildKeyring([cred("reg.io", "u")]);
-    assert.equal(answerFor(keyring, "reg.io/x", 3600e9).cacheDuration, "1h0m0s");
-    assert.equal(answerFor(keyring, "reg.io/x", 0).cacheDuration, "0s");
+    assert.equal(answerFor(keyring, "reg.io/x", 3_600_000_000_000n).cacheDuration, "1h0m0s");
+    assert.equal(answerFor(keyring, "reg.io/x", 0n).cacheDuration, "0s");
   });
 });
 
@@ -168,17 +168,25 @@ describe("chooseCacheKeyType", () => {
   });
 });
 
-describe("Go durations", () => {
+// What --cache-duration accepts and what cacheDuration then says. Every non-negative Go duration is
+// accepted, because the installer passes the ConfigMap's defaultCacheDuration on unchanged and
+// validates it only as the kubelet does (full int64 range); a stricter provider would fail every call.
+describe("--cache-duration", () => {
   const cases: readonly [string, string | undefined][] = [
     ["5m", "5m0s"],
     ["300s", "5m0s"],
     ["1h30m", "1h30m0s"],
     ["1.5h", "1h30m0s"],
     ["0", "0s"],
+    ["-0s", "0s"],
     ["1500ms", "1.5s"],
     ["2us", "2\u00b5s"],
     ["500ns", "500ns"],
+    ["3000h", "3000h0m0s"], // past 2^53 ns: a double would no longer be exact
+    ["9223372036854775807ns", "2562047h47m16.854775807s"],
+    ["9223372036854775808ns", undefined],
     ["-5m", undefined],
+    ["-1ns", undefined],
     ["5", undefined],
     ["", undefined],
     ["5 m", undefined],
@@ -186,8 +194,13 @@ describe("Go durations", () => {
   ];
   for (const [input, want] of cases) {
     test(JSON.stringify(input), () => {
-      const ns = parseGoDuration(input);
-      assert.equal(ns === undefined ? undefined : formatGoDuration(ns), want);
+      const r = parseArgs(["--credentials", "/c.json", `--cache-duration=${input}`]);
+      const got =
+        r.ok && r.command.kind === "provide"
+          ? answerFor(buildKeyring([cred("reg.io", "u")]), "reg.io/x", r.command.cacheDurationNs)
+              .cacheDuration
+          : undefined;
+      assert.equal(got, want);
     });
   }
 });
