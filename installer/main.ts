@@ -1,14 +1,21 @@
 #!/usr/bin/env node
 import { parseConfig } from "./cli/config.ts";
 import { runCommand } from "./cli/commands.ts";
+import { parseSyncConfig } from "./cli/sync-config.ts";
 import { exitCodeFor, InstallerError, ProcessError } from "./errors.ts";
 import { jsonLogger } from "./log.ts";
+import { runSyncUntilSignalled } from "./sync/main.ts";
 
 /** nodecred-installer: see installer/README.md for commands, exit codes and messages. */
 async function main(): Promise<number> {
   const log = jsonLogger((line) => process.stderr.write(line), { component: "nodecred-installer" });
   try {
-    const config = parseConfig(process.argv.slice(2), process.arch);
+    const argv = process.argv.slice(2);
+    if (argv[0] === "run") {
+      await runSyncUntilSignalled(parseSyncConfig(argv.slice(1), process.env), log);
+      return 0;
+    }
+    const config = parseConfig(argv, process.arch);
     await runCommand(config, log, (text) => process.stdout.write(text));
     return 0;
   } catch (e) {

@@ -18,6 +18,9 @@ export interface KubeInstance {
   readonly caFile: string;
   readonly kubeconfig: string;
   readonly admin: KeyPair;
+  /** Stops kube-apiserver (etcd keeps the data); `startApiserver` brings it back on the same port. */
+  stopApiserver(): Promise<void>;
+  startApiserver(): Promise<void>;
 }
 
 export async function startEtcd(
@@ -113,6 +116,7 @@ export async function startKube(
     `--tls-private-key-file=${serving.key}`,
     `--client-ca-file=${ca.cert}`,
     "--authorization-mode=Node,RBAC",
+    "--allow-privileged=true", // as kubeadm sets it: DaemonSets like ours need it
     `--service-account-key-file=${saPub}`,
     `--service-account-signing-key-file=${saKey}`,
     "--service-account-issuer=https://kubernetes.default.svc",
@@ -124,15 +128,17 @@ export async function startKube(
     "--profiling=false",
     "--v=1",
   ];
-  const apiserver = startDaemon("kube-apiserver", argv, {
-    logFile: join(base, "kube-apiserver.log"),
-  });
-  await waitUntil(
-    apiserver,
-    "/readyz",
-    async () => (await apiGet({ server, caFile: ca.cert, admin }, "/readyz")).status === 200,
-    120_000,
-  );
+  let apiserver: Daemon;
+  const startApiserver = async (): Promise<void> => {
+    apiserver = startDaemon("kube-apiserver", argv, { logFile: join(base, "kube-apiserver.log") });
+    await waitUntil(
+      apiserver,
+      "/readyz",
+      async () => (await apiGet({ server, caFile: ca.cert, admin }, "/readyz")).status === 200,
+      120_000,
+    );
+  };
+  await startApiserver();
   const kubeconfig = join(base, "admin.kubeconfig");
   writeFileSync(
     kubeconfig,
@@ -159,11 +165,15 @@ current-context: admin@nodecred-test
   );
   return {
     etcd: etcd.daemon,
-    apiserver,
+    get apiserver() {
+      return apiserver;
+    },
     etcdUrl: etcd.url,
     server,
     caFile: ca.cert,
     kubeconfig,
     admin,
+    stopApiserver: () => apiserver.stop(),
+    startApiserver,
   };
 }

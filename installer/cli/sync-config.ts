@@ -1,0 +1,97 @@
+import { parseArgs } from "node:util";
+import type { Problem } from "../core/problems.ts";
+import { InstallerError } from "../errors.ts";
+import type { SyncConfig } from "../sync/run.ts";
+
+/**
+ * `nodecred-installer run`: flags and the pod's environment (downward API) → one frozen
+ * SyncConfig, every problem listed at once. The only place `run` reads either.
+ */
+export const syncUsage = `usage:
+  nodecred-installer run [--host-root DIR] [--namespace NS] [--secret NAME] [--configmap NAME]
+      [--daemonset NAME] [--node NAME] [--pod NAME] [--kubeconfig FILE] [--listen HOST:PORT]
+      [--resync SECONDS] [--applied-status-file FILE] [--kubelet-healthz-url URL]
+environment (set by the DaemonSet through the downward API; flags win):
+  POD_NAMESPACE, POD_NAME, NODE_NAME, NODECRED_POD_CONFIG_HASH
+`;
+
+function parseListen(text: string, problems: Problem[]): { host: string; port: number } {
+  const i = text.lastIndexOf(":");
+  const host = i <= 0 ? "0.0.0.0" : text.slice(0, i).replace(/^\[|\]$/g, "");
+  const port = Number(text.slice(i + 1));
+  if (!Number.isInteger(port) || port < 0 || port > 65535) {
+    problems.push({
+      path: "--listen",
+      message: `expected [HOST]:PORT, got ${JSON.stringify(text)}`,
+    });
+  }
+  return { host, port };
+}
+
+export function parseSyncConfig(
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): SyncConfig {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...argv],
+      strict: true,
+      allowPositionals: false,
+      options: {
+        "host-root": { type: "string", default: "/host" },
+        namespace: { type: "string" },
+        secret: { type: "string", default: "nodecred-credentials" },
+        configmap: { type: "string", default: "nodecred-config" },
+        daemonset: { type: "string", default: "nodecred" },
+        node: { type: "string" },
+        pod: { type: "string" },
+        kubeconfig: { type: "string" },
+        listen: { type: "string", default: "0.0.0.0:9808" },
+        resync: { type: "string", default: "300" },
+        "applied-status-file": { type: "string" },
+        "kubelet-healthz-url": { type: "string", default: "http://127.0.0.1:10248/healthz" },
+      },
+    });
+  } catch (e) {
+    throw new InstallerError("USAGE", `${(e as Error).message}\n${syncUsage}`, { cause: e });
+  }
+  const v = parsed.values;
+  const problems: Problem[] = [];
+  const required = (flag: string, value: string | undefined, envName: string): string => {
+    if (value === undefined || value === "") {
+      problems.push({
+        path: `--${flag}`,
+        message: `required (or the ${envName} environment variable)`,
+      });
+      return "";
+    }
+    return value;
+  };
+  const resync = Number(v.resync);
+  if (!Number.isFinite(resync) || resync < 1) {
+    problems.push({
+      path: "--resync",
+      message: `expected seconds >= 1, got ${JSON.stringify(v.resync)}`,
+    });
+  }
+  const config: SyncConfig = Object.freeze({
+    namespace: required("namespace", v.namespace ?? env["POD_NAMESPACE"], "POD_NAMESPACE"),
+    secretName: v.secret,
+    configMapName: v.configmap,
+    daemonSetName: v.daemonset,
+    nodeName: required("node", v.node ?? env["NODE_NAME"], "NODE_NAME"),
+    podName: required("pod", v.pod ?? env["POD_NAME"], "POD_NAME"),
+    hostRoot: v["host-root"],
+    kubeconfig: v.kubeconfig ?? null,
+    listen: Object.freeze(parseListen(v.listen, problems)),
+    resyncMs: resync * 1000,
+    podConfigHash: env["NODECRED_POD_CONFIG_HASH"] ?? "",
+    appliedStatusFile: v["applied-status-file"] ?? null,
+    kubeletHealthzUrl: v["kubelet-healthz-url"],
+  });
+  if (problems.length > 0) {
+    throw new InstallerError("USAGE", "invalid arguments for run", { problems });
+  }
+  return config;
+}

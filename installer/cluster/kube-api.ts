@@ -1,0 +1,186 @@
+import {
+  ApiException,
+  AppsV1Api,
+  CoreV1Api,
+  KubeConfig,
+  PatchStrategy,
+  setHeaderOptions,
+  Watch,
+} from "@kubernetes/client-node";
+
+/**
+ * The installer's only door to the API server (the repo's only `@kubernetes/client-node` import
+ * in product code). It speaks in plain values: objects come back as the JSON the API server sent,
+ * so the pure core parses exactly what a `kubectl get -o json` would show.
+ */
+
+export interface ObjectRef {
+  readonly namespace: string;
+  readonly name: string;
+}
+
+export type WatchedKind = "secrets" | "configmaps";
+
+export interface WatchHandle {
+  stop(): void;
+}
+
+export interface WatchCallbacks {
+  /** Any event about the object (added, modified, deleted, bookmark excluded). */
+  readonly onChange: () => void;
+  /** The watch ended, with an error or at the server's timeout; the caller restarts it. */
+  readonly onEnd: (err: unknown) => void;
+}
+
+export interface EventSpec {
+  readonly regarding: { kind: "Pod" | "Node"; name: string; namespace?: string; uid?: string };
+  readonly type: "Normal" | "Warning";
+  readonly reason: string;
+  readonly message: string;
+}
+
+export interface KubeApi {
+  /** The object as JSON, or null when it does not exist. */
+  get(kind: WatchedKind, ref: ObjectRef): Promise<Record<string, unknown> | null>;
+  /** List (field-selected to the one object) then watch from the list's resourceVersion. */
+  watch(kind: WatchedKind, ref: ObjectRef, callbacks: WatchCallbacks): Promise<WatchHandle>;
+  /** Sets one annotation on the DaemonSet's pod template (a merge patch; same value = no-op). */
+  annotatePodTemplate(ref: ObjectRef, key: string, value: string): Promise<void>;
+  event(namespace: string, component: string, spec: EventSpec): Promise<void>;
+}
+
+/** The HTTP status of an API error, if it is one. */
+export function statusOf(err: unknown): number | undefined {
+  if (err instanceof ApiException) return err.code;
+  if (typeof err === "object" && err !== null && "code" in err && typeof err.code === "number") {
+    return err.code;
+  }
+  return undefined;
+}
+
+/** In-cluster credentials when `kubeconfig` is null (the pod's ServiceAccount). */
+export function loadKubeConfig(kubeconfig: string | null): KubeConfig {
+  const kc = new KubeConfig();
+  if (kubeconfig === null) kc.loadFromCluster();
+  else kc.loadFromFile(kubeconfig);
+  return kc;
+}
+
+// The client's watcher aborts a connection after 30 s without a byte; a quiet Secret sends none,
+// so every watch would end twice a minute. The server is asked to close at `watchSeconds` instead
+// (with bookmarks in between), and the client's idle limit is raised above that.
+const watchSeconds = 240;
+const clientIdleMs = (watchSeconds + 30) * 1000;
+
+export function kubeApi(kc: KubeConfig): KubeApi {
+  const core = kc.makeApiClient(CoreV1Api);
+  const apps = kc.makeApiClient(AppsV1Api);
+  const toPlain = (obj: unknown): Record<string, unknown> =>
+    JSON.parse(JSON.stringify(obj)) as Record<string, unknown>;
+
+  const list = async (kind: WatchedKind, ref: ObjectRef): Promise<string> => {
+    const params = { namespace: ref.namespace, fieldSelector: `metadata.name=${ref.name}` };
+    const result =
+      kind === "secrets"
+        ? await core.listNamespacedSecret(params)
+        : await core.listNamespacedConfigMap(params);
+    return result.metadata?.resourceVersion ?? "";
+  };
+
+  return {
+    async get(kind, ref) {
+      try {
+        const obj =
+          kind === "secrets"
+            ? await core.readNamespacedSecret(ref)
+            : await core.readNamespacedConfigMap(ref);
+        return toPlain(obj);
+      } catch (err) {
+        if (statusOf(err) === 404) return null;
+        throw err;
+      }
+    },
+
+    async watch(kind, ref, callbacks) {
+      const resourceVersion = await list(kind, ref);
+      const watch = new Watch(kc);
+      (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = clientIdleMs;
+      const controller = await watch.watch(
+        `/api/v1/namespaces/${ref.namespace}/${kind}`,
+        {
+          fieldSelector: `metadata.name=${ref.name}`,
+          resourceVersion,
+          allowWatchBookmarks: true,
+          timeoutSeconds: watchSeconds,
+        },
+        (phase: string, obj: unknown) => {
+          if (phase === "BOOKMARK") return;
+          if (phase === "ERROR") {
+            // e.g. 410 Gone: the resourceVersion is too old; end so the caller relists.
+            const status = (obj as { code?: unknown } | null)?.code;
+            callbacks.onEnd(new WatchError(typeof status === "number" ? status : 0));
+            return;
+          }
+          callbacks.onChange();
+        },
+        (err: unknown) => {
+          callbacks.onEnd(err);
+        },
+      );
+      return {
+        stop: () => {
+          controller.abort();
+        },
+      };
+    },
+
+    async annotatePodTemplate(ref, key, value) {
+      await apps.patchNamespacedDaemonSet(
+        {
+          ...ref,
+          body: { spec: { template: { metadata: { annotations: { [key]: value } } } } },
+        },
+        setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+      );
+    },
+
+    async event(namespace, component, spec) {
+      const now = new Date();
+      const regardingNamespace =
+        spec.regarding.kind === "Node" ? "default" : (spec.regarding.namespace ?? namespace);
+      await core.createNamespacedEvent({
+        namespace: regardingNamespace,
+        body: {
+          metadata: {
+            generateName: `nodecred-${spec.reason.toLowerCase()}-`,
+            namespace: regardingNamespace,
+          },
+          involvedObject: {
+            kind: spec.regarding.kind,
+            name: spec.regarding.name,
+            apiVersion: "v1",
+            ...(spec.regarding.kind === "Pod" ? { namespace: regardingNamespace } : {}),
+            ...(spec.regarding.uid === undefined ? {} : { uid: spec.regarding.uid }),
+          },
+          reason: spec.reason,
+          message: spec.message,
+          type: spec.type,
+          source: { component },
+          firstTimestamp: now,
+          lastTimestamp: now,
+          count: 1,
+        },
+      });
+    },
+  };
+}
+
+/** A watch that the server ended with an ERROR event (status code, e.g. 410 Gone). */
+export class WatchError extends Error {
+  readonly code: number;
+  constructor(code: number) {
+    super(`watch ended by the API server (status ${code})`);
+    this.name = "WatchError";
+    this.code = code;
+  }
+}

@@ -1,0 +1,60 @@
+import { Counter, Gauge, Registry } from "prom-client";
+
+/** The sync loop's Prometheus metrics (`/metrics`), on a registry of its own. */
+export interface SyncMetrics {
+  readonly registry: Registry;
+  readonly reconciles: Counter<"loop" | "result">;
+  readonly rotations: Counter;
+  readonly rejectedConfigs: Counter;
+  readonly rejectedSecrets: Counter;
+  readonly errors: Counter<"source">;
+  readonly lastSuccess: Gauge<"loop">;
+  readonly appliedConfig: Gauge<"hash">;
+}
+
+export function syncMetrics(): SyncMetrics {
+  const registry = new Registry();
+  const registers = [registry];
+  return {
+    registry,
+    reconciles: new Counter({
+      name: "nodecred_reconciles_total",
+      help: "Reconcile passes, by loop (credentials, config) and result (ok, error).",
+      labelNames: ["loop", "result"],
+      registers,
+    }),
+    rotations: new Counter({
+      name: "nodecred_credentials_rotations_total",
+      help: "Times the host credentials file was rewritten from a changed Secret.",
+      registers,
+    }),
+    rejectedConfigs: new Counter({
+      name: "nodecred_config_rejected_total",
+      help: "ConfigMap versions refused because the kubelet would reject the result.",
+      registers,
+    }),
+    rejectedSecrets: new Counter({
+      name: "nodecred_secret_rejected_total",
+      help: "Secret versions refused as malformed (the last good credentials were kept).",
+      registers,
+    }),
+    errors: new Counter({
+      name: "nodecred_errors_total",
+      help: "Errors, by source (watch, reconcile, event).",
+      labelNames: ["source"],
+      registers,
+    }),
+    lastSuccess: new Gauge({
+      name: "nodecred_last_success_timestamp_seconds",
+      help: "Unix time of the last successful reconcile pass, by loop.",
+      labelNames: ["loop"],
+      registers,
+    }),
+    appliedConfig: new Gauge({
+      name: "nodecred_config_applied_info",
+      help: "1 for the config hash this node applied (from the init container).",
+      labelNames: ["hash"],
+      registers,
+    }),
+  };
+}

@@ -1,0 +1,86 @@
+import type { KubeApi, ObjectRef, WatchedKind, WatchHandle } from "../cluster/kube-api.ts";
+import type { Backoff } from "./backoff.ts";
+
+/**
+ * Keeps one list+watch of one object alive for as long as it is needed. The client's watcher
+ * simply stops on most errors (and the server closes watches now and then), so every end is
+ * followed by a fresh list+watch: immediately after a clean close, after a capped, jittered
+ * backoff after an error (410 Gone, connection refused, 5xx...). Every (re)start also reports a
+ * change, because anything may have happened while no watch was open.
+ */
+export interface KeptWatch {
+  stop(): void;
+}
+
+export function keepWatching(options: {
+  api: KubeApi;
+  kind: WatchedKind;
+  ref: ObjectRef;
+  backoff: Backoff;
+  onChange: () => void;
+  onError: (err: unknown, retryInMs: number) => void;
+}): KeptWatch {
+  const { api, kind, ref, backoff, onChange, onError } = options;
+  // stop() may run while a watch is being opened; read through a function so the check after the
+  // await is not narrowed away.
+  const state = { stopped: false };
+  const isStopped = (): boolean => state.stopped;
+  let handle: WatchHandle | undefined;
+  let timer: NodeJS.Timeout | undefined;
+
+  const schedule = (delayMs: number): void => {
+    if (state.stopped) return;
+    clearTimeout(timer);
+    timer = setTimeout(() => void start(), delayMs);
+  };
+
+  const ended = (err: unknown): void => {
+    handle = undefined;
+    if (state.stopped) return;
+    if (err === null || err === undefined) {
+      schedule(100); // a clean close: reopen promptly, but never spin
+      return;
+    }
+    const delay = backoff.next();
+    onError(err, delay);
+    schedule(delay);
+  };
+
+  const start = async (): Promise<void> => {
+    if (state.stopped) return;
+    const run = { finished: false };
+    try {
+      const h = await api.watch(kind, ref, {
+        onChange: () => {
+          backoff.reset();
+          onChange();
+        },
+        onEnd: (err) => {
+          if (run.finished) return;
+          run.finished = true;
+          ended(err);
+        },
+      });
+      if (isStopped()) {
+        h.stop();
+        return;
+      }
+      handle = h;
+      onChange();
+    } catch (err) {
+      if (!run.finished) {
+        run.finished = true;
+        ended(err);
+      }
+    }
+  };
+
+  void start();
+  return {
+    stop(): void {
+      state.stopped = true;
+      clearTimeout(timer);
+      handle?.stop();
+    },
+  };
+}

@@ -1,0 +1,169 @@
+// Helpers for tests that drive the installer against the real kube-apiserver of the test env.
+import { execFile, spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { testEnv } from "../env/index.ts";
+
+const run = promisify(execFile);
+export const repoRoot = join(import.meta.dirname, "..", "..");
+const installerMain = join(repoRoot, "installer", "main.ts");
+
+export function adminKubeConfig(kubeconfig = testEnv().kube.kubeconfig): KubeConfig {
+  const kc = new KubeConfig();
+  kc.loadFromFile(kubeconfig);
+  return kc;
+}
+
+/** `kubectl` of the pinned release against an API server, as an admin. */
+export async function kubectl(
+  args: readonly string[],
+  kubeconfig = testEnv().kube.kubeconfig,
+  input?: string,
+): Promise<string> {
+  const child = execFile(testEnv().bins.kubectl, ["--kubeconfig", kubeconfig, ...args]);
+  if (input !== undefined) child.stdin?.end(input);
+  else child.stdin?.end();
+  return new Promise((resolve, reject) => {
+    let stdout = "";
+    let stderr = "";
+    child.stdout?.on("data", (c: Buffer) => (stdout += c.toString()));
+    child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.once("exit", (code) => {
+      if (code === 0) resolve(stdout);
+      else reject(new Error(`kubectl ${args.join(" ")} exited ${String(code)}: ${stderr}`));
+    });
+  });
+}
+
+/** A kubeconfig holding a fresh token of ServiceAccount ns/name: requests go through real RBAC. */
+export async function serviceAccountKubeconfig(
+  dir: string,
+  namespace: string,
+  name: string,
+  kubeconfig = testEnv().kube.kubeconfig,
+): Promise<string> {
+  const core = adminKubeConfig(kubeconfig).makeApiClient(CoreV1Api);
+  const { status } = await core.createNamespacedServiceAccountToken({
+    name,
+    namespace,
+    body: { spec: { audiences: ["https://kubernetes.default.svc"], expirationSeconds: 3600 } },
+  });
+  const admin = adminKubeConfig(kubeconfig).getCurrentCluster();
+  if (status?.token === undefined || admin === null) throw new Error("no token");
+  const file = join(dir, `${name}.kubeconfig`);
+  writeFileSync(
+    file,
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [
+        { name: "test", cluster: { server: admin.server, "certificate-authority": admin.caFile } },
+      ],
+      users: [{ name, user: { token: status.token } }],
+      contexts: [{ name, context: { cluster: "test", user: name } }],
+      "current-context": name,
+    }),
+    { mode: 0o600 },
+  );
+  return file;
+}
+
+/** A `kubernetes.io/dockerconfigjson` Secret body, as `kubectl create secret docker-registry` makes. */
+export function dockerConfigSecret(
+  name: string,
+  namespace: string,
+  auths: Readonly<Record<string, { username: string; password: string }>>,
+): {
+  metadata: { name: string; namespace: string };
+  type: string;
+  data: Record<string, string>;
+} {
+  const config = {
+    auths: Object.fromEntries(
+      Object.entries(auths).map(([host, c]) => [
+        host,
+        {
+          username: c.username,
+          password: c.password,
+          auth: Buffer.from(`${c.username}:${c.password}`).toString("base64"),
+        },
+      ]),
+    ),
+  };
+  return {
+    metadata: { name, namespace },
+    type: "kubernetes.io/dockerconfigjson",
+    data: { ".dockerconfigjson": Buffer.from(JSON.stringify(config)).toString("base64") },
+  };
+}
+
+export interface SyncProcess {
+  readonly child: ChildProcess;
+  readonly port: number;
+  /** Every log line so far (JSON objects), for assertions and the secrets grep. */
+  readonly logs: () => string;
+  metrics(): Promise<string>;
+  readyz(): Promise<{ status: number; body: string }>;
+  /** SIGTERM; resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** `nodecred-installer run` as a real process, as the sync container runs it. */
+export async function startSyncProcess(args: readonly string[]): Promise<SyncProcess> {
+  const child = spawn(process.execPath, [installerMain, "run", "--listen=127.0.0.1:0", ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let log = "";
+  child.stdout.on("data", (c: Buffer) => (log += c.toString()));
+  child.stderr.on("data", (c: Buffer) => (log += c.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once("exit", resolve));
+  let port = 0;
+  for (let i = 0; i < 300 && port === 0; i++) {
+    const started = log
+      .split("\n")
+      .map((l) => (l.startsWith("{") ? (JSON.parse(l) as { msg?: string; port?: number }) : {}))
+      .find((l) => l.msg === "sync started");
+    if (started?.port !== undefined) port = started.port;
+    else if (child.exitCode !== null) throw new Error(`sync exited ${child.exitCode}: ${log}`);
+    else await new Promise((r) => setTimeout(r, 50));
+  }
+  if (port === 0) throw new Error(`sync did not start: ${log}`);
+  const get = async (path: string): Promise<{ status: number; body: string }> => {
+    const res = await fetch(`http://127.0.0.1:${port}${path}`);
+    return { status: res.status, body: await res.text() };
+  };
+  return {
+    child,
+    port,
+    logs: () => log,
+    metrics: async () => (await get("/metrics")).body,
+    readyz: () => get("/readyz"),
+    stop: async () => {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      return exited;
+    },
+  };
+}
+
+/** Polls until `probe` returns a value other than undefined, or fails with `what`. */
+export async function eventually<T>(
+  what: string,
+  probe: () => Promise<T | undefined> | T | undefined,
+  timeoutMs = 20_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+export function scratchDir(prefix: string): string {
+  return mkdtempSync(join(testEnv().workDir, `${prefix}-`));
+}
+
+export { run as execFileAsync };

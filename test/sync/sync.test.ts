@@ -1,0 +1,356 @@
+// The sync container (`nodecred-installer run`) against the real kube-apiserver, authenticated as
+// the ServiceAccount of manifests/ with exactly the RBAC of manifests/ (the real authorizer
+// decides): credentials rotation to the host file, malformed Secrets, ConfigMap → DaemonSet
+// rollout trigger, Events, least privilege, metrics/readiness, SIGTERM, no secrets in logs.
+import assert from "node:assert/strict";
+import { mkdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { ApiException, AppsV1Api, CoreV1Api, type CoreV1Event } from "@kubernetes/client-node";
+import { checkConfigMapForRollout } from "../../installer/core/rollout-check.ts";
+import {
+  adminKubeConfig,
+  dockerConfigSecret,
+  eventually,
+  kubectl,
+  repoRoot,
+  scratchDir,
+  serviceAccountKubeconfig,
+  startSyncProcess,
+  type SyncProcess,
+} from "./cluster.ts";
+
+const ns = "nodecred";
+const secretName = "nodecred-credentials";
+const cmName = "nodecred-config";
+const credentialsPath = "etc/nodecred/credentials/docker-config.json";
+const passwords = ["first-password-Zq1", "rotated-password-Xw2", "another-password-Yv3"];
+
+async function status(p: Promise<unknown>): Promise<number> {
+  try {
+    await p;
+    return 200;
+  } catch (err) {
+    if (err instanceof ApiException) return err.code;
+    throw err;
+  }
+}
+
+function fileAuths(hostRoot: string): Record<string, { username: string; password: string }> {
+  const text = readFileSync(join(hostRoot, credentialsPath), "utf8");
+  return (JSON.parse(text) as { auths: Record<string, { username: string; password: string }> })
+    .auths;
+}
+
+function counter(metrics: string, name: string): number {
+  const line = metrics.split("\n").find((l) => l.startsWith(name));
+  return line === undefined ? 0 : Number(line.split(" ").pop());
+}
+
+describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_000 }, () => {
+  const admin = adminKubeConfig();
+  const core = admin.makeApiClient(CoreV1Api);
+  const apps = admin.makeApiClient(AppsV1Api);
+  const dir = scratchDir("sync");
+  const hostA = join(dir, "node-a");
+  const hostB = join(dir, "node-b");
+  let saKubeconfig = "";
+  let syncA: SyncProcess;
+  let syncB: SyncProcess;
+  const registry = "registry.sync.test";
+
+  const secretEvents = async (reason: string): Promise<CoreV1Event[]> =>
+    (await core.listNamespacedEvent({ namespace: ns })).items.filter((e) => e.reason === reason);
+  const dsGeneration = async (): Promise<number> =>
+    (await apps.readNamespacedDaemonSet({ namespace: ns, name: "nodecred" })).metadata
+      ?.generation ?? 0;
+  const dsHash = async (): Promise<string | undefined> =>
+    (await apps.readNamespacedDaemonSet({ namespace: ns, name: "nodecred" })).spec?.template
+      .metadata?.annotations?.["nodecred.io/config-hash"];
+
+  before(async () => {
+    await kubectl(["apply", "-k", join(repoRoot, "manifests")]);
+    await core.createNamespacedSecret({
+      namespace: ns,
+      body: dockerConfigSecret(secretName, ns, {
+        [registry]: { username: "user", password: passwords[0] ?? "" },
+      }),
+    });
+    saKubeconfig = await serviceAccountKubeconfig(dir, ns, "nodecred");
+    // As the kubelet leaves a DirectoryOrCreate hostPath it had to create: 0755.
+    for (const host of [hostA, hostB]) {
+      mkdirSync(join(host, "etc/nodecred/credentials"), { recursive: true, mode: 0o755 });
+    }
+    const common = [
+      `--kubeconfig=${saKubeconfig}`,
+      `--namespace=${ns}`,
+      "--kubelet-healthz-url=",
+      "--resync=300",
+    ];
+    syncA = await startSyncProcess([
+      ...common,
+      `--host-root=${hostA}`,
+      "--node=node-a",
+      "--pod=pod-a",
+    ]);
+    syncB = await startSyncProcess([
+      ...common,
+      `--host-root=${hostB}`,
+      "--node=node-b",
+      "--pod=pod-b",
+    ]);
+  });
+
+  after(async () => {
+    const codes = await Promise.all([syncA.stop(), syncB.stop()]);
+    // SIGTERM: the pass under way finishes and the process exits cleanly.
+    assert.deepEqual(codes, [0, 0]);
+    const logs = syncA.logs() + syncB.logs();
+    for (const pw of passwords) {
+      assert.ok(!logs.includes(pw), "a password reached the logs");
+      assert.ok(
+        !logs.includes(Buffer.from(`user:${pw}`).toString("base64")),
+        "base64 creds in logs",
+      );
+    }
+    assert.match(logs, /"msg":"sync stopped"/);
+  });
+
+  it("writes the Secret's credentials to a root-only host file on every node", async () => {
+    for (const host of [hostA, hostB]) {
+      const auths = await eventually("credentials file", () => {
+        try {
+          return fileAuths(host);
+        } catch {
+          return undefined;
+        }
+      });
+      assert.deepEqual(auths, { [registry]: { password: passwords[0], username: "user" } });
+      assert.equal(statSync(join(host, credentialsPath)).mode & 0o777, 0o600);
+      assert.equal(statSync(join(host, "etc/nodecred/credentials")).mode & 0o777, 0o700);
+    }
+    assert.equal((await syncA.readyz()).status, 200);
+  });
+
+  it("rotates: a Secret update reaches every node's file, no restart involved", async () => {
+    await core.replaceNamespacedSecret({
+      namespace: ns,
+      name: secretName,
+      body: dockerConfigSecret(secretName, ns, {
+        [registry]: { username: "user", password: passwords[1] ?? "" },
+      }),
+    });
+    for (const host of [hostA, hostB]) {
+      await eventually("rotated file", () =>
+        fileAuths(host)[registry]?.password === passwords[1] ? true : undefined,
+      );
+    }
+    assert.ok(counter(await syncA.metrics(), "nodecred_credentials_rotations_total") >= 2);
+    assert.ok((await secretEvents("CredentialsUpdated")).length >= 2);
+  });
+
+  it("keeps the last good file for a malformed Secret and reports it as an Event", async () => {
+    const before = readFileSync(join(hostA, credentialsPath));
+    const rejectedBefore = counter(await syncA.metrics(), "nodecred_secret_rejected_total");
+    const bad = [
+      { name: "empty auths", config: { auths: {} } },
+      { name: "auth not base64", config: { auths: { [registry]: { auth: "%%%not-base64" } } } },
+      {
+        name: "auth without colon",
+        config: { auths: { [registry]: { auth: Buffer.from("nocolon").toString("base64") } } },
+      },
+    ];
+    for (const [i, c] of bad.entries()) {
+      await core.replaceNamespacedSecret({
+        namespace: ns,
+        name: secretName,
+        body: {
+          metadata: { name: secretName, namespace: ns },
+          type: "kubernetes.io/dockerconfigjson",
+          data: { ".dockerconfigjson": Buffer.from(JSON.stringify(c.config)).toString("base64") },
+        },
+      });
+      await eventually(`rejection of ${c.name}`, async () =>
+        counter(await syncA.metrics(), "nodecred_secret_rejected_total") >= rejectedBefore + i + 1
+          ? true
+          : undefined,
+      );
+      assert.deepEqual(readFileSync(join(hostA, credentialsPath)), before, c.name);
+    }
+    // Wrong type: the type is immutable, so the Secret is recreated as Opaque.
+    await core.deleteNamespacedSecret({ namespace: ns, name: secretName });
+    await core.createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name: secretName, namespace: ns }, type: "Opaque", data: { x: "eA==" } },
+    });
+    await eventually("rejection of an Opaque Secret", async () =>
+      counter(await syncA.metrics(), "nodecred_secret_rejected_total") >=
+      rejectedBefore + bad.length + 1
+        ? true
+        : undefined,
+    );
+    assert.deepEqual(readFileSync(join(hostA, credentialsPath)), before);
+    const events = await eventually("SecretRejected events", async () => {
+      const list = await secretEvents("SecretRejected");
+      return list.length >= bad.length + 1 ? list : undefined;
+    });
+    assert.ok(events.every((e) => e.type === "Warning"));
+    assert.ok(
+      events.some((e) => e.involvedObject.kind === "Pod" && e.involvedObject.name === "pod-a"),
+    );
+    const nodeEvents = (await core.listNamespacedEvent({ namespace: "default" })).items;
+    assert.ok(
+      nodeEvents.some((e) => e.reason === "SecretRejected" && e.involvedObject.kind === "Node"),
+    );
+    // Fixed again: the next good version is written.
+    await core.deleteNamespacedSecret({ namespace: ns, name: secretName });
+    await core.createNamespacedSecret({
+      namespace: ns,
+      body: dockerConfigSecret(secretName, ns, {
+        [registry]: { username: "user", password: passwords[2] ?? "" },
+      }),
+    });
+    await eventually("file after the fix", () =>
+      fileAuths(hostA)[registry]?.password === passwords[2] ? true : undefined,
+    );
+  });
+
+  it("turns each distinct valid ConfigMap content into exactly one pod-template change", async () => {
+    const generation0 = await dsGeneration();
+    const data = {
+      matchImages: "registry.sync.test\n*.registry.sync.test\n",
+      defaultCacheDuration: "10m",
+    };
+    const expected = checkConfigMapForRollout(data);
+    assert.ok(expected.ok);
+    await core.replaceNamespacedConfigMap({
+      namespace: ns,
+      name: cmName,
+      body: { metadata: { name: cmName, namespace: ns }, data },
+    });
+    await eventually("the new hash in the pod template", async () =>
+      (await dsHash()) === expected.value.hash ? true : undefined,
+    );
+    const generation1 = await dsGeneration();
+    assert.equal(generation1, generation0 + 1, "two nodes patched, one template change");
+
+    // Same settings, different text (a comment line): same hash, no new rollout.
+    const configPasses = counter(
+      await syncA.metrics(),
+      'nodecred_reconciles_total{loop="config",result="ok"}',
+    );
+    await core.replaceNamespacedConfigMap({
+      namespace: ns,
+      name: cmName,
+      body: {
+        metadata: { name: cmName, namespace: ns },
+        data: { ...data, matchImages: `# ours\n${data.matchImages}` },
+      },
+    });
+    await eventually("a config pass after the comment edit", async () =>
+      counter(await syncA.metrics(), 'nodecred_reconciles_total{loop="config",result="ok"}') >
+      configPasses
+        ? true
+        : undefined,
+    );
+    assert.equal(await dsGeneration(), generation1);
+  });
+
+  it("refuses a ConfigMap the kubelet would reject: Event, metric, no rollout", async () => {
+    const generation = await dsGeneration();
+    const hash = await dsHash();
+    const rejected = counter(await syncA.metrics(), "nodecred_config_rejected_total");
+    await core.replaceNamespacedConfigMap({
+      namespace: ns,
+      name: cmName,
+      body: {
+        metadata: { name: cmName, namespace: ns },
+        data: { matchImages: "%invalid%\n", defaultCacheDuration: "-1m" },
+      },
+    });
+    await eventually("the rejection", async () =>
+      counter(await syncA.metrics(), "nodecred_config_rejected_total") > rejected
+        ? true
+        : undefined,
+    );
+    const events = await eventually("ConfigRejected event", async () => {
+      const list = await secretEvents("ConfigRejected");
+      return list.length > 0 ? list : undefined;
+    });
+    assert.match(events[0]?.message ?? "", /matchImages/);
+    assert.equal(await dsGeneration(), generation);
+    assert.equal(await dsHash(), hash);
+  });
+
+  it("is refused everything else by the real authorizer", async () => {
+    const sa = adminKubeConfig(saKubeconfig);
+    const saCore = sa.makeApiClient(CoreV1Api);
+    const saApps = sa.makeApiClient(AppsV1Api);
+    await core.createNamespacedSecret({
+      namespace: ns,
+      body: { metadata: { name: "someone-elses", namespace: ns }, stringData: { k: "v" } },
+    });
+    // What it needs works...
+    assert.equal(
+      await status(saCore.readNamespacedSecret({ namespace: ns, name: secretName })),
+      200,
+    );
+    assert.equal(
+      await status(
+        saCore.listNamespacedSecret({
+          namespace: ns,
+          fieldSelector: `metadata.name=${secretName}`,
+        }),
+      ),
+      200,
+    );
+    assert.equal(
+      await status(saCore.readNamespacedConfigMap({ namespace: ns, name: cmName })),
+      200,
+    );
+    // ...and nothing else.
+    assert.equal(
+      await status(saCore.readNamespacedSecret({ namespace: ns, name: "someone-elses" })),
+      403,
+    );
+    assert.equal(await status(saCore.listNamespacedSecret({ namespace: ns })), 403);
+    assert.equal(
+      await status(saCore.readNamespacedSecret({ namespace: "default", name: secretName })),
+      403,
+    );
+    assert.equal(await status(saCore.listNamespacedConfigMap({ namespace: "kube-system" })), 403);
+    assert.equal(
+      await status(
+        saCore.replaceNamespacedSecret({
+          namespace: ns,
+          name: secretName,
+          body: dockerConfigSecret(secretName, ns, {}),
+        }),
+      ),
+      403,
+    );
+    await apps.createNamespacedDaemonSet({
+      namespace: ns,
+      body: {
+        metadata: { name: "other", namespace: ns },
+        spec: {
+          selector: { matchLabels: { app: "other" } },
+          template: {
+            metadata: { labels: { app: "other" } },
+            spec: { containers: [{ name: "c", image: "busybox" }] },
+          },
+        },
+      },
+    });
+    const patch = { spec: { template: { metadata: { annotations: { x: "y" } } } } };
+    assert.equal(
+      await status(saApps.patchNamespacedDaemonSet({ namespace: ns, name: "other", body: patch })),
+      403,
+    );
+    assert.equal(
+      await status(saApps.readNamespacedDaemonSet({ namespace: ns, name: "nodecred" })),
+      403,
+    );
+    assert.equal(await status(saCore.listNode()), 403);
+  });
+});
