@@ -18,6 +18,7 @@ export const exitCodes = {
   ROLLBACK_FAILED: 7,
   CONFIG_FAILED_BEFORE: 8,
   LOCKED: 9,
+  CONFIG_NOT_CURRENT: 10,
 } as const;
 
 export type ErrorCode = Exclude<keyof typeof exitCodes, "OK">;

@@ -15,7 +15,7 @@ async function main(): Promise<number> {
       await runSyncUntilSignalled(parseSyncConfig(argv.slice(1), process.env), log);
       return 0;
     }
-    const config = parseConfig(argv, process.arch);
+    const config = parseConfig(argv, process.arch, process.env);
     await runCommand(config, log, (text) => process.stdout.write(text));
     return 0;
   } catch (e) {

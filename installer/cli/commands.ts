@@ -1,10 +1,9 @@
 import { readFile } from "node:fs/promises";
-import { settingsFromConfigMapText } from "../core/configmap.ts";
+import { configHash } from "../core/desired-state.ts";
 import { describePlan } from "../core/plan-diff.ts";
-import { credentialsFileFromSecretText } from "../core/secret.ts";
 import { InstallerError } from "../errors.ts";
-import { applyNode } from "../host/apply.ts";
-import { hostPaths } from "../host/host-paths.ts";
+import { applyNode, type ApplyOutcome } from "../host/apply.ts";
+import { hostPaths, type HostPaths } from "../host/host-paths.ts";
 import { uninstallNode } from "../host/uninstall.ts";
 import type { Logger } from "../log.ts";
 import {
@@ -13,8 +12,13 @@ import {
   type KubeletControl,
 } from "../process/kubelet-control.ts";
 import type { Config } from "./config.ts";
+import { readConfigMap, readSecret } from "./inputs.ts";
+import { reportApply } from "./report.ts";
+import { writeFileAtomic } from "../host/atomic-write.ts";
 
 /** Wires the config to the host shell; prints the result (JSON, or the diff for --dry-run). */
+
+const encoder = new TextEncoder();
 
 async function readInput(path: string, what: string): Promise<Uint8Array> {
   try {
@@ -50,11 +54,32 @@ export async function runCommand(
       );
     return;
   }
-  const decoder = new TextDecoder();
-  const cmText = decoder.decode(await readInput(config.configMapFile ?? "", "ConfigMap"));
-  const secretText = decoder.decode(await readInput(config.secretFile ?? "", "Secret"));
-  const settings = settingsFromConfigMapText(cmText);
-  const credentials = credentialsFileFromSecretText(secretText);
+  if (config.events === null || config.dryRun) {
+    await applyCommand(config, paths, log, out);
+    return;
+  }
+  const target = config.events;
+  let outcome: ApplyOutcome;
+  try {
+    outcome = await applyCommand(config, paths, log, out);
+  } catch (error) {
+    await reportApply(target, { error }, log);
+    throw error;
+  }
+  await reportApply(target, { outcome }, log);
+}
+
+async function applyCommand(
+  config: Config,
+  paths: HostPaths,
+  log: Logger,
+  out: (text: string) => void,
+): Promise<ApplyOutcome> {
+  if (config.configMap === null || config.secret === null) {
+    throw new InstallerError("USAGE", "apply needs a ConfigMap and a Secret");
+  }
+  const settings = await readConfigMap(config.configMap);
+  const credentials = await readSecret(config.secret);
   const problems = [
     ...(settings.ok ? [] : settings.problems),
     ...(credentials.ok ? [] : credentials.problems),
@@ -63,6 +88,18 @@ export async function runCommand(
     throw new InstallerError("INVALID_INPUT", "invalid ConfigMap or Secret; nothing changed", {
       problems,
     });
+  }
+  if (config.expectConfigHash !== null) {
+    const hash = configHash(settings.value);
+    if (hash !== config.expectConfigHash) {
+      // The pod was created for another config than the volume holds (the kubelet refreshes
+      // ConfigMap volumes with a delay): applying it would make this pod stand for the wrong
+      // config. Fail before any change; the init container is retried.
+      throw new InstallerError(
+        "CONFIG_NOT_CURRENT",
+        `the mounted ConfigMap has config hash ${hash}, this pod was created for ${config.expectConfigHash}; nothing changed`,
+      );
+    }
   }
   const providerBinary = await readInput(config.providerBinary, "provider binary");
   const r = await applyNode({
@@ -83,7 +120,12 @@ export async function runCommand(
   });
   if (config.dryRun) {
     out(describePlan(r.plan));
-    return;
+    return r;
+  }
+  if (config.statusFile !== null) {
+    // What this node now runs, for the sync container's readiness (an emptyDir of the pod).
+    const status = { configHash: r.configHash, flavour: r.flavour, restarted: r.restarted };
+    await writeFileAtomic(config.statusFile, encoder.encode(`${JSON.stringify(status)}\n`), 0o644);
   }
   out(
     `${JSON.stringify({
@@ -95,4 +137,5 @@ export async function runCommand(
       restartPending: r.restartPending,
     })}\n`,
   );
+  return r;
 }

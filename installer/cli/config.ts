@@ -14,8 +14,16 @@ export type Command = "apply" | "uninstall";
 export interface Config {
   readonly command: Command;
   readonly hostRoot: string;
-  readonly configMapFile: string | null;
-  readonly secretFile: string | null;
+  /** The ConfigMap: a manifest file (`--configmap`) or a mounted volume (`--configmap-dir`). */
+  readonly configMap: InputSource | null;
+  /** The Secret: a manifest file (`--secret`) or a mounted volume (`--secret-dir`). */
+  readonly secret: InputSource | null;
+  /** Where apply records the config hash it applied (the sync container's readiness reads it). */
+  readonly statusFile: string | null;
+  /** The config hash this pod was created for; a different mounted ConfigMap is not applied. */
+  readonly expectConfigHash: string | null;
+  /** Record Events about this apply on the pod and node (in-cluster credentials). */
+  readonly events: EventTarget | null;
   readonly restart: "none" | "systemd";
   readonly dryRun: boolean;
   readonly flavour: FlavourName | null;
@@ -30,8 +38,23 @@ export interface Config {
   readonly retryFailed: boolean;
 }
 
+export interface InputSource {
+  readonly kind: "file" | "dir";
+  readonly path: string;
+}
+
+export interface EventTarget {
+  readonly namespace: string;
+  readonly pod: string;
+  readonly node: string;
+  /** null: the pod's in-cluster ServiceAccount credentials. */
+  readonly kubeconfig: string | null;
+}
+
 export const usage = `usage:
-  nodecred-installer apply --host-root DIR --configmap FILE --secret FILE
+  nodecred-installer apply --host-root DIR (--configmap FILE | --configmap-dir DIR)
+      (--secret FILE | --secret-dir DIR) [--status-file FILE] [--expect-config-hash HASH]
+      [--events [--kubeconfig FILE]]
       [--restart none|systemd] [--dry-run] [--flavour NAME] [--kubelet-version vX.Y.Z]
       [--provider-binary PATH] [--kubelet-healthz-url URL] [--health-timeout SECONDS]
       [--restart-timeout SECONDS] [--health-stable-seconds SECONDS] [--retry-failed]
@@ -49,7 +72,11 @@ export function defaultProviderBinary(arch: string): string {
   return `/opt/nodecred/bin/nodecred-provider-linux-${goArch(arch)}`;
 }
 
-export function parseConfig(argv: readonly string[], arch: string): Config {
+export function parseConfig(
+  argv: readonly string[],
+  arch: string,
+  env: Readonly<Record<string, string | undefined>> = {},
+): Config {
   let parsed;
   try {
     parsed = parseArgs({
@@ -60,6 +87,12 @@ export function parseConfig(argv: readonly string[], arch: string): Config {
         "host-root": { type: "string" },
         configmap: { type: "string" },
         secret: { type: "string" },
+        "configmap-dir": { type: "string" },
+        "secret-dir": { type: "string" },
+        "status-file": { type: "string" },
+        "expect-config-hash": { type: "string" },
+        events: { type: "boolean", default: false },
+        kubeconfig: { type: "string" },
         restart: { type: "string", default: "systemd" },
         "dry-run": { type: "boolean", default: false },
         flavour: { type: "string" },
@@ -89,9 +122,38 @@ export function parseConfig(argv: readonly string[], arch: string): Config {
   if (extra.length > 0)
     problems.push({ path: "command", message: `unexpected arguments: ${extra.join(" ")}` });
   if (v["host-root"] === undefined) problems.push({ path: "--host-root", message: "required" });
-  if (command === "apply") {
-    if (v.configmap === undefined) problems.push({ path: "--configmap", message: "required" });
-    if (v.secret === undefined) problems.push({ path: "--secret", message: "required" });
+  const source = (
+    file: string | undefined,
+    dir: string | undefined,
+    name: "configmap" | "secret",
+  ): InputSource | null => {
+    if (file !== undefined && dir !== undefined) {
+      problems.push({ path: `--${name}`, message: `give --${name} or --${name}-dir, not both` });
+    }
+    if (file !== undefined) return { kind: "file", path: file };
+    if (dir !== undefined) return { kind: "dir", path: dir };
+    if (command === "apply") {
+      problems.push({ path: `--${name}`, message: `required (or --${name}-dir)` });
+    }
+    return null;
+  };
+  const configMap = source(v.configmap, v["configmap-dir"], "configmap");
+  const secret = source(v.secret, v["secret-dir"], "secret");
+  let events: EventTarget | null = null;
+  if (v.events) {
+    const need = (name: string): string => {
+      const value = env[name];
+      if (value === undefined || value === "") {
+        problems.push({ path: "--events", message: `needs the ${name} environment variable` });
+      }
+      return value ?? "";
+    };
+    events = {
+      namespace: need("POD_NAMESPACE"),
+      pod: need("POD_NAME"),
+      node: need("NODE_NAME"),
+      kubeconfig: v.kubeconfig ?? null,
+    };
   }
   if (v.restart !== "none" && v.restart !== "systemd") {
     problems.push({
@@ -132,8 +194,15 @@ export function parseConfig(argv: readonly string[], arch: string): Config {
   return Object.freeze({
     command: command as Command,
     hostRoot: v["host-root"] ?? "",
-    configMapFile: v.configmap ?? null,
-    secretFile: v.secret ?? null,
+    configMap,
+    secret,
+    statusFile: v["status-file"] ?? null,
+    // Empty when the pod template has no hash yet (first install): nothing to compare with.
+    expectConfigHash:
+      v["expect-config-hash"] === undefined || v["expect-config-hash"] === ""
+        ? null
+        : v["expect-config-hash"],
+    events,
     restart: v.restart as "none" | "systemd",
     dryRun: v["dry-run"],
     flavour,

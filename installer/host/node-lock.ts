@@ -144,11 +144,7 @@ async function breakStaleLock(
   const breakPath = paths.resolve(`${nodecredPaths.lockFile}.break`);
   if (!(await createFileExclusive(breakPath, selfBytes, 0o600))) {
     // A breaker killed half-way leaves its .break file behind: the same rules apply to it.
-    const other = await readCurrentFile(breakPath);
-    if (other !== null && (await staleReason(parseHolder(other.bytes), self)) !== null) {
-      const again = await readCurrentFile(breakPath);
-      if (again !== null && sameBytes(again.bytes, other.bytes)) await removeFile(breakPath);
-    }
+    await removeDeadBreaker(paths, self);
     return;
   }
   try {
@@ -157,6 +153,19 @@ async function breakStaleLock(
   } finally {
     await removeFile(breakPath);
   }
+}
+
+/**
+ * A breaker killed after removing the stale lock but before removing its `.break` file leaves
+ * that file behind, and no later stale lock may ever come to clean it: whoever takes the lock
+ * removes a `.break` file whose holder is gone (same rule as for the lock itself).
+ */
+async function removeDeadBreaker(paths: HostPaths, self: Holder): Promise<void> {
+  const breakPath = paths.resolve(`${nodecredPaths.lockFile}.break`);
+  const other = await readCurrentFile(breakPath);
+  if (other === null || (await staleReason(parseHolder(other.bytes), self)) === null) return;
+  const again = await readCurrentFile(breakPath);
+  if (again !== null && sameBytes(again.bytes, other.bytes)) await removeFile(breakPath);
 }
 
 /** Creates what is missing of /var/lib/nodecred (ours: 0700), returning what it created. */
@@ -229,6 +238,7 @@ export async function acquireNodeLock(paths: HostPaths, options: LockOptions): P
     await sleep(options.pollMs ?? 200);
   }
   log.info("installer lock taken", { action: "lock", path: nodecredPaths.lockFile });
+  await removeDeadBreaker(paths, self);
   let released = false;
   return {
     createdDirs,

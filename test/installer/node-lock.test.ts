@@ -133,6 +133,46 @@ describe("one installer at a time (node lock)", () => {
     }
   });
 
+  it("removes the .break file of a breaker killed after it removed the lock, not a live one's", async () => {
+    assert.ok(golden);
+    const root = await inputTree(golden);
+    try {
+      const ns = await readlink("/proc/self/ns/pid");
+      const bootId = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
+      await mkdir(join(root, "var/lib/nodecred"), { recursive: true, mode: 0o700 });
+      const breaker = (startTime: string): string =>
+        JSON.stringify({
+          pid: process.pid,
+          pidNamespace: ns,
+          bootId,
+          startTime,
+          command: "apply",
+          since: "2026-01-01T00:00:00.000Z",
+        });
+      const fields = readFileSync("/proc/self/stat", "utf8").split(") ")[1]?.split(" ") ?? [];
+      // A live breaker (this process) is left alone...
+      await writeFile(join(root, `${lockFile}.break`), breaker(fields[19] ?? ""));
+      let lock = await acquireNodeLock(hostPaths(root), {
+        timeoutMs: 300,
+        command: "apply",
+        log: logsInto([]),
+      });
+      await lock.release();
+      await stat(join(root, `${lockFile}.break`));
+      // ...a dead one's (same PID, another process start) is removed by whoever takes the lock.
+      await writeFile(join(root, `${lockFile}.break`), breaker("1"));
+      lock = await acquireNodeLock(hostPaths(root), {
+        timeoutMs: 300,
+        command: "apply",
+        log: logsInto([]),
+      });
+      await lock.release();
+      await assert.rejects(stat(join(root, `${lockFile}.break`)));
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
   describe("whose lock is stale", () => {
     const bootId = readFileSync("/proc/sys/kernel/random/boot_id", "utf8").trim();
     const statFields = readFileSync("/proc/self/stat", "utf8").split(") ")[1]?.split(" ") ?? [];

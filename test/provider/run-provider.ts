@@ -39,6 +39,10 @@ export function runProvider(binPath: string, argv: readonly string[], stdin: str
     env: {},
     timeout: 60_000,
   });
-  if (result.error !== undefined) throw result.error;
+  // EPIPE: the program exited (e.g. on a usage error) before reading its stdin, as it may; its
+  // exit code and output are what count, as for the kubelet.
+  if (result.error !== undefined && (result.error as NodeJS.ErrnoException).code !== "EPIPE") {
+    throw result.error;
+  }
   return { stdout: result.stdout, stderr: result.stderr, code: result.status ?? -1 };
 }
