@@ -14,7 +14,8 @@ import {
 import type { Config } from "./config.ts";
 import { readConfigMap, readSecret } from "./inputs.ts";
 import { reportApply } from "./report.ts";
-import { writeFileAtomic } from "../host/atomic-write.ts";
+import { ensureOwner, writeFileAtomic } from "../host/atomic-write.ts";
+import { nodecredPaths } from "../core/flavour.ts";
 
 /** Wires the config to the host shell; prints the result (JSON, or the diff for --dry-run). */
 
@@ -121,6 +122,15 @@ async function applyCommand(
   if (config.dryRun) {
     out(describePlan(r.plan));
     return r;
+  }
+  if (config.credentialsOwner !== null) {
+    // The sync container runs as this user and rewrites the file: it must own the directory.
+    const { uid, gid } = config.credentialsOwner;
+    for (const p of [nodecredPaths.credentialsDir, nodecredPaths.credentialsFile]) {
+      if (await ensureOwner(paths.resolve(p), uid, gid)) {
+        log.info("owner set", { action: "chown", path: p, owner: `${String(uid)}:${String(gid)}` });
+      }
+    }
   }
   if (config.statusFile !== null) {
     // What this node now runs, for the sync container's readiness (an emptyDir of the pod).

@@ -24,6 +24,8 @@ export interface Config {
   readonly expectConfigHash: string | null;
   /** Record Events about this apply on the pod and node (in-cluster credentials). */
   readonly events: EventTarget | null;
+  /** Owner given to the credentials directory and file, so the sync container needs no root. */
+  readonly credentialsOwner: { readonly uid: number; readonly gid: number } | null;
   readonly restart: "none" | "systemd";
   readonly dryRun: boolean;
   readonly flavour: FlavourName | null;
@@ -54,7 +56,7 @@ export interface EventTarget {
 export const usage = `usage:
   nodecred-installer apply --host-root DIR (--configmap FILE | --configmap-dir DIR)
       (--secret FILE | --secret-dir DIR) [--status-file FILE] [--expect-config-hash HASH]
-      [--events [--kubeconfig FILE]]
+      [--events [--kubeconfig FILE]] [--credentials-owner UID:GID]
       [--restart none|systemd] [--dry-run] [--flavour NAME] [--kubelet-version vX.Y.Z]
       [--provider-binary PATH] [--kubelet-healthz-url URL] [--health-timeout SECONDS]
       [--restart-timeout SECONDS] [--health-stable-seconds SECONDS] [--retry-failed]
@@ -93,6 +95,7 @@ export function parseConfig(
         "expect-config-hash": { type: "string" },
         events: { type: "boolean", default: false },
         kubeconfig: { type: "string" },
+        "credentials-owner": { type: "string" },
         restart: { type: "string", default: "systemd" },
         "dry-run": { type: "boolean", default: false },
         flavour: { type: "string" },
@@ -137,6 +140,12 @@ export function parseConfig(
     }
     return null;
   };
+  let credentialsOwner: { uid: number; gid: number } | null = null;
+  if (v["credentials-owner"] !== undefined) {
+    const m = /^(\d+):(\d+)$/.exec(v["credentials-owner"]);
+    if (m === null) problems.push({ path: "--credentials-owner", message: "expected UID:GID" });
+    else credentialsOwner = { uid: Number(m[1]), gid: Number(m[2]) };
+  }
   const configMap = source(v.configmap, v["configmap-dir"], "configmap");
   const secret = source(v.secret, v["secret-dir"], "secret");
   let events: EventTarget | null = null;
@@ -203,6 +212,7 @@ export function parseConfig(
         ? null
         : v["expect-config-hash"],
     events,
+    credentialsOwner,
     restart: v.restart as "none" | "systemd",
     dryRun: v["dry-run"],
     flavour,

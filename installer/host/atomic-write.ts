@@ -2,6 +2,7 @@ import { randomBytes } from "node:crypto";
 import { constants } from "node:fs";
 import {
   chmod,
+  lchown,
   link,
   lstat,
   mkdir,
@@ -236,6 +237,23 @@ export async function requireDirMode(path: string, mode: number): Promise<void> 
   } catch (e) {
     throw ioError("chmod", path, e);
   }
+}
+
+/** Gives a file or directory this owner unless it already has it (lchown: links are not followed). */
+export async function ensureOwner(path: string, uid: number, gid: number): Promise<boolean> {
+  let st;
+  try {
+    st = await lstat(path);
+  } catch (e) {
+    throw ioError("reading", path, e);
+  }
+  if (st.uid === uid && st.gid === gid) return false;
+  try {
+    await lchown(path, uid, gid);
+  } catch (e) {
+    throw ioError("chown", path, e);
+  }
+  return true;
 }
 
 /** Removes a directory only if it is empty; anything someone else put there stays. */

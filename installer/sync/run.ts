@@ -113,7 +113,15 @@ export async function startSync(
     onError: (err) => {
       metrics.reconciles.inc({ loop: "credentials", result: "error" });
       metrics.errors.inc({ source: "reconcile" });
-      log.error("credentials sync failed", { error: errorText(err) });
+      const denied = errorText(err).includes("EACCES") || errorText(err).includes("EPERM");
+      log.error("credentials sync failed", {
+        error: errorText(err),
+        ...(denied
+          ? {
+              hint: "the credentials directory must belong to this container's user (apply --credentials-owner)",
+            }
+          : {}),
+      });
     },
     reconcile: async () => {
       const outcome = await syncCredentials({

@@ -2,7 +2,14 @@
 // kubelet mounts (its atomic-writer layout: ..data symlinks), the config hash the pod was created
 // for, and the status file the sync container's readiness reads.
 import assert from "node:assert/strict";
-import { mkdirSync, mkdtempSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
+import {
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  statSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -99,6 +106,23 @@ describe("apply from the pod's volumes", () => {
     );
     assert.equal(current.error, null);
     assert.notDeepEqual(diffSnapshots(before, await snapshot(root)), []);
+  });
+
+  it("hands the credentials directory and file to the sync container's user", async () => {
+    const c = await kubeadmCase();
+    const { cm, secret } = volumesFor(c);
+    const root = await inputTree(c);
+    const owner = ["--credentials-owner", "65532:65532"];
+    assert.equal((await runInstaller(podArgs(applyArgs(c, root), cm, secret, owner))).error, null);
+    for (const p of ["etc/nodecred/credentials", "etc/nodecred/credentials/docker-config.json"]) {
+      const st = statSync(join(root, p));
+      assert.deepEqual([st.uid, st.gid], [65532, 65532], p);
+    }
+    assert.equal(statSync(join(root, "etc/nodecred/credential-provider-config.yaml")).uid, 0);
+    const bad = await runInstaller(
+      podArgs(applyArgs(c, root), cm, secret, ["--credentials-owner", "nobody"]),
+    );
+    assert.equal(bad.error?.code, "USAGE");
   });
 
   it("names the problem when the Secret volume is not a dockerconfigjson Secret", async () => {

@@ -100,6 +100,16 @@ describe("manifests/", () => {
     assert.equal(sync.securityContext["privileged"], false);
     assert.equal(sync.securityContext["allowPrivilegeEscalation"], false);
     assert.deepEqual(sync.securityContext["capabilities"], { drop: ["ALL"] });
+    // hostPID is pod-wide: the long-running container must not be root.
+    assert.equal(sync.securityContext["runAsNonRoot"], true);
+    assert.notEqual(sync.securityContext["runAsUser"], 0);
+    const initArgs = (init as Container & { command: string[] }).command;
+    assert.ok(
+      initArgs.includes(
+        `--credentials-owner=${String(sync.securityContext["runAsUser"])}:${String(sync.securityContext["runAsGroup"])}`,
+      ),
+      "apply must hand the credentials directory to the sync container's user",
+    );
     for (const c of [init, sync]) assert.equal(c.securityContext["readOnlyRootFilesystem"], true);
     // The sync container sees one host directory: the credentials.
     const volumes = pod["volumes"] as { name: string; hostPath?: { path: string } }[];

@@ -111,9 +111,13 @@ export interface SyncProcess {
 }
 
 /** `nodecred-installer run` as a real process, as the sync container runs it. */
-export async function startSyncProcess(args: readonly string[]): Promise<SyncProcess> {
+export async function startSyncProcess(
+  args: readonly string[],
+  user?: { uid: number; gid: number },
+): Promise<SyncProcess> {
   const child = spawn(process.execPath, [installerMain, "run", "--listen=127.0.0.1:0", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
+    ...(user === undefined ? {} : { uid: user.uid, gid: user.gid }),
   });
   let log = "";
   child.stdout.on("data", (c: Buffer) => (log += c.toString()));

@@ -3,11 +3,12 @@
 // decides): credentials rotation to the host file, malformed Secrets, ConfigMap → DaemonSet
 // rollout trigger, Events, least privilege, metrics/readiness, SIGTERM, no secrets in logs.
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { ApiException, AppsV1Api, CoreV1Api, type CoreV1Event } from "@kubernetes/client-node";
 import { checkConfigMapForRollout } from "../../installer/core/rollout-check.ts";
+import { testEnv } from "../env/index.ts";
 import {
   adminKubeConfig,
   dockerConfigSecret,
@@ -24,6 +25,7 @@ const ns = "nodecred";
 const secretName = "nodecred-credentials";
 const cmName = "nodecred-config";
 const credentialsPath = "etc/nodecred/credentials/docker-config.json";
+const syncUser = { uid: 65532, gid: 65532 };
 const passwords = ["first-password-Zq1", "rotated-password-Xw2", "another-password-Yv3"];
 
 async function status(p: Promise<unknown>): Promise<number> {
@@ -77,28 +79,29 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
       }),
     });
     saKubeconfig = await serviceAccountKubeconfig(dir, ns, "nodecred");
-    // As the kubelet leaves a DirectoryOrCreate hostPath it had to create: 0755.
+    // The sync container runs as 65532 (manifests/daemonset.yaml). Its directory is as the
+    // kubelet creates a DirectoryOrCreate hostPath (0755), handed to that user by apply
+    // (--credentials-owner). Everything it reads must be reachable for that user here too.
     for (const host of [hostA, hostB]) {
       mkdirSync(join(host, "etc/nodecred/credentials"), { recursive: true, mode: 0o755 });
+      chownSync(join(host, "etc/nodecred/credentials"), syncUser.uid, syncUser.gid);
     }
+    for (const d of [testEnv().workDir, dir]) chmodSync(d, 0o711);
+    chownSync(saKubeconfig, syncUser.uid, syncUser.gid);
     const common = [
       `--kubeconfig=${saKubeconfig}`,
       `--namespace=${ns}`,
       "--kubelet-healthz-url=",
       "--resync=300",
     ];
-    syncA = await startSyncProcess([
-      ...common,
-      `--host-root=${hostA}`,
-      "--node=node-a",
-      "--pod=pod-a",
-    ]);
-    syncB = await startSyncProcess([
-      ...common,
-      `--host-root=${hostB}`,
-      "--node=node-b",
-      "--pod=pod-b",
-    ]);
+    syncA = await startSyncProcess(
+      [...common, `--host-root=${hostA}`, "--node=node-a", "--pod=pod-a"],
+      syncUser,
+    );
+    syncB = await startSyncProcess(
+      [...common, `--host-root=${hostB}`, "--node=node-b", "--pod=pod-b"],
+      syncUser,
+    );
   });
 
   after(async () => {
@@ -127,6 +130,7 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
       });
       assert.deepEqual(auths, { [registry]: { password: passwords[0], username: "user" } });
       assert.equal(statSync(join(host, credentialsPath)).mode & 0o777, 0o600);
+      assert.equal(statSync(join(host, credentialsPath)).uid, syncUser.uid, "written as non-root");
       assert.equal(statSync(join(host, "etc/nodecred/credentials")).mode & 0o777, 0o700);
     }
     assert.equal((await syncA.readyz()).status, 200);
