@@ -4,7 +4,6 @@ import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
 import { describe, it } from "node:test";
 import {
-  ApiException,
   CoreV1Api,
   KubeConfig,
   RbacAuthorizationV1Api,
@@ -12,6 +11,7 @@ import {
   type V1ConfigMap,
 } from "@kubernetes/client-node";
 import { testEnv } from "../env/index.ts";
+import { apiStatus } from "../sync/cluster.ts";
 
 function adminConfig(): KubeConfig {
   const kc = new KubeConfig();
@@ -29,16 +29,6 @@ function tokenConfig(token: string): KubeConfig {
     currentContext: "sa@test",
   });
   return kc;
-}
-
-async function statusOf(p: Promise<unknown>): Promise<number> {
-  try {
-    await p;
-    return 200;
-  } catch (err) {
-    if (err instanceof ApiException) return err.code;
-    throw err;
-  }
 }
 
 describe("kube-apiserver", () => {
@@ -112,10 +102,10 @@ describe("kube-apiserver", () => {
     const asSa = tokenConfig(token).makeApiClient(CoreV1Api);
 
     // Authenticated (not 401) but not authorized.
-    assert.equal(await statusOf(asSa.listNamespacedConfigMap({ namespace })), 403);
+    assert.equal(await apiStatus(asSa.listNamespacedConfigMap({ namespace })), 403);
     // A garbage token is not authenticated at all.
     const nobody = tokenConfig(`${token.slice(0, -4)}AAAA`).makeApiClient(CoreV1Api);
-    assert.equal(await statusOf(nobody.listNamespacedConfigMap({ namespace })), 401);
+    assert.equal(await apiStatus(nobody.listNamespacedConfigMap({ namespace })), 401);
 
     const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
     await rbac.createNamespacedRole({
@@ -136,11 +126,11 @@ describe("kube-apiserver", () => {
     // RBAC changes reach the authorizer through its informers: poll briefly.
     let allowed = 0;
     for (let i = 0; i < 50 && allowed !== 200; i++) {
-      allowed = await statusOf(asSa.listNamespacedConfigMap({ namespace }));
+      allowed = await apiStatus(asSa.listNamespacedConfigMap({ namespace }));
       if (allowed !== 200) await new Promise((r) => setTimeout(r, 100));
     }
     assert.equal(allowed, 200);
     // The grant is for configmaps only.
-    assert.equal(await statusOf(asSa.listNamespacedSecret({ namespace })), 403);
+    assert.equal(await apiStatus(asSa.listNamespacedSecret({ namespace })), 403);
   });
 });

@@ -3,7 +3,7 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { ApiException, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import { testEnv } from "../env/index.ts";
 
 const run = promisify(execFile);
@@ -14,6 +14,17 @@ export function adminKubeConfig(kubeconfig = testEnv().kube.kubeconfig): KubeCon
   const kc = new KubeConfig();
   kc.loadFromFile(kubeconfig);
   return kc;
+}
+
+/** The HTTP status an API call ends with: 200 when it succeeds, else the API server's code. */
+export async function apiStatus(call: Promise<unknown>): Promise<number> {
+  try {
+    await call;
+    return 200;
+  } catch (err) {
+    if (err instanceof ApiException) return err.code;
+    throw err;
+  }
 }
 
 /** `kubectl` of the pinned release against an API server, as an admin. */

@@ -6,11 +6,12 @@ import assert from "node:assert/strict";
 import { chmodSync, chownSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { ApiException, AppsV1Api, CoreV1Api, type CoreV1Event } from "@kubernetes/client-node";
+import { AppsV1Api, CoreV1Api, type CoreV1Event } from "@kubernetes/client-node";
 import { checkConfigMapForRollout } from "../../installer/core/rollout-check.ts";
 import { testEnv } from "../env/index.ts";
 import {
   adminKubeConfig,
+  apiStatus,
   dockerConfigSecret,
   eventually,
   kubectl,
@@ -27,16 +28,6 @@ const cmName = "nodecred-config";
 const credentialsPath = "etc/nodecred/credentials/docker-config.json";
 const syncUser = { uid: 65532, gid: 65532 };
 const passwords = ["first-password-Zq1", "rotated-password-Xw2", "another-password-Yv3"];
-
-async function status(p: Promise<unknown>): Promise<number> {
-  try {
-    await p;
-    return 200;
-  } catch (err) {
-    if (err instanceof ApiException) return err.code;
-    throw err;
-  }
-}
 
 function fileAuths(hostRoot: string): Record<string, { username: string; password: string }> {
   const text = readFileSync(join(hostRoot, credentialsPath), "utf8");
@@ -296,11 +287,11 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
     });
     // What it needs works...
     assert.equal(
-      await status(saCore.readNamespacedSecret({ namespace: ns, name: secretName })),
+      await apiStatus(saCore.readNamespacedSecret({ namespace: ns, name: secretName })),
       200,
     );
     assert.equal(
-      await status(
+      await apiStatus(
         saCore.listNamespacedSecret({
           namespace: ns,
           fieldSelector: `metadata.name=${secretName}`,
@@ -309,22 +300,25 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
       200,
     );
     assert.equal(
-      await status(saCore.readNamespacedConfigMap({ namespace: ns, name: cmName })),
+      await apiStatus(saCore.readNamespacedConfigMap({ namespace: ns, name: cmName })),
       200,
     );
     // ...and nothing else.
     assert.equal(
-      await status(saCore.readNamespacedSecret({ namespace: ns, name: "someone-elses" })),
+      await apiStatus(saCore.readNamespacedSecret({ namespace: ns, name: "someone-elses" })),
       403,
     );
-    assert.equal(await status(saCore.listNamespacedSecret({ namespace: ns })), 403);
+    assert.equal(await apiStatus(saCore.listNamespacedSecret({ namespace: ns })), 403);
     assert.equal(
-      await status(saCore.readNamespacedSecret({ namespace: "default", name: secretName })),
+      await apiStatus(saCore.readNamespacedSecret({ namespace: "default", name: secretName })),
       403,
     );
-    assert.equal(await status(saCore.listNamespacedConfigMap({ namespace: "kube-system" })), 403);
     assert.equal(
-      await status(
+      await apiStatus(saCore.listNamespacedConfigMap({ namespace: "kube-system" })),
+      403,
+    );
+    assert.equal(
+      await apiStatus(
         saCore.replaceNamespacedSecret({
           namespace: ns,
           name: secretName,
@@ -348,13 +342,15 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
     });
     const patch = { spec: { template: { metadata: { annotations: { x: "y" } } } } };
     assert.equal(
-      await status(saApps.patchNamespacedDaemonSet({ namespace: ns, name: "other", body: patch })),
+      await apiStatus(
+        saApps.patchNamespacedDaemonSet({ namespace: ns, name: "other", body: patch }),
+      ),
       403,
     );
     assert.equal(
-      await status(saApps.readNamespacedDaemonSet({ namespace: ns, name: "nodecred" })),
+      await apiStatus(saApps.readNamespacedDaemonSet({ namespace: ns, name: "nodecred" })),
       403,
     );
-    assert.equal(await status(saCore.listNode()), 403);
+    assert.equal(await apiStatus(saCore.listNode()), 403);
   });
 });
