@@ -10,7 +10,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -28,6 +28,7 @@ const repo = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
 const daemons: Daemon[] = [];
 let testCommand: ChildProcess | undefined;
 let workDir = "";
+const cleanup = { failed: false };
 let stopping: Promise<void> | undefined;
 
 function log(message: string): void {
@@ -47,13 +48,43 @@ function killCommandGroup(): void {
   }
 }
 
+/**
+ * Mount points under `dir` (a kubelet started by a test bind-mounts its root dir and pod volumes
+ * there), deepest first, from this mount namespace's mountinfo.
+ */
+function mountsUnder(dir: string): string[] {
+  return readFileSync("/proc/self/mountinfo", "utf8")
+    .split("\n")
+    .map((line) =>
+      (line.split(" ")[4] ?? "").replace(/\\(\d{3})/g, (_, o: string) =>
+        String.fromCharCode(parseInt(o, 8)),
+      ),
+    )
+    .filter((mountPoint) => mountPoint.startsWith(`${dir}/`))
+    .sort((a, b) => b.length - a.length);
+}
+
+function removeWorkDir(dir: string): void {
+  for (const mountPoint of mountsUnder(dir)) {
+    try {
+      execFileSync("umount", ["--lazy", mountPoint], { stdio: "ignore" });
+    } catch {
+      log(`could not unmount ${mountPoint}`);
+    }
+  }
+  try {
+    rmSync(dir, { recursive: true, force: true });
+  } catch (err) {
+    log(`could not remove ${dir}: ${err instanceof Error ? err.message : String(err)}`);
+    cleanup.failed = true;
+  }
+}
+
 async function stopAll(): Promise<void> {
   stopping ??= (async () => {
     killCommandGroup();
     await Promise.all(daemons.reverse().map((d) => d.stop()));
-    if (workDir !== "" && process.env["NODECRED_KEEP_TEST_ENV"] !== "1") {
-      rmSync(workDir, { recursive: true, force: true });
-    }
+    if (workDir !== "" && process.env["NODECRED_KEEP_TEST_ENV"] !== "1") removeWorkDir(workDir);
   })();
   return stopping;
 }
@@ -204,4 +235,6 @@ async function main(): Promise<number> {
   return code;
 }
 
-process.exitCode = await main();
+const code = await main();
+// Something left behind fails the run, even when the tests passed.
+process.exitCode = code === 0 && cleanup.failed ? 1 : code;

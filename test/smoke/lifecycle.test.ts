@@ -95,6 +95,15 @@ describe("test environment lifecycle", { timeout: 120_000 }, () => {
     await assertNothingLeft(env);
   });
 
+  it("unmounts what a test mounted under its temp dir (as a kubelet does) before removing it", async () => {
+    const script =
+      'cp "$NODECRED_TEST_ENV" "$1"; d=$(dirname "$NODECRED_TEST_ENV")/mnt; mkdir -p "$d/a" && mount --bind "$d/a" "$d/a" && mount -t tmpfs tmpfs "$d/a"';
+    const { code, env } = await runEnvironment(script, false);
+    assert.equal(code, 0);
+    await assertNothingLeft(env);
+    assert.ok(!readFileSync("/proc/self/mountinfo", "utf8").includes(env.workDir), "mount left");
+  });
+
   it("stops everything on Ctrl-C, including the command", async () => {
     const { code, env } = await runEnvironment('cp "$NODECRED_TEST_ENV" "$1"; sleep 600', true);
     assert.equal(code, 130);
