@@ -44,6 +44,8 @@ export interface KubeApi {
   get(kind: WatchedKind, ref: ObjectRef): Promise<Record<string, unknown> | null>;
   /** List (field-selected to the one object) then watch from the list's resourceVersion. */
   watch(kind: WatchedKind, ref: ObjectRef, callbacks: WatchCallbacks): Promise<WatchHandle>;
+  /** One annotation of the DaemonSet's pod template (undefined when absent). */
+  podTemplateAnnotation(ref: ObjectRef, key: string): Promise<string | undefined>;
   /** Sets one annotation on the DaemonSet's pod template (a merge patch; same value = no-op). */
   annotatePodTemplate(ref: ObjectRef, key: string, value: string): Promise<void>;
   event(namespace: string, component: string, spec: EventSpec): Promise<void>;
@@ -132,6 +134,11 @@ export function kubeApi(kc: KubeConfig): KubeApi {
           controller.abort();
         },
       };
+    },
+
+    async podTemplateAnnotation(ref, key) {
+      const ds = await apps.readNamespacedDaemonSet(ref);
+      return ds.spec?.template.metadata?.annotations?.[key];
     },
 
     async annotatePodTemplate(ref, key, value) {

@@ -6,11 +6,14 @@ import { checkConfigMapForRollout } from "../core/rollout-check.ts";
 export const configHashAnnotation = "nodecred.io/config-hash";
 
 /**
- * One pass of config sync: the ConfigMap as it is now → validated → content hash → if this node
- * does not run that config yet, the hash is stamped into our DaemonSet's pod template, and the
- * DaemonSet controller rolls it out a few nodes at a time (maxUnavailable), stopping at a node
- * that fails. Every node patches the same value, so whichever is first, they converge; an
- * invalid ConfigMap is never rolled out.
+ * One pass of config sync, level-triggered on the DaemonSet itself: the ConfigMap as it is now →
+ * validated → content hash; if our DaemonSet's pod template does not carry that hash, it is
+ * patched in, and the DaemonSet controller rolls it out a few nodes at a time (maxUnavailable),
+ * stopping at a node that fails. Every node patches the same value, so whichever is first, they
+ * converge; a template set back by hand (`kubectl rollout undo`) is set forward again, because the
+ * ConfigMap is the source of truth. An invalid ConfigMap is never rolled out. Right after install
+ * the template has no hash yet: a node that already applied the current config leaves it so, which
+ * spares a needless second rollout.
  */
 export type ConfigOutcome =
   | { readonly kind: "current"; readonly hash: string }
@@ -26,8 +29,8 @@ export async function syncConfig(deps: {
   api: KubeApi;
   configMap: ObjectRef;
   daemonSet: ObjectRef;
-  /** Hashes this pod already stands for: its template's annotation and what its node applied. */
-  current: () => readonly string[];
+  /** The config hash this node applied (the init container's status file), if known. */
+  applied: () => Promise<string | null>;
 }): Promise<ConfigOutcome> {
   const cm = await deps.api.get("configmaps", deps.configMap);
   if (cm === null) return { kind: "missing" };
@@ -42,7 +45,9 @@ export async function syncConfig(deps: {
     };
   }
   const { hash } = checked.value;
-  if (deps.current().includes(hash)) return { kind: "current", hash };
+  const template = await deps.api.podTemplateAnnotation(deps.daemonSet, configHashAnnotation);
+  if (template === hash) return { kind: "current", hash };
+  if (template === undefined && (await deps.applied()) === hash) return { kind: "current", hash };
   await deps.api.annotatePodTemplate(deps.daemonSet, configHashAnnotation, hash);
   return { kind: "rolled-out", hash };
 }

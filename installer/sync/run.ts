@@ -185,7 +185,6 @@ export async function startSync(
     },
   });
 
-  const patched = new Set<string>();
   const configLoop = new ReconcileLoop({
     resyncMs: config.resyncMs,
     backoff: jitteredBackoff(1000, 60_000),
@@ -195,12 +194,11 @@ export async function startSync(
       log.error("config sync failed", { error: errorText(err) });
     },
     reconcile: async () => {
-      const applied = await appliedHash(config.appliedStatusFile);
       const outcome = await syncConfig({
         api,
         configMap: configMapRef,
         daemonSet: daemonSetRef,
-        current: () => [config.podConfigHash, ...(applied === null ? [] : [applied]), ...patched],
+        applied: () => appliedHash(config.appliedStatusFile),
       });
       metrics.reconciles.inc({ loop: "config", result: "ok" });
       switch (outcome.kind) {
@@ -208,7 +206,6 @@ export async function startSync(
           metrics.lastSuccess.setToCurrentTime({ loop: "config" });
           break;
         case "rolled-out":
-          patched.add(outcome.hash);
           metrics.lastSuccess.setToCurrentTime({ loop: "config" });
           log.info("config change rolled out", {
             action: "patch",

@@ -60,7 +60,7 @@ describe("manifests/", () => {
     );
   });
 
-  it("grant only named objects, and patch only our own DaemonSet", async () => {
+  it("grant only named objects, and read and patch only our own DaemonSet", async () => {
     const roles = (await rendered()).filter((o) => o.kind === "Role" || o.kind === "ClusterRole");
     assert.ok(
       roles.every((r) => r.kind === "Role"),
@@ -85,7 +85,7 @@ describe("manifests/", () => {
       apiGroups: ["apps"],
       resources: ["daemonsets"],
       resourceNames: ["nodecred"],
-      verbs: ["patch"],
+      verbs: ["get", "patch"],
     });
   });
 

@@ -3,11 +3,12 @@
 // can stop and restart the API server without disturbing other tests.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
-import { CoreV1Api } from "@kubernetes/client-node";
+import { AppsV1Api, CoreV1Api } from "@kubernetes/client-node";
+import { checkConfigMapForRollout } from "../../installer/core/rollout-check.ts";
 import { skopeoTlsArgs, pushImage, writeAuthFile } from "../env/image.ts";
 import { testEnv } from "../env/index.ts";
 import { startKube, type KubeInstance } from "../env/kube.ts";
@@ -25,6 +26,7 @@ import {
 const run = promisify(execFile);
 const ns = "rotation";
 const secretName = "nodecred-credentials";
+const cmData = { matchImages: "registry.resilience.test\n", defaultCacheDuration: "1m" };
 
 describe(
   "rotation through a real registry, across a kube-apiserver restart",
@@ -114,6 +116,27 @@ describe(
         }),
       });
       mkdirSync(join(host, "etc/nodecred/credentials"), { recursive: true, mode: 0o700 });
+      // Right after install: a DaemonSet template without a hash, a node that applied the config.
+      await core.createNamespacedConfigMap({
+        namespace: ns,
+        body: { metadata: { name: "nodecred-config" }, data: cmData },
+      });
+      await kc.makeApiClient(AppsV1Api).createNamespacedDaemonSet({
+        namespace: ns,
+        body: {
+          metadata: { name: "nodecred" },
+          spec: {
+            selector: { matchLabels: { app: "nodecred" } },
+            template: {
+              metadata: { labels: { app: "nodecred" } },
+              spec: { containers: [{ name: "c", image: "busybox" }] },
+            },
+          },
+        },
+      });
+      const expected = checkConfigMapForRollout(cmData);
+      assert.ok(expected.ok);
+      writeFileSync(join(dir, "applied.json"), JSON.stringify({ configHash: expected.value.hash }));
       sync = await startSyncProcess([
         `--kubeconfig=${kube.kubeconfig}`,
         `--namespace=${ns}`,
@@ -121,6 +144,7 @@ describe(
         "--node=node-r",
         "--pod=pod-r",
         "--kubelet-healthz-url=",
+        `--applied-status-file=${join(dir, "applied.json")}`,
       ]);
       await eventually("first sync", synced(passwords[0] ?? ""));
     });
@@ -131,6 +155,18 @@ describe(
       await registry.stop();
       await kube.stopApiserver();
       await kube.etcd.stop();
+    });
+
+    it("starts no rollout right after install when the node already runs the ConfigMap's config", async () => {
+      const apps = adminKubeConfig(kube.kubeconfig).makeApiClient(AppsV1Api);
+      await eventually("a config pass", async () =>
+        /nodecred_reconciles_total\{loop="config",result="ok"\} [1-9]/.test(await sync.metrics())
+          ? true
+          : undefined,
+      );
+      const ds = await apps.readNamespacedDaemonSet({ namespace: ns, name: "nodecred" });
+      assert.equal(ds.metadata?.generation, 1);
+      assert.equal(ds.spec?.template.metadata?.annotations?.["nodecred.io/config-hash"], undefined);
     });
 
     it("after a registry password change and a Secret update, the new password pulls and the old is refused", async () => {

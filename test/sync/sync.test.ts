@@ -6,7 +6,13 @@ import assert from "node:assert/strict";
 import { chmodSync, chownSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { AppsV1Api, CoreV1Api, type CoreV1Event } from "@kubernetes/client-node";
+import {
+  AppsV1Api,
+  CoreV1Api,
+  PatchStrategy,
+  setHeaderOptions,
+  type CoreV1Event,
+} from "@kubernetes/client-node";
 import { checkConfigMapForRollout } from "../../installer/core/rollout-check.ts";
 import { testEnv } from "../env/index.ts";
 import {
@@ -251,6 +257,34 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
     assert.equal(await dsGeneration(), generation1);
   });
 
+  it("sets a pod template put back by hand (rollout undo) forward to the ConfigMap's hash", async () => {
+    const hash = await dsHash();
+    assert.ok(hash !== undefined);
+    await apps.patchNamespacedDaemonSet(
+      {
+        namespace: ns,
+        name: "nodecred",
+        body: {
+          spec: {
+            template: {
+              metadata: { annotations: { "nodecred.io/config-hash": "0000000000000000" } },
+            },
+          },
+        },
+      },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
+    assert.equal(await dsHash(), "0000000000000000");
+    // The next config pass (here prompted by a ConfigMap event; else the resync) restores it.
+    await core.patchNamespacedConfigMap(
+      { namespace: ns, name: cmName, body: { metadata: { annotations: { touched: "1" } } } },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
+    await eventually("the ConfigMap's hash back in the template", async () =>
+      (await dsHash()) === hash ? true : undefined,
+    );
+  });
+
   it("refuses a ConfigMap the kubelet would reject: Event, metric, no rollout", async () => {
     const generation = await dsGeneration();
     const hash = await dsHash();
@@ -349,6 +383,10 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
     );
     assert.equal(
       await apiStatus(saApps.readNamespacedDaemonSet({ namespace: ns, name: "nodecred" })),
+      200,
+    );
+    assert.equal(
+      await apiStatus(saApps.readNamespacedDaemonSet({ namespace: ns, name: "other" })),
       403,
     );
     assert.equal(await apiStatus(saCore.listNode()), 403);
