@@ -51,15 +51,6 @@ export interface KubeApi {
   event(namespace: string, component: string, spec: EventSpec): Promise<void>;
 }
 
-/** The HTTP status of an API error, if it is one. */
-export function statusOf(err: unknown): number | undefined {
-  if (err instanceof ApiException) return err.code;
-  if (typeof err === "object" && err !== null && "code" in err && typeof err.code === "number") {
-    return err.code;
-  }
-  return undefined;
-}
-
 /** In-cluster credentials when `kubeconfig` is null (the pod's ServiceAccount). */
 export function loadKubeConfig(kubeconfig: string | null): KubeConfig {
   const kc = new KubeConfig();
@@ -98,7 +89,7 @@ export function kubeApi(kc: KubeConfig): KubeApi {
             : await core.readNamespacedConfigMap(ref);
         return toPlain(obj);
       } catch (err) {
-        if (statusOf(err) === 404) return null;
+        if (err instanceof ApiException && err.code === 404) return null;
         throw err;
       }
     },
