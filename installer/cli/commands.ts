@@ -13,6 +13,7 @@ import {
 } from "../process/kubelet-control.ts";
 import type { Config } from "./config.ts";
 import { readConfigMap, readSecret } from "./inputs.ts";
+import { followConfigMap } from "./follow-config.ts";
 import { reportApply } from "./report.ts";
 import { ensureOwner, writeFileAtomic } from "../host/atomic-write.ts";
 import { nodecredPaths } from "../core/flavour.ts";
@@ -65,6 +66,8 @@ export async function runCommand(
     outcome = await applyCommand(config, paths, log, out);
   } catch (error) {
     await reportApply(target, { error }, log);
+    if (config.expectConfigHash !== null)
+      await followConfigMap(target, config.expectConfigHash, log);
     throw error;
   }
   await reportApply(target, { outcome }, log);

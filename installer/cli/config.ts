@@ -51,14 +51,17 @@ export interface EventTarget {
   readonly node: string;
   /** null: the pod's in-cluster ServiceAccount credentials. */
   readonly kubeconfig: string | null;
+  /** Our ConfigMap and DaemonSet in `namespace` (a failed apply follows the ConfigMap, see follow-config.ts). */
+  readonly configMapName: string;
+  readonly daemonSetName: string;
 }
 
 export const usage = `usage:
   nodecred-installer apply --host-root DIR (--configmap FILE | --configmap-dir DIR)
       (--secret FILE | --secret-dir DIR) [--status-file FILE] [--expect-config-hash HASH]
-      [--events [--kubeconfig FILE]] [--credentials-owner UID:GID]
-      [--restart none|systemd] [--dry-run] [--flavour NAME] [--kubelet-version vX.Y.Z]
-      [--provider-binary PATH] [--kubelet-healthz-url URL] [--health-timeout SECONDS]
+      [--events [--kubeconfig FILE] [--configmap-name NAME] [--daemonset-name NAME]]
+      [--credentials-owner UID:GID] [--restart none|systemd] [--dry-run] [--flavour NAME]
+      [--kubelet-version vX.Y.Z] [--provider-binary PATH] [--kubelet-healthz-url URL] [--health-timeout SECONDS]
       [--restart-timeout SECONDS] [--health-stable-seconds SECONDS] [--retry-failed]
   nodecred-installer uninstall --host-root DIR [--restart none|systemd] [--dry-run]
       [--kubelet-healthz-url URL] [--health-timeout SECONDS] [--restart-timeout SECONDS]
@@ -95,6 +98,8 @@ export function parseConfig(
         "expect-config-hash": { type: "string" },
         events: { type: "boolean", default: false },
         kubeconfig: { type: "string" },
+        "configmap-name": { type: "string", default: "nodecred-config" },
+        "daemonset-name": { type: "string", default: "nodecred" },
         "credentials-owner": { type: "string" },
         restart: { type: "string", default: "systemd" },
         "dry-run": { type: "boolean", default: false },
@@ -162,6 +167,8 @@ export function parseConfig(
       pod: need("POD_NAME"),
       node: need("NODE_NAME"),
       kubeconfig: v.kubeconfig ?? null,
+      configMapName: v["configmap-name"],
+      daemonSetName: v["daemonset-name"],
     };
   }
   if (v.restart !== "none" && v.restart !== "systemd") {

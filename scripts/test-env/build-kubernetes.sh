@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds upstream kube-apiserver, kube-controller-manager, kubelet and kubectl for the pinned release,
+# Builds upstream kube-apiserver, kube-controller-manager, kube-scheduler, kubelet and kubectl for the pinned release,
 # and the etcd server that release pins (go.etcd.io/etcd/server/v3), from the Go module proxy (module in
 # scripts/k8s), into a cache outside the repo keyed by version. Reused when present. Prints the directory.
 # These binaries are test tools only; nothing ships them.
@@ -14,7 +14,7 @@ version="$(sed -n 's/^[[:space:]]*\(require[[:space:]]\{1,\}\)\{0,1\}k8s\.io\/ku
 [[ "$version" =~ ^v1\.[0-9]+\.[0-9]+$ ]] || { echo "build-kubernetes: no k8s.io/kubernetes version in $mod/go.mod" >&2; exit 1; }
 cache="${NODECRED_CACHE:-$HOME/.cache/nodecred}"
 out="$cache/k8s/$version"
-bins=(kube-apiserver kube-controller-manager kubelet kubectl etcd)
+bins=(kube-apiserver kube-controller-manager kube-scheduler kubelet kubectl etcd)
 
 complete=1
 for b in "${bins[@]}"; do [[ -x "$out/$b" ]] || complete=0; done
@@ -35,7 +35,7 @@ minor="${version#v1.}"; minor="${minor%%.*}"
   export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
   go build -trimpath \
     -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$version -X k8s.io/component-base/version.gitMajor=1 -X k8s.io/component-base/version.gitMinor=$minor -X k8s.io/component-base/version.gitTreeState=clean" \
-    -o "$tmp/" k8s.io/kubernetes/cmd/{kube-apiserver,kube-controller-manager,kubelet,kubectl}
+    -o "$tmp/" k8s.io/kubernetes/cmd/{kube-apiserver,kube-controller-manager,kube-scheduler,kubelet,kubectl}
   go build -trimpath -ldflags "-s -w" -o "$tmp/etcd" go.etcd.io/etcd/server/v3
   # The CRI API of the same release, for the tests' CRI client (k8s.io/cri-api is a dependency above).
   cp "$(go list -m -f '{{.Dir}}' k8s.io/cri-api)/pkg/apis/runtime/v1/api.proto" "$tmp/cri-api.proto"

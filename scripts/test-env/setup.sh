@@ -17,7 +17,9 @@ packages=(
   qemu-user-static # runs the arm64 provider binary in the conformance test
   time            # /usr/bin/time, peak RSS in scripts/bench-provider
   iproute2
-  util-linux      # setpriv, unshare, nsenter
+  util-linux      # setpriv, unshare, nsenter, mount
+  containernetworking-plugins # the loopback CNI plugin of the end-to-end node (test/e2e)
+  file            # scripts/build-image.sh checks the Node binary it copies
 )
 missing=()
 for p in "${packages[@]}"; do

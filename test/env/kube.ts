@@ -18,6 +18,8 @@ export interface KubeInstance {
   readonly caFile: string;
   readonly kubeconfig: string;
   readonly admin: KeyPair;
+  /** The cluster CA with its key, for tests that issue certificates of their own (a kubelet's). */
+  readonly ca: KeyPair;
   /** Stops kube-apiserver (etcd keeps the data); `startApiserver` brings it back on the same port. */
   stopApiserver(): Promise<void>;
   startApiserver(): Promise<void>;
@@ -124,6 +126,9 @@ export async function startKube(
     "--service-cluster-ip-range=10.96.0.0/16",
     // No kube-proxy, no Service network here: nothing should try to reach the endpoints.
     "--endpoint-reconciler-type=none",
+    // How it reaches kubelets (logs, exec): with the admin's certificate.
+    `--kubelet-client-certificate=${admin.cert}`,
+    `--kubelet-client-key=${admin.key}`,
     "--enable-priority-and-fairness=false",
     "--profiling=false",
     "--v=1",
@@ -173,6 +178,7 @@ current-context: admin@nodecred-test
     caFile: ca.cert,
     kubeconfig,
     admin,
+    ca,
     stopApiserver: () => apiserver.stop(),
     startApiserver,
   };

@@ -16,6 +16,8 @@ export interface RegistryOptions {
   readonly password: string;
   /** Serve TLS with this key pair; the CA file is what clients must trust. */
   readonly tls?: { readonly pair: KeyPair; readonly caFile: string; readonly caDir: string };
+  /** No authentication at all (a public registry); username and password are then unused. */
+  readonly anonymous?: boolean;
 }
 
 /** One htpasswd line with a bcrypt hash, as `htpasswd -B` writes it. */
@@ -61,10 +63,9 @@ export async function startRegistry(opts: RegistryOptions): Promise<RegistryInst
       `  addr: 127.0.0.1:${port}`,
       `  secret: ${opts.name}-not-a-secret`,
       tls.trimEnd(),
-      "auth:",
-      "  htpasswd:",
-      "    realm: nodecred-test",
-      `    path: ${htpasswdFile}`,
+      ...(opts.anonymous === true
+        ? []
+        : ["auth:", "  htpasswd:", "    realm: nodecred-test", `    path: ${htpasswdFile}`]),
       "",
     ]
       .filter((line) => line !== "")
@@ -83,8 +84,9 @@ export async function startRegistry(opts: RegistryOptions): Promise<RegistryInst
       logFile: join(dir, "registry.log"),
     });
     const env: RegistryEnv = { ...base, password };
-    // Up = /v2/ answers 401 to an anonymous request.
-    await waitUntil(daemon, "/v2/ to answer", async () => (await registryGet(env, "/v2/")) === 401);
+    // Up = /v2/ answers an anonymous request: 401, or 200 for a registry without authentication.
+    const up = opts.anonymous === true ? 200 : 401;
+    await waitUntil(daemon, "/v2/ to answer", async () => (await registryGet(env, "/v2/")) === up);
     return { daemon, env };
   };
   let current = await launch(opts.password);

@@ -106,6 +106,7 @@ function kubernetesBins(): TestEnv["bins"] & { dir: string } {
     etcd: join(dir, "etcd"),
     kubeApiserver: join(dir, "kube-apiserver"),
     kubeControllerManager: join(dir, "kube-controller-manager"),
+    kubeScheduler: join(dir, "kube-scheduler"),
     kubelet: join(dir, "kubelet"),
     kubectl: join(dir, "kubectl"),
   };
@@ -190,6 +191,7 @@ async function start(): Promise<TestEnv> {
       etcd: bins.etcd,
       kubeApiserver: bins.kubeApiserver,
       kubeControllerManager: bins.kubeControllerManager,
+      kubeScheduler: bins.kubeScheduler,
       kubelet: bins.kubelet,
       kubectl: bins.kubectl,
     },

@@ -45,6 +45,7 @@ export interface TestEnv {
     readonly etcd: string;
     readonly kubeApiserver: string;
     readonly kubeControllerManager: string;
+    readonly kubeScheduler: string;
     readonly kubelet: string;
     readonly kubectl: string;
   };

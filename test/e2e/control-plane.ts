@@ -1,0 +1,68 @@
+/**
+ * The end-to-end test's own control plane: etcd and kube-apiserver (test/env/kube.ts, a second
+ * instance, so no other test shares or restarts it), kube-controller-manager (the DaemonSet,
+ * ServiceAccount and root-CA publisher controllers among the defaults) and kube-scheduler (it binds
+ * DaemonSet pods to nodes). Upstream binaries of the pinned release, on 127.0.0.1.
+ */
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { startDaemon, waitUntil, type Daemon } from "../env/daemon.ts";
+import { apiGet, startKube, type KubeInstance } from "../env/kube.ts";
+import type { TestEnv } from "../env/types.ts";
+
+export interface ControlPlane {
+  readonly kube: KubeInstance;
+  stop(): Promise<void>;
+}
+
+export async function startControlPlane(dir: string, bins: TestEnv["bins"]): Promise<ControlPlane> {
+  const kube = await startKube(dir, bins);
+  const base = join(dir, "control-plane");
+  mkdirSync(base, { recursive: true });
+  const common = [
+    `--kubeconfig=${kube.kubeconfig}`,
+    "--leader-elect=false",
+    "--bind-address=127.0.0.1",
+    "--secure-port=0",
+    "--v=1",
+  ];
+  const daemons: Daemon[] = [];
+  try {
+    daemons.push(
+      startDaemon(
+        "kube-controller-manager",
+        [
+          bins.kubeControllerManager,
+          ...common,
+          `--root-ca-file=${kube.caFile}`,
+          "--use-service-account-credentials=false",
+          // One small node: quick DaemonSet reactions, no node eviction during kubelet restarts.
+          "--concurrent-daemonset-syncs=1",
+        ],
+        { logFile: join(base, "kube-controller-manager.log") },
+      ),
+      startDaemon("kube-scheduler", [bins.kubeScheduler, ...common], {
+        logFile: join(base, "kube-scheduler.log"),
+      }),
+    );
+    // Up = the ServiceAccount controller made `default` in kube-system.
+    const kcm = daemons[0];
+    if (kcm === undefined) throw new Error("no kube-controller-manager");
+    await waitUntil(kcm, "the default ServiceAccount", async () => {
+      const r = await apiGet(kube, "/api/v1/namespaces/default/serviceaccounts/default");
+      return r.status === 200;
+    });
+  } catch (err) {
+    await Promise.all(daemons.map((d) => d.stop()));
+    await Promise.all([kube.apiserver.stop(), kube.etcd.stop()]);
+    throw err;
+  }
+  return {
+    kube,
+    async stop(): Promise<void> {
+      await Promise.all(daemons.map((d) => d.stop()));
+      await kube.apiserver.stop();
+      await kube.etcd.stop();
+    },
+  };
+}
