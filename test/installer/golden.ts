@@ -6,14 +6,14 @@
  * expected error), optionally its own configmap.yaml/secret.yaml (else the shared ones next to
  * the cases), and expected/ + expected.modes (the host after `apply`).
  */
-import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseConfig } from "../../installer/cli/config.ts";
 import { runCommand } from "../../installer/cli/commands.ts";
 import { InstallerError } from "../../installer/errors.ts";
 import { jsonLogger } from "../../installer/log.ts";
+import { tempDir } from "../temp-dir.ts";
 import { materialize } from "./tree.ts";
 
 export const repoRoot = fileURLToPath(new URL("../../", import.meta.url));
@@ -105,7 +105,7 @@ export function applyArgs(c: GoldenCase, root: string, extra: readonly string[] 
 
 /** A fresh temp copy of the case's input tree. */
 export async function inputTree(c: GoldenCase): Promise<string> {
-  const root = await mkdtemp(join(tmpdir(), `nodecred-golden-${c.name}-`));
+  const root = tempDir(`nodecred-golden-${c.name}-`);
   await rm(root, { recursive: true });
   await materialize(join(c.dir, "input"), await readFile(join(c.dir, "input.modes"), "utf8"), root);
   return root;

@@ -2,26 +2,19 @@
 // kubelet mounts (its atomic-writer layout: ..data symlinks), the config hash the pod was created
 // for, and the status file the sync container's readiness reads.
 import assert from "node:assert/strict";
-import {
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  statSync,
-  symlinkSync,
-  writeFileSync,
-} from "node:fs";
-import { tmpdir } from "node:os";
+import { mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
 import { configHash } from "../../installer/core/desired-state.ts";
 import { parseSettings } from "../../installer/core/configmap.ts";
 import { applyArgs, inputTree, listCases, runInstaller } from "./golden.ts";
+import { tempDir } from "../temp-dir.ts";
 import { diffSnapshots, snapshot } from "./tree.ts";
 
 /** A volume the way the kubelet writes it: files in a timestamped dir, reached through ..data. */
 function volume(files: Readonly<Record<string, string>>): string {
-  const dir = mkdtempSync(join(tmpdir(), "nodecred-volume-"));
+  const dir = tempDir("nodecred-volume-");
   const stamp = "..2026_11_23_01_02_03.000000001";
   mkdirSync(join(dir, stamp));
   for (const [name, text] of Object.entries(files)) writeFileSync(join(dir, stamp, name), text);
@@ -65,7 +58,7 @@ describe("apply from the pod's volumes", () => {
     const { cm, secret, data } = volumesFor(c);
     const fromFiles = await inputTree(c);
     const fromVolumes = await inputTree(c);
-    const status = join(mkdtempSync(join(tmpdir(), "nodecred-status-")), "applied.json");
+    const status = join(tempDir("nodecred-status-"), "applied.json");
     assert.equal((await runInstaller(applyArgs(c, fromFiles))).error, null);
     const r = await runInstaller(
       podArgs(applyArgs(c, fromVolumes), cm, secret, ["--status-file", status]),
@@ -86,7 +79,7 @@ describe("apply from the pod's volumes", () => {
     const { cm, secret, data } = volumesFor(c);
     const root = await inputTree(c);
     const before = await snapshot(root);
-    const status = join(mkdtempSync(join(tmpdir(), "nodecred-status-")), "applied.json");
+    const status = join(tempDir("nodecred-status-"), "applied.json");
     const stale = await runInstaller(
       podArgs(applyArgs(c, root), cm, secret, [
         "--expect-config-hash",

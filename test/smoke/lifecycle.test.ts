@@ -2,13 +2,13 @@
 // started is gone (by PID), nothing listens on its ports and its temp dir is removed.
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { connect } from "node:net";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { describe, it } from "node:test";
 import type { TestEnv } from "../env/types.ts";
+import { tempDir } from "../temp-dir.ts";
 
 const runner = join(import.meta.dirname, "..", "env", "run.ts");
 
@@ -54,7 +54,7 @@ async function runEnvironment(
   script: string,
   interrupt: boolean,
 ): Promise<{ code: number | null; env: TestEnv }> {
-  const out = join(mkdtempSync(join(tmpdir(), "nodecred-lifecycle-")), "env.json");
+  const out = join(tempDir("nodecred-lifecycle-"), "env.json");
   const child = spawn(process.execPath, [runner, "--", "sh", "-c", script, "sh", out], {
     stdio: ["ignore", "ignore", "pipe"],
   });

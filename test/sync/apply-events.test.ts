@@ -65,6 +65,10 @@ describe("apply --events", () => {
     assert.equal((await about("pod-events-1")).length, 2);
   });
 
+  // With --expect-config-hash a failed apply also compares the ConfigMap with the DaemonSet
+  // (follow-config.ts; the patch itself is exercised by test/e2e step 5). Here it names a ConfigMap
+  // the Role does not grant, so that this test never patches the DaemonSet the sync tests watch:
+  // the comparison fails, is logged, and the apply's own error stands.
   it("records a failure as a Warning with its code", async () => {
     const c = (await listCases()).find((x) => x.name === "kubeadm-rpm-single-quoted-duplicates");
     assert.ok(c);
@@ -75,9 +79,12 @@ describe("apply --events", () => {
       kubeconfig,
       "--expect-config-hash",
       "ffffffffffffffff",
+      "--configmap-name",
+      "not-granted",
     ]);
     const r = await apply(args, "pod-events-2");
     assert.equal(r.code, 10);
+    assert.match(r.stderr, /could not compare the ConfigMap with the DaemonSet/);
     const events = await about("pod-events-2");
     assert.equal(events.length, 2);
     for (const e of events) {
