@@ -202,6 +202,19 @@ describe("end to end: a real kubelet pulls private images through nodecred", () 
   let matched = "";
   const matchImagesPatch = (patterns: readonly string[]): string =>
     JSON.stringify({ data: { matchImages: `${patterns.join("\n")}\n` } });
+  /** What a user does: `kubectl patch` of our ConfigMap (a merge patch). */
+  const patchConfigMap = async (patch: string): Promise<void> => {
+    await kc([
+      "-n",
+      "nodecred",
+      "patch",
+      "configmap",
+      "nodecred-config",
+      "--type=merge",
+      "-p",
+      patch,
+    ]);
+  };
 
   before(async () => {
     const env = testEnv();
@@ -422,16 +435,7 @@ describe("end to end: a real kubelet pulls private images through nodecred", () 
       const restarts = journal("systemctl-restart");
       step4Patterns = [matched, otherRegistry.env.host];
       await timed(t, "4 matchImages rollout", async () => {
-        await kc([
-          "-n",
-          "nodecred",
-          "patch",
-          "configmap",
-          "nodecred-config",
-          "--type=merge",
-          "-p",
-          matchImagesPatch(step4Patterns),
-        ]);
+        await patchConfigMap(matchImagesPatch(step4Patterns));
         await waitFor(
           "the template to change",
           async () => ((await templateHash()).hash !== before.hash ? true : undefined),
@@ -463,16 +467,7 @@ describe("end to end: a real kubelet pulls private images through nodecred", () 
       const before = await templateHash();
       const configBefore = nodeFile(providerConfig);
       await timed(t, "5a invalid ConfigMap", async () => {
-        await kc([
-          "-n",
-          "nodecred",
-          "patch",
-          "configmap",
-          "nodecred-config",
-          "--type=merge",
-          "-p",
-          JSON.stringify({ data: { defaultCacheDuration: "five minutes" } }),
-        ]);
+        await patchConfigMap(JSON.stringify({ data: { defaultCacheDuration: "five minutes" } }));
         await waitFor(
           "a ConfigRejected event",
           async () => {
@@ -490,16 +485,7 @@ describe("end to end: a real kubelet pulls private images through nodecred", () 
       await sleep(3000);
       assert.deepEqual(await templateHash(), before, "no template change");
       assert.equal(nodeFile(providerConfig), configBefore, "nothing written to the node");
-      await kc([
-        "-n",
-        "nodecred",
-        "patch",
-        "configmap",
-        "nodecred-config",
-        "--type=merge",
-        "-p",
-        JSON.stringify({ data: { defaultCacheDuration: `${cacheSeconds}s` } }),
-      ]);
+      await patchConfigMap(JSON.stringify({ data: { defaultCacheDuration: `${cacheSeconds}s` } }));
     }),
   );
 
@@ -510,16 +496,7 @@ describe("end to end: a real kubelet pulls private images through nodecred", () 
       const broken = "broken.invalid";
       node?.refuseProviderConfigContaining(broken);
       await timed(t, "5b rollback", async () => {
-        await kc([
-          "-n",
-          "nodecred",
-          "patch",
-          "configmap",
-          "nodecred-config",
-          "--type=merge",
-          "-p",
-          matchImagesPatch([...step4Patterns, broken]),
-        ]);
+        await patchConfigMap(matchImagesPatch([...step4Patterns, broken]));
         await waitFor(
           "apply to roll back (exit 6) and then not retry (exit 8)",
           async () => {
@@ -554,16 +531,7 @@ describe("end to end: a real kubelet pulls private images through nodecred", () 
       // Fixing the ConfigMap resumes the rollout.
       node?.refuseProviderConfigContaining(null);
       await timed(t, "5b recovery", async () => {
-        await kc([
-          "-n",
-          "nodecred",
-          "patch",
-          "configmap",
-          "nodecred-config",
-          "--type=merge",
-          "-p",
-          matchImagesPatch(step4Patterns),
-        ]);
+        await patchConfigMap(matchImagesPatch(step4Patterns));
         await kc(["-n", "nodecred", "rollout", "status", "daemonset/nodecred", "--timeout=240s"]);
       });
       assert.equal(nodeFile(providerConfig), configBefore);
