@@ -27,6 +27,11 @@ export async function startControlPlane(dir: string, bins: TestEnv["bins"]): Pro
     "--v=1",
   ];
   const daemons: Daemon[] = [];
+  const stop = async (): Promise<void> => {
+    await Promise.all(daemons.map((d) => d.stop()));
+    await kube.apiserver.stop();
+    await kube.etcd.stop();
+  };
   try {
     daemons.push(
       startDaemon(
@@ -53,16 +58,8 @@ export async function startControlPlane(dir: string, bins: TestEnv["bins"]): Pro
       return r.status === 200;
     });
   } catch (err) {
-    await Promise.all(daemons.map((d) => d.stop()));
-    await Promise.all([kube.apiserver.stop(), kube.etcd.stop()]);
+    await stop();
     throw err;
   }
-  return {
-    kube,
-    async stop(): Promise<void> {
-      await Promise.all(daemons.map((d) => d.stop()));
-      await kube.apiserver.stop();
-      await kube.etcd.stop();
-    },
-  };
+  return { kube, stop };
 }

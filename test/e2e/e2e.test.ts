@@ -297,47 +297,44 @@ describe("end to end: a real kubelet pulls private images through nodecred", () 
         newTag: "0.1.0",
       },
     ];
-    mkdirSync(join(dir, "overlay"));
-    writeFileSync(
-      join(dir, "overlay", "kustomization.yaml"),
-      JSON.stringify({
-        apiVersion: "kustomize.config.k8s.io/v1beta1",
-        kind: "Kustomization",
-        resources: [relative(join(dir, "overlay"), join(repo, "manifests"))],
-        images,
-        patches: [
-          {
-            target: { kind: "DaemonSet", name: "nodecred" },
-            patch: JSON.stringify(
-              ["initContainers/0", "containers/0"].flatMap((c) =>
-                apiEnv.map((value) => ({
-                  op: "add",
-                  path: `/spec/template/spec/${c}/env/-`,
-                  value,
-                })),
-              ),
+    // A kustomization in the run's dir on top of one of the repo's (kustomize wants it relative).
+    const writeOverlay = (name: string, base: string, extra: Record<string, unknown>): void => {
+      mkdirSync(join(dir, name));
+      writeFileSync(
+        join(dir, name, "kustomization.yaml"),
+        JSON.stringify({
+          apiVersion: "kustomize.config.k8s.io/v1beta1",
+          kind: "Kustomization",
+          resources: [relative(join(dir, name), join(repo, base))],
+          images,
+          ...extra,
+        }),
+      );
+    };
+    writeOverlay("overlay", "manifests", {
+      patches: [
+        {
+          target: { kind: "DaemonSet", name: "nodecred" },
+          patch: JSON.stringify(
+            ["initContainers/0", "containers/0"].flatMap((c) =>
+              apiEnv.map((value) => ({
+                op: "add",
+                path: `/spec/template/spec/${c}/env/-`,
+                value,
+              })),
             ),
-          },
-          {
-            target: { kind: "ConfigMap", name: "nodecred-config" },
-            patch: JSON.stringify([
-              { op: "replace", path: "/data/matchImages", value: `${matched}\n` },
-              { op: "replace", path: "/data/defaultCacheDuration", value: `${cacheSeconds}s` },
-            ]),
-          },
-        ],
-      }),
-    );
-    mkdirSync(join(dir, "overlay-uninstall"));
-    writeFileSync(
-      join(dir, "overlay-uninstall", "kustomization.yaml"),
-      JSON.stringify({
-        apiVersion: "kustomize.config.k8s.io/v1beta1",
-        kind: "Kustomization",
-        resources: [relative(join(dir, "overlay-uninstall"), join(repo, "manifests-uninstall"))],
-        images,
-      }),
-    );
+          ),
+        },
+        {
+          target: { kind: "ConfigMap", name: "nodecred-config" },
+          patch: JSON.stringify([
+            { op: "replace", path: "/data/matchImages", value: `${matched}\n` },
+            { op: "replace", path: "/data/defaultCacheDuration", value: `${cacheSeconds}s` },
+          ]),
+        },
+      ],
+    });
+    writeOverlay("overlay-uninstall", "manifests-uninstall", {});
   });
 
   after(async (t) => {

@@ -34,6 +34,55 @@ function hostsToml(registry: RegistryEnv): string {
   return lines.join("\n") + "\n";
 }
 
+export interface ContainerdConfig {
+  readonly root: string;
+  readonly state: string;
+  readonly socket: string;
+  /** The registry `config_path` (hosts.toml per registry). */
+  readonly certsDir: string;
+  readonly cniBinDir: string;
+  readonly cniConfDir: string;
+  /** Extra lines for the CRI plugin's table (e.g. a node that runs pods needs a sandbox image). */
+  readonly criSettings?: readonly string[];
+}
+
+/** containerd's config.toml with its own root, state and socket, touching none of the machine's paths. */
+export function containerdConfig(c: ContainerdConfig): string {
+  const cri = (c.criSettings ?? []).map((line) => `  ${line}\n`).join("");
+  return `version = 2
+root = "${c.root}"
+state = "${c.state}"
+# Plugins that would touch the machine's own paths or need kernel features we do not use.
+disabled_plugins = [
+  "io.containerd.internal.v1.opt",
+  "io.containerd.snapshotter.v1.aufs",
+  "io.containerd.snapshotter.v1.btrfs",
+  "io.containerd.snapshotter.v1.devmapper",
+  "io.containerd.snapshotter.v1.zfs",
+]
+
+[grpc]
+  address = "${c.socket}"
+
+[ttrpc]
+  address = "${c.socket}.ttrpc"
+
+[debug]
+  address = ""
+
+[metrics]
+  address = ""
+
+[plugins."io.containerd.grpc.v1.cri"]
+  enable_cdi = false
+${cri}  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "${c.cniBinDir}"
+    conf_dir = "${c.cniConfDir}"
+  [plugins."io.containerd.grpc.v1.cri".registry]
+    config_path = "${c.certsDir}"
+`;
+}
+
 export async function startContainerd(
   dir: string,
   registries: readonly RegistryEnv[],
@@ -50,38 +99,14 @@ export async function startContainerd(
   const config = join(base, "config.toml");
   writeFileSync(
     config,
-    `version = 2
-root = "${root}"
-state = "${state}"
-# Plugins that would touch the machine's own paths or need kernel features we do not use.
-disabled_plugins = [
-  "io.containerd.internal.v1.opt",
-  "io.containerd.snapshotter.v1.aufs",
-  "io.containerd.snapshotter.v1.btrfs",
-  "io.containerd.snapshotter.v1.devmapper",
-  "io.containerd.snapshotter.v1.zfs",
-]
-
-[grpc]
-  address = "${socket}"
-
-[ttrpc]
-  address = "${socket}.ttrpc"
-
-[debug]
-  address = ""
-
-[metrics]
-  address = ""
-
-[plugins."io.containerd.grpc.v1.cri"]
-  enable_cdi = false
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "${join(base, "cni-bin")}"
-    conf_dir = "${join(base, "cni-conf")}"
-  [plugins."io.containerd.grpc.v1.cri".registry]
-    config_path = "${certsDir}"
-`,
+    containerdConfig({
+      root,
+      state,
+      socket,
+      certsDir,
+      cniBinDir: join(base, "cni-bin"),
+      cniConfDir: join(base, "cni-conf"),
+    }),
   );
   const daemon = startDaemon("containerd", ["containerd", "--config", config], {
     logFile: join(base, "containerd.log"),

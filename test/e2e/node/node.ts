@@ -18,12 +18,13 @@ import {
   readdirSync,
   readFileSync,
   rmdirSync,
+  rmSync,
   writeFileSync,
 } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { writeHostsToml } from "../../env/containerd.ts";
-import { startDaemon, waitUntil, type Daemon } from "../../env/daemon.ts";
+import { containerdConfig, writeHostsToml } from "../../env/containerd.ts";
+import { startDaemon, waitUntil } from "../../env/daemon.ts";
 import { issueCert, type KeyPair } from "../../env/pki.ts";
 import type { RegistryEnv } from "../../env/types.ts";
 import type { NodeSpec } from "./spec.ts";
@@ -114,43 +115,6 @@ current-context: ${user}@e2e
 `;
 }
 
-function containerdConfig(base: string, socket: string, certsDir: string, cniConf: string): string {
-  return `version = 2
-root = "${join(base, "root")}"
-state = "/run/containerd"
-disabled_plugins = [
-  "io.containerd.internal.v1.opt",
-  "io.containerd.snapshotter.v1.aufs",
-  "io.containerd.snapshotter.v1.btrfs",
-  "io.containerd.snapshotter.v1.devmapper",
-  "io.containerd.snapshotter.v1.zfs",
-]
-
-[grpc]
-  address = "${socket}"
-
-[ttrpc]
-  address = "${socket}.ttrpc"
-
-[debug]
-  address = ""
-
-[metrics]
-  address = ""
-
-[plugins."io.containerd.grpc.v1.cri"]
-  enable_cdi = false
-  sandbox_image = "${sandboxImage}"
-  # runc cannot set the sandbox's oom_score_adj of -998 without CAP_SYS_RESOURCE (not given here).
-  restrict_oom_score_adj = true
-  [plugins."io.containerd.grpc.v1.cri".cni]
-    bin_dir = "/usr/lib/cni"
-    conf_dir = "${cniConf}"
-  [plugins."io.containerd.grpc.v1.cri".registry]
-    config_path = "${certsDir}"
-`;
-}
-
 /** The node's host PID: the only child of `unshare --fork`. */
 async function childOf(pid: number): Promise<number> {
   for (let i = 0; i < 100; i++) {
@@ -164,11 +128,6 @@ async function childOf(pid: number): Promise<number> {
     await sleep(50);
   }
   throw new Error(`no child of ${pid}`);
-}
-
-/** setpriv → unshare → node-init: the unshare process is setpriv's exec'd image, same PID. */
-async function initPidOf(daemon: Daemon): Promise<number> {
-  return childOf(daemon.pid);
 }
 
 /**
@@ -224,7 +183,22 @@ export async function startNode(opts: NodeOptions): Promise<TestNode> {
   );
   const socket = join(base, "containerd.sock");
   const containerdToml = join(base, "config.toml");
-  writeFileSync(containerdToml, containerdConfig(base, socket, certsDir, cniConf));
+  writeFileSync(
+    containerdToml,
+    containerdConfig({
+      root: join(base, "root"),
+      state: "/run/containerd", // the node's own tmpfs /run
+      socket,
+      certsDir,
+      cniBinDir: "/usr/lib/cni", // Debian's containernetworking-plugins (loopback)
+      cniConfDir: cniConf,
+      criSettings: [
+        `sandbox_image = "${sandboxImage}"`,
+        "# runc cannot set the sandbox's oom_score_adj of -998 without CAP_SYS_RESOURCE (not given here).",
+        "restrict_oom_score_adj = true",
+      ],
+    }),
+  );
 
   const pki = join(work, "pki");
   mkdirSync(pki);
@@ -315,7 +289,8 @@ ExecStart=/usr/local/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $
     ],
     { logFile: join(work, "init.log") },
   );
-  const initPid = await initPidOf(daemon);
+  // setpriv → unshare → node-init: unshare is setpriv's exec'd image (same PID), node-init its child.
+  const initPid = await childOf(daemon.pid);
   await waitUntil(daemon, "containerd's socket", () => Promise.resolve(existsSync(socket)));
   // The sandbox image, imported (nothing here can reach registry.k8s.io).
   const archive = join(work, "pause.tar");
@@ -363,7 +338,7 @@ ExecStart=/usr/local/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $
     },
     refuseProviderConfigContaining(text: string | null): void {
       const knob = join(faults, "kubelet-refuses-config-containing");
-      if (text === null) execFileSync("rm", ["-f", knob]);
+      if (text === null) rmSync(knob, { force: true });
       else writeFileSync(knob, `${text}\n`);
     },
     kubeletLog: () => read(join(work, "kubelet.log")),
