@@ -265,6 +265,10 @@ export async function removeDirIfEmpty(path: string): Promise<boolean> {
     if (isMissing(e) || code === "ENOTEMPTY" || code === "EEXIST") return false;
     throw ioError("removing", path, e);
   }
-  await fsyncDir(dirname(path));
+  // The parent may itself have gone meanwhile (another installer removing what it made):
+  // then there is no entry left to make durable.
+  await fsyncDir(dirname(path)).catch((e: unknown) => {
+    if (!isMissing(e)) throw ioError("syncing", dirname(path), e);
+  });
   return true;
 }

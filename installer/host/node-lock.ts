@@ -168,17 +168,33 @@ async function removeDeadBreaker(paths: HostPaths, self: Holder): Promise<void> 
   if (again !== null && sameBytes(again.bytes, other.bytes)) await removeFile(breakPath);
 }
 
-/** Creates what is missing of /var/lib/nodecred (ours: 0700), returning what it created. */
+function causeCode(e: unknown): string | undefined {
+  const cause = e instanceof Error ? e.cause : undefined;
+  return (cause as NodeJS.ErrnoException | undefined)?.code;
+}
+
+/**
+ * Creates what is missing of /var/lib/nodecred (ours: 0700), returning what it created.
+ * A holder releasing at this moment removes the directories it made, so a parent seen a moment
+ * ago may be gone when its child is made (ENOENT): then start again from the top (bounded, so a
+ * host root that is not there still fails at once).
+ */
 async function ensureLockDir(paths: HostPaths): Promise<string[]> {
   const created: string[] = [];
   const parts = nodecredPaths.stateDir.split("/").filter((p) => p !== "");
-  for (let i = 1; i <= parts.length; i++) {
-    const d = `/${parts.slice(0, i).join("/")}`;
-    if ((await readCurrentDir(paths.resolve(d))) !== null) continue;
-    await ensureDir(paths.resolve(d), d === nodecredPaths.stateDir ? 0o700 : 0o755);
-    created.push(d);
+  for (let attempt = 1; ; attempt++) {
+    try {
+      for (let i = 1; i <= parts.length; i++) {
+        const d = `/${parts.slice(0, i).join("/")}`;
+        if ((await readCurrentDir(paths.resolve(d))) !== null) continue;
+        await ensureDir(paths.resolve(d), d === nodecredPaths.stateDir ? 0o700 : 0o755);
+        if (!created.includes(d)) created.push(d);
+      }
+      return created;
+    } catch (e) {
+      if (causeCode(e) !== "ENOENT" || attempt >= 1000) throw e;
+    }
   }
-  return created;
 }
 
 export async function acquireNodeLock(paths: HostPaths, options: LockOptions): Promise<NodeLock> {

@@ -8,10 +8,12 @@ import { readFileSync } from "node:fs";
 import { mkdir, readFile, readlink, rm, stat, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { Worker } from "node:worker_threads";
 import { InstallerError, exitCodeFor } from "../../installer/errors.ts";
 import { hostPaths } from "../../installer/host/host-paths.ts";
 import { acquireNodeLock } from "../../installer/host/node-lock.ts";
 import { jsonLogger } from "../../installer/log.ts";
+import { tempDir } from "../temp-dir.ts";
 import { applyArgs, inputTree, listCases, repoRoot } from "./golden.ts";
 
 const node = join(repoRoot, "node_modules/.bin/node");
@@ -81,6 +83,38 @@ describe("one installer at a time (node lock)", () => {
     } finally {
       holder.proc.kill("SIGKILL");
       await rm(root, { recursive: true, force: true });
+    }
+  });
+
+  it("takes the lock while a releasing holder removes the directories it made", async () => {
+    // A holder's release removes /var/lib (if it made it) just as a waiter, having seen it, makes
+    // /var/lib/nodecred in it: the waiter must start again, not fail with ENOENT (seen in CI).
+    // A worker thread plays that release over and over: rmdir of /var/lib whenever it is empty.
+    const root = tempDir("nodecred-lock-race-");
+    await mkdir(join(root, "var"));
+    const stop = new Int32Array(new SharedArrayBuffer(4));
+    const flapper = new Worker(
+      `const { mkdirSync, rmdirSync } = require("node:fs");
+       const { workerData: { dir, stop } } = require("node:worker_threads");
+       while (Atomics.load(stop, 0) === 0) {
+         try { mkdirSync(dir); } catch {}
+         try { rmdirSync(dir); } catch {}
+       }`,
+      { eval: true, workerData: { dir: join(root, "var/lib"), stop } },
+    );
+    try {
+      for (let i = 0; i < 10; i++) {
+        const lock = await acquireNodeLock(hostPaths(root), {
+          timeoutMs: 5000,
+          command: "apply",
+          log: logsInto([]),
+        });
+        await stat(join(root, lockFile));
+        await lock.release();
+      }
+    } finally {
+      Atomics.store(stop, 0, 1);
+      await once(flapper, "exit");
     }
   });
 
