@@ -38,6 +38,7 @@ function control(config: Config): KubeletControl | null {
     restartTimeoutMs: config.restartTimeoutMs,
     pollIntervalMs: 500,
     healthStableMs: config.healthStableMs,
+    maxExits: config.healthMaxExits,
   });
 }
 

@@ -1,5 +1,6 @@
 import { parseArgs } from "node:util";
 import { isFlavourName, type FlavourName } from "../core/flavour.ts";
+import { defaultMaxExits } from "../core/health-window.ts";
 import { parseKubeletVersion, type KubeletVersion } from "../core/kubelet-version.ts";
 import type { Problem } from "../core/problems.ts";
 import { InstallerError } from "../errors.ts";
@@ -36,6 +37,8 @@ export interface Config {
   readonly restartTimeoutMs: number;
   /** How long the kubelet must stay active and healthy, continuously, to count as healthy. */
   readonly healthStableMs: number;
+  /** Give up on the kubelet once it has exited this many times after the restart; 0: never. */
+  readonly healthMaxExits: number;
   /** Attempt a config that already failed on this node (see the failure record in state.json). */
   readonly retryFailed: boolean;
 }
@@ -62,10 +65,11 @@ export const usage = `usage:
       [--events [--kubeconfig FILE] [--configmap-name NAME] [--daemonset-name NAME]]
       [--credentials-owner UID:GID] [--restart none|systemd] [--dry-run] [--flavour NAME]
       [--kubelet-version vX.Y.Z] [--provider-binary PATH] [--kubelet-healthz-url URL] [--health-timeout SECONDS]
-      [--restart-timeout SECONDS] [--health-stable-seconds SECONDS] [--retry-failed]
+      [--restart-timeout SECONDS] [--health-stable-seconds SECONDS] [--health-max-exits N]
+      [--retry-failed]
   nodecred-installer uninstall --host-root DIR [--restart none|systemd] [--dry-run]
       [--kubelet-healthz-url URL] [--health-timeout SECONDS] [--restart-timeout SECONDS]
-      [--health-stable-seconds SECONDS]
+      [--health-stable-seconds SECONDS] [--health-max-exits N]
 `;
 
 function goArch(arch: string): string {
@@ -110,6 +114,7 @@ export function parseConfig(
         "health-timeout": { type: "string", default: "120" },
         "restart-timeout": { type: "string", default: "90" },
         "health-stable-seconds": { type: "string", default: "10" },
+        "health-max-exits": { type: "string", default: String(defaultMaxExits) },
         "retry-failed": { type: "boolean", default: false },
         help: { type: "boolean", default: false },
       },
@@ -200,6 +205,9 @@ export function parseConfig(
   const healthTimeoutMs = seconds("health-timeout");
   const restartTimeoutMs = seconds("restart-timeout");
   const healthStableMs = seconds("health-stable-seconds");
+  const healthMaxExits = Number(v["health-max-exits"]);
+  if (!/^\d+$/.test(v["health-max-exits"]))
+    problems.push({ path: "--health-max-exits", message: "expected a whole number (0: never)" });
   try {
     new URL(v["kubelet-healthz-url"]);
   } catch {
@@ -229,6 +237,7 @@ export function parseConfig(
     healthTimeoutMs,
     restartTimeoutMs,
     healthStableMs,
+    healthMaxExits,
     retryFailed: v["retry-failed"],
   });
 }

@@ -5,6 +5,10 @@
  * be seen active and answering healthz, as the same run of the unit (MainPID + activation
  * time), continuously for a stable window; and that run must not be the one the restart
  * replaced, whose healthz may still answer right after `systemctl restart` returns.
+ *
+ * A kubelet that keeps exiting will not get better by waiting out the whole timeout (two
+ * minutes by default, the node without a working kubelet all along): once several runs of the
+ * unit have started and ended since the restart, the wait gives up early.
  */
 
 /** Which run of a unit this is; any restart, by us or by systemd after a crash, changes it. */
@@ -12,6 +16,15 @@ export interface UnitRun {
   readonly active: boolean;
   /** `MainPID` + `ActiveEnterTimestampMonotonic`; "" when systemctl could not be asked. */
   readonly id: string;
+}
+
+function activationOf(run: UnitRun): string {
+  const at = run.id.slice(run.id.indexOf("@") + 1);
+  return run.id === "" || at === "" || at === "0" ? "" : at;
+}
+
+function isLive(run: UnitRun): boolean {
+  return run.active && run.id !== "" && !run.id.startsWith("0@");
 }
 
 export interface HealthSample {
@@ -34,9 +47,7 @@ export function nextHealthWindow(
 ): HealthWindow {
   const good =
     sample.healthzOk &&
-    sample.run.active &&
-    sample.run.id !== "" &&
-    !sample.run.id.startsWith("0@") && // MainPID 0: no process (yet)
+    isLive(sample.run) && // MainPID 0: no process (yet)
     sample.run.id !== replacedRunId;
   if (!good) return null;
   if (window !== null && window.runId === sample.run.id) return window;
@@ -45,4 +56,30 @@ export function nextHealthWindow(
 
 export function isStable(window: HealthWindow, nowMs: number, stableMs: number): boolean {
   return window !== null && nowMs - window.sinceMs >= stableMs;
+}
+
+/**
+ * The runs of the unit started since the restart (their activation times, oldest first). A
+ * run is told by `ActiveEnterTimestampMonotonic`, which systemd keeps after the process exits
+ * (MainPID is 0 while Restart= waits), so a run that came and went between two polls is still
+ * counted once a later poll shows a newer one; only runs that no poll saw at all are missed,
+ * which makes the count err on the side of waiting longer.
+ */
+export type RunTally = readonly string[];
+
+/** Three exits: one can be bad luck, three in a row is the configuration. */
+export const defaultMaxExits = 3;
+
+export function nextRunTally(tally: RunTally, run: UnitRun, replacedRunId: string): RunTally {
+  const at = activationOf(run);
+  const replacedAt = activationOf({ active: false, id: replacedRunId });
+  if (at === "" || at === replacedAt || tally.includes(at)) return tally;
+  return [...tally, at];
+}
+
+/** How many of the counted runs have ended: all but the latest, and the latest unless it is up. */
+export function endedRuns(tally: RunTally, latest: UnitRun): number {
+  const current = tally.at(-1);
+  const up = current !== undefined && isLive(latest) && activationOf(latest) === current;
+  return up ? tally.length - 1 : tally.length;
 }

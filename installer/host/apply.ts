@@ -336,11 +336,9 @@ async function restartAndWait(
     log.error("restart command failed", { action: "restart", unit, code: "HOST_IO" });
     return e;
   }
-  if (await control.waitHealthy(unit, replaced)) return null;
-  return new InstallerError(
-    "ROLLED_BACK",
-    `${unit} did not come up and stay healthy (same run, healthz OK) before the deadline`,
-  );
+  const verdict = await control.waitHealthy(unit, replaced);
+  if (verdict.healthy) return null;
+  return new InstallerError("ROLLED_BACK", verdict.reason);
 }
 
 async function restartOrRollBack(
@@ -361,9 +359,11 @@ async function restartOrRollBack(
     log.info("kubelet healthy", { action: "healthy", unit });
     return;
   }
+  const why = failure instanceof Error ? failure.message : "the restart failed";
   log.error("kubelet not healthy after restart: restoring previous files", {
     action: "rollback",
     unit,
+    reason: why,
   });
   let state = stateAfter;
   for (const u of [...undo.files].reverse()) {
@@ -397,12 +397,12 @@ async function restartOrRollBack(
   const failedApply: FailedApply = {
     ...inputs,
     at: new Date().toISOString(),
-    reason: (failure instanceof Error ? failure.message : "the restart failed").slice(0, 500),
+    reason: why.slice(0, 500),
   };
   await saveState(paths, { ...state, pendingRestart: false, failedApply });
   throw new InstallerError(
     "ROLLED_BACK",
-    `${unit} did not come back healthy with the new configuration; the previous files were restored and ${unit} is healthy again`,
+    `${unit} did not come back healthy with the new configuration (${why}); the previous files were restored and ${unit} is healthy again`,
     { cause: failure },
   );
 }

@@ -90,11 +90,12 @@ async function uninstallLocked(
       reason: plan.restart.reasons.join("; "),
     });
     const replaced = await req.control.restart(plan.restart.unit);
-    if (!(await req.control.waitHealthy(plan.restart.unit, replaced))) {
+    const verdict = await req.control.waitHealthy(plan.restart.unit, replaced);
+    if (!verdict.healthy) {
       // Nothing to roll back to that would be safer: the node is back on its own wiring.
       throw new InstallerError(
         "ROLLBACK_FAILED",
-        `${plan.restart.unit} is not healthy after removing nodecred`,
+        `${plan.restart.unit} is not healthy after removing nodecred: ${verdict.reason}`,
       );
     }
     restarted = true;

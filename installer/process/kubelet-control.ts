@@ -1,9 +1,13 @@
 import { execa } from "execa";
 import {
+  defaultMaxExits,
+  endedRuns,
   isStable,
   nextHealthWindow,
+  nextRunTally,
   unitRunId,
   type HealthWindow,
+  type RunTally,
   type UnitRun,
 } from "../core/health-window.ts";
 import { parseKubeletVersion, type KubeletVersion } from "../core/kubelet-version.ts";
@@ -66,11 +70,15 @@ export interface KubeletControl {
   /** Restarts the unit; returns the run it replaced, so that run's healthz is never taken for the new one's. */
   restart(unit: string): Promise<UnitRun>;
   /**
-   * Resolves true once a new run of the unit (not `replaced`) has been active and answering
-   * healthz continuously for the stable window, false when that did not happen in time.
+   * Healthy once a new run of the unit (not `replaced`) has been active and answering healthz
+   * continuously for the stable window; not healthy when that did not happen in time, or as
+   * soon as the unit has exited `maxExits` times since the restart.
    */
-  waitHealthy(unit: string, replaced: UnitRun): Promise<boolean>;
+  waitHealthy(unit: string, replaced: UnitRun): Promise<HealthVerdict>;
 }
+
+export type HealthVerdict =
+  { readonly healthy: true } | { readonly healthy: false; readonly reason: string };
 
 export interface KubeletControlOptions {
   readonly healthzUrl: string;
@@ -80,6 +88,8 @@ export interface KubeletControlOptions {
   readonly pollIntervalMs: number;
   /** How long it must then stay up, same run, healthz OK at every poll. */
   readonly healthStableMs?: number;
+  /** Give up as soon as this many runs of the unit have ended since the restart; 0: never. */
+  readonly maxExits?: number;
 }
 
 export const defaultHealthStableMs = 10_000;
@@ -119,6 +129,7 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 export function systemdKubeletControl(options: KubeletControlOptions): KubeletControl {
   const stableMs = options.healthStableMs ?? defaultHealthStableMs;
+  const maxExits = options.maxExits ?? defaultMaxExits;
   return {
     async restart(unit: string): Promise<UnitRun> {
       const replaced = await readUnitRun(unit);
@@ -133,18 +144,33 @@ export function systemdKubeletControl(options: KubeletControlOptions): KubeletCo
       }
       return replaced;
     },
-    async waitHealthy(unit: string, replaced: UnitRun): Promise<boolean> {
+    async waitHealthy(unit: string, replaced: UnitRun): Promise<HealthVerdict> {
       const start = performance.now();
       const upBy = start + options.healthTimeoutMs;
       let window: HealthWindow = null;
+      let runs: RunTally = [];
       for (;;) {
         const run = await readUnitRun(unit);
         const healthz = run.active && (await healthzOk(options.healthzUrl));
         const now = performance.now();
         window = nextHealthWindow(window, { atMs: now, run, healthzOk: healthz }, replaced.id);
-        if (isStable(window, now, stableMs)) return true;
+        if (isStable(window, now, stableMs)) return { healthy: true };
+        runs = nextRunTally(runs, run, replaced.id);
+        const exits = endedRuns(runs, run);
+        if (maxExits > 0 && exits >= maxExits) {
+          const secs = ((now - start) / 1000).toFixed(1);
+          return {
+            healthy: false,
+            reason: `${unit} exited ${String(exits)} times in ${secs} s after the restart`,
+          };
+        }
         // Came up too late to finish a window in the time given, or never came up.
-        if (window === null ? now >= upBy : now >= upBy + stableMs) return false;
+        if (window === null ? now >= upBy : now >= upBy + stableMs) {
+          return {
+            healthy: false,
+            reason: `${unit} did not come up and stay healthy (same run, healthz OK) within ${String(Math.round(options.healthTimeoutMs / 1000))} s`,
+          };
+        }
         await sleep(options.pollIntervalMs);
       }
     },

@@ -519,10 +519,20 @@ describe("end to end: a real kubelet pulls private images through nodecred", () 
         kc(["-n", "nodecred", "rollout", "status", "daemonset/nodecred", "--timeout=5s"]),
         "the rollout does not complete",
       );
-      const events = await json<{ items: { reason: string }[] }>(["get", "events", "-A"]);
+      const events = await json<{ items: { reason: string; note?: string; message?: string }[] }>([
+        "get",
+        "events",
+        "-A",
+      ]);
+      const rolledBack = events.items.filter((e) => e.reason === "RolledBack");
+      assert.ok(rolledBack.length > 0, "a RolledBack event");
+      // Given up once the kubelet had exited --health-max-exits (3) times, not after the 120 s
+      // health timeout; the reason is in the Event.
       assert.ok(
-        events.items.some((e) => e.reason === "RolledBack"),
-        "a RolledBack event",
+        rolledBack.some((e) =>
+          /kubelet exited 3 times in [\d.]+ s/.test(e.note ?? e.message ?? ""),
+        ),
+        JSON.stringify(rolledBack),
       );
 
       // Fixing the ConfigMap resumes the rollout.

@@ -1,8 +1,11 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
+  endedRuns,
   isStable,
   nextHealthWindow,
+  nextRunTally,
+  type RunTally,
   unitRunId,
   type HealthWindow,
 } from "../../installer/core/health-window.ts";
@@ -112,4 +115,87 @@ describe("kubelet health after a restart: same run, healthy, for the whole windo
       500,
     );
   });
+});
+
+describe("kubelet exits counted after a restart (to give up before the timeout)", () => {
+  /** One poll: [unit active, run id (MainPID@ActiveEnterTimestampMonotonic)]. */
+  type RunPoll = [boolean, string];
+  /** Ended runs after each poll. */
+  function exitsAfterEach(polls: readonly RunPoll[]): number[] {
+    let tally: RunTally = [];
+    return polls.map(([active, id]) => {
+      const run = { active, id };
+      tally = nextRunTally(tally, run, OLD);
+      return endedRuns(tally, run);
+    });
+  }
+  const cases: [string, RunPoll[], number[]][] = [
+    [
+      "the replaced run still up is not a new run",
+      [
+        [true, OLD],
+        [true, OLD],
+      ],
+      [0, 0],
+    ],
+    [
+      "the replaced run ending is not an exit of a new run",
+      [
+        [false, "0@5000"],
+        [true, NEW],
+      ],
+      [0, 0],
+    ],
+    [
+      "a new run that stays up has not exited",
+      [
+        [true, NEW],
+        [true, NEW],
+        [true, NEW],
+      ],
+      [0, 0, 0],
+    ],
+    [
+      "a run that exits is counted while systemd waits to restart it (MainPID 0, same activation)",
+      [
+        [true, NEW],
+        [false, "0@9000"],
+        [false, "0@9000"],
+      ],
+      [0, 1, 1],
+    ],
+    [
+      "a run never seen up counts once a newer one shows",
+      [
+        [false, "0@9000"],
+        [true, NEWER],
+      ],
+      [1, 1],
+    ],
+    [
+      "each run that comes and goes counts once",
+      [
+        [true, NEW],
+        [false, "0@9000"],
+        [true, NEWER],
+        [false, "0@9900"],
+        [true, unitRunId("400", "12000")],
+      ],
+      [0, 1, 1, 2, 2],
+    ],
+    [
+      "systemctl could not be asked: nothing is counted",
+      [
+        [false, ""],
+        [false, ""],
+      ],
+      [0, 0],
+    ],
+    ["a unit never activated (timestamp 0) is not a run", [[false, "0@0"]], [0]],
+  ];
+  for (const [name, polls, want] of cases) {
+    it(name, () => {
+      assert.deepEqual(exitsAfterEach(polls), want);
+    });
+  }
 });

@@ -191,6 +191,57 @@ describe(
       }
     });
 
+    it("a kubelet that keeps exiting is given up after --health-max-exits, not the timeout", async () => {
+      assert.ok(golden);
+      const root = await inputTree(golden);
+      try {
+        await mkdir(join(root, "etc/stand-in-kubelet"));
+        await writeFile(join(root, "etc/stand-in-kubelet/reject"), "nodecred\n");
+        const { results, journal } = await runScenario(root, [
+          // A 10-minute timeout the scenario (2 min at most) cannot wait out: only the exit
+          // count can end the wait.
+          ["--health-timeout", "600", "--health-stable-seconds", "1", "--health-max-exits", "2"],
+          // 0 turns the count off: the (short) timeout ends the wait although it keeps exiting.
+          [
+            "--retry-failed",
+            "--health-timeout",
+            "3",
+            "--health-stable-seconds",
+            "1",
+            "--health-max-exits",
+            "0",
+          ],
+        ]);
+        const [counted, timed] = results;
+        assert.ok(counted && timed);
+        assert.equal(counted.code, 6, counted.stderr);
+        assert.match(
+          counted.stderr,
+          /"action":"rollback","unit":"kubelet","reason":"kubelet exited 2 times in [\d.]+ s after the restart"/,
+        );
+        assert.equal(counted.kubeletActiveAfter, true, "kubelet is back on the previous files");
+        const firstStep = journal.slice(
+          0,
+          journal.findIndex((e) => e.event === "step" && e.step === 1),
+        );
+        const rollback = firstStep.map((e) => e.event).lastIndexOf("restart");
+        assert.ok(
+          firstStep.slice(0, rollback).filter((e) => e.event === "kubelet-exit" && e.code === 1)
+            .length >= 2,
+          "the new config was refused at least twice before the rollback",
+        );
+        assert.equal(timed.code, 6, timed.stderr);
+        // The reason of this run's rollback (step 0's reason is quoted in the retry warning).
+        assert.match(
+          timed.stderr,
+          /"action":"rollback","unit":"kubelet","reason":"kubelet did not come up and stay healthy [^"]* within 3 s"/,
+        );
+        await assert.rejects(stat(join(root, "etc/nodecred/credential-provider-config.yaml")));
+      } finally {
+        await rm(root, { recursive: true, force: true });
+      }
+    });
+
     it("a kubelet that answers healthz once and then crashes is not healthy: rollback", async () => {
       assert.ok(golden);
       const root = await inputTree(golden);

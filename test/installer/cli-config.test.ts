@@ -1,0 +1,41 @@
+/** Command-line rules of `nodecred-installer apply` that are not covered by a run. */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { parseConfig } from "../../installer/cli/config.ts";
+import { InstallerError } from "../../installer/errors.ts";
+
+const base = ["apply", "--host-root", "/host", "--configmap", "cm.yaml", "--secret", "s.yaml"];
+
+describe("--health-max-exits", () => {
+  it("defaults to 3", () => {
+    assert.equal(parseConfig(base, "x64").healthMaxExits, 3);
+  });
+  const cases: [string, number | null][] = [
+    ["0", 0],
+    ["1", 1],
+    ["10", 10],
+    ["-1", null],
+    ["1.5", null],
+    ["two", null],
+    ["", null],
+  ];
+  for (const [value, want] of cases) {
+    it(`${JSON.stringify(value)}: ${want === null ? "refused" : String(want)}`, () => {
+      const parse = (): number =>
+        parseConfig([...base, `--health-max-exits=${value}`], "x64").healthMaxExits;
+      if (want !== null) {
+        assert.equal(parse(), want);
+        return;
+      }
+      assert.throws(parse, (e: unknown) => {
+        assert.ok(e instanceof InstallerError);
+        assert.equal(e.code, "USAGE");
+        assert.deepEqual(
+          e.problems.map((p) => p.path),
+          ["--health-max-exits"],
+        );
+        return true;
+      });
+    });
+  }
+});
