@@ -23,6 +23,7 @@ function activationOf(run: UnitRun): string {
   return run.id === "" || at === "" || at === "0" ? "" : at;
 }
 
+/** Active with a process (MainPID 0: none yet, or Restart= waiting). */
 function isLive(run: UnitRun): boolean {
   return run.active && run.id !== "" && !run.id.startsWith("0@");
 }
@@ -47,7 +48,7 @@ export function nextHealthWindow(
 ): HealthWindow {
   const good =
     sample.healthzOk &&
-    isLive(sample.run) && // MainPID 0: no process (yet)
+    isLive(sample.run) &&
     sample.run.id !== replacedRunId;
   if (!good) return null;
   if (window !== null && window.runId === sample.run.id) return window;
