@@ -46,10 +46,7 @@ export function nextHealthWindow(
   sample: HealthSample,
   replacedRunId: string,
 ): HealthWindow {
-  const good =
-    sample.healthzOk &&
-    isLive(sample.run) &&
-    sample.run.id !== replacedRunId;
+  const good = sample.healthzOk && isLive(sample.run) && sample.run.id !== replacedRunId;
   if (!good) return null;
   if (window !== null && window.runId === sample.run.id) return window;
   return { runId: sample.run.id, sinceMs: sample.atMs };
