@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { spawnSync } from "node:child_process";
 import { mkdtemp, readFile, rm, stat, writeFile, mkdir } from "node:fs/promises";
 import { tmpdir } from "node:os";
-import { basename, join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { describe, it } from "node:test";
 import { inputTree, listCases, repoRoot, standInProvider } from "./golden.ts";
 import { diffSnapshots, manifestSnapshot, snapshot } from "./tree.ts";
@@ -107,6 +107,18 @@ async function runScenario(
   return { results, journal };
 }
 
+/**
+ * Turns on a stand-in kubelet test knob (fixtures/stand-in-kubelet.js) for the provider named
+ * "nodecred": "reject" refuses to start, "crash-after-healthz" answers once and exits.
+ * Returns the knob file (removing it turns the knob off).
+ */
+async function setKnob(root: string, name: "reject" | "crash-after-healthz"): Promise<string> {
+  const file = join(root, "etc/stand-in-kubelet", name);
+  await mkdir(dirname(file), { recursive: true });
+  await writeFile(file, "nodecred\n");
+  return file;
+}
+
 describe(
   "kubelet restart through nsenter in a PID+mount namespace",
   { skip: canUnshare ? false : "unshare not permitted here" },
@@ -150,8 +162,7 @@ describe(
       const root = await inputTree(golden);
       try {
         // Test knob: the stand-in kubelet refuses to start with a provider named "nodecred".
-        await mkdir(join(root, "etc/stand-in-kubelet"));
-        await writeFile(join(root, "etc/stand-in-kubelet/reject"), "nodecred\n");
+        await setKnob(root, "reject");
         const before = await snapshot(root);
         const { results, journal } = await runScenario(root, [
           ["--health-timeout", "3", "--health-stable-seconds", "1"],
@@ -195,8 +206,7 @@ describe(
       assert.ok(golden);
       const root = await inputTree(golden);
       try {
-        await mkdir(join(root, "etc/stand-in-kubelet"));
-        await writeFile(join(root, "etc/stand-in-kubelet/reject"), "nodecred\n");
+        await setKnob(root, "reject");
         const { results, journal } = await runScenario(root, [
           // A 10-minute timeout the scenario (2 min at most) cannot wait out: only the exit
           // count can end the wait.
@@ -249,8 +259,7 @@ describe(
         // Test knob: with a provider named "nodecred" the stand-in kubelet serves one healthz
         // and exits 1; the stand-in init restarts it after 300 ms (Restart=always), so
         // `is-active` and healthz each say yes now and then.
-        await mkdir(join(root, "etc/stand-in-kubelet"));
-        await writeFile(join(root, "etc/stand-in-kubelet/crash-after-healthz"), "nodecred\n");
+        await setKnob(root, "crash-after-healthz");
         const { results, journal } = await runScenario(root, [
           ["--health-timeout", "4", "--health-stable-seconds", "2"],
         ]);
@@ -274,9 +283,7 @@ describe(
       const root = await inputTree(golden);
       const other = join(root, "..", `${basename(root)}-other-configmap.yaml`);
       try {
-        await mkdir(join(root, "etc/stand-in-kubelet"));
-        const knob = join(root, "etc/stand-in-kubelet/reject");
-        await writeFile(knob, "nodecred\n");
+        const knob = await setKnob(root, "reject");
         // Same settings but another cache duration: another config hash.
         await writeFile(
           other,
