@@ -87,21 +87,26 @@ describe("one installer at a time (node lock)", () => {
   });
 
   it("takes the lock while a releasing holder removes the directories it made", async () => {
-    // A holder's release removes /var/lib (if it made it) just as a waiter, having seen it, makes
-    // /var/lib/nodecred in it: the waiter must start again, not fail with ENOENT (seen in CI).
-    // A worker thread plays that release over and over: rmdir of /var/lib whenever it is empty.
+    // A holder's release removes /var/lib (if it made it) just as a waiter, having made or seen
+    // it, makes /var/lib/nodecred in it: the waiter must start again, not fail with ENOENT (seen
+    // in CI). A worker thread plays those releases: it removes /var/lib whenever it is empty, the
+    // moment the waiter has made it. Real releases are finite (one per holder), so is the worker:
+    // `removals` of them, fewer than the waiter's bound on rounds (1,000) — an adversary that
+    // never stops would starve any bounded retry (CI saw that with an endless mkdir/rmdir loop).
+    const removals = 300;
     const root = tempDir("nodecred-lock-race-");
     await mkdir(join(root, "var"));
-    const stop = new Int32Array(new SharedArrayBuffer(4));
+    const shared = new Int32Array(new SharedArrayBuffer(8)); // [stop, removals done]
     const flapper = new Worker(
-      `const { mkdirSync, rmdirSync } = require("node:fs");
-       const { workerData: { dir, stop } } = require("node:worker_threads");
-       while (Atomics.load(stop, 0) === 0) {
-         try { mkdirSync(dir); } catch {}
-         try { rmdirSync(dir); } catch {}
+      `const { rmdirSync } = require("node:fs");
+       const { workerData: { dir, shared, removals } } = require("node:worker_threads");
+       while (Atomics.load(shared, 0) === 0 && Atomics.load(shared, 1) < removals) {
+         try { rmdirSync(dir); Atomics.add(shared, 1, 1); } catch {}
        }`,
-      { eval: true, workerData: { dir: join(root, "var/lib"), stop } },
+      { eval: true, workerData: { dir: join(root, "var/lib"), shared, removals } },
     );
+    const exited = once(flapper, "exit"); // it may end (removals done) before the loop does
+    await once(flapper, "online");
     try {
       for (let i = 0; i < 10; i++) {
         const lock = await acquireNodeLock(hostPaths(root), {
@@ -112,9 +117,12 @@ describe("one installer at a time (node lock)", () => {
         await stat(join(root, lockFile));
         await lock.release();
       }
+      // The worker did play releases (how many hit a waiter mid-walk depends on scheduling; on
+      // an idle machine the first acquisition fails at once without the retry, 5 runs in 5).
+      assert.ok(Atomics.load(shared, 1) > 0, "the worker never removed /var/lib");
     } finally {
-      Atomics.store(stop, 0, 1);
-      await once(flapper, "exit");
+      Atomics.store(shared, 0, 1);
+      await exited;
     }
   });
 
