@@ -49,7 +49,13 @@ export async function runCommand(
 ): Promise<void> {
   const paths = hostPaths(config.hostRoot);
   if (config.command === "uninstall") {
-    const r = await uninstallNode({ paths, control: control(config), dryRun: config.dryRun, log });
+    const r = await uninstallNode({
+      paths,
+      control: control(config),
+      dryRun: config.dryRun,
+      log,
+      lockTimeoutMs: config.lockTimeoutMs,
+    });
     if (config.dryRun) out(r.plan === null ? "nothing installed\n" : describePlan(r.plan));
     else
       out(
@@ -122,6 +128,7 @@ async function applyCommand(
     dryRun: config.dryRun,
     log,
     retryFailed: config.retryFailed,
+    lockTimeoutMs: config.lockTimeoutMs,
   });
   if (config.dryRun) {
     out(describePlan(r.plan));

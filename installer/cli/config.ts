@@ -4,6 +4,7 @@ import { defaultMaxExits } from "../core/health-window.ts";
 import { parseKubeletVersion, type KubeletVersion } from "../core/kubelet-version.ts";
 import type { Problem } from "../core/problems.ts";
 import { InstallerError } from "../errors.ts";
+import { defaultLockTimeoutMs } from "../host/node-lock.ts";
 
 /**
  * Command line → one frozen, typed object, with every problem listed at once. Nothing else in
@@ -41,6 +42,8 @@ export interface Config {
   readonly healthMaxExits: number;
   /** Attempt a config that already failed on this node (see the failure record in state.json). */
   readonly retryFailed: boolean;
+  /** How long to wait for another installer holding the node lock before exiting 9 (LOCKED). */
+  readonly lockTimeoutMs: number;
 }
 
 export interface InputSource {
@@ -66,10 +69,10 @@ export const usage = `usage:
       [--credentials-owner UID:GID] [--restart none|systemd] [--dry-run] [--flavour NAME]
       [--kubelet-version vX.Y.Z] [--provider-binary PATH] [--kubelet-healthz-url URL] [--health-timeout SECONDS]
       [--restart-timeout SECONDS] [--health-stable-seconds SECONDS] [--health-max-exits N]
-      [--retry-failed]
+      [--retry-failed] [--lock-timeout SECONDS]
   nodecred-installer uninstall --host-root DIR [--restart none|systemd] [--dry-run]
       [--kubelet-healthz-url URL] [--health-timeout SECONDS] [--restart-timeout SECONDS]
-      [--health-stable-seconds SECONDS] [--health-max-exits N]
+      [--health-stable-seconds SECONDS] [--health-max-exits N] [--lock-timeout SECONDS]
 `;
 
 function goArch(arch: string): string {
@@ -116,6 +119,7 @@ export function parseConfig(
         "health-stable-seconds": { type: "string", default: "10" },
         "health-max-exits": { type: "string", default: String(defaultMaxExits) },
         "retry-failed": { type: "boolean", default: false },
+        "lock-timeout": { type: "string", default: String(defaultLockTimeoutMs / 1000) },
         help: { type: "boolean", default: false },
       },
     });
@@ -195,7 +199,7 @@ export function parseConfig(
       problems.push({ path: "--kubelet-version", message: "expected vMAJOR.MINOR[.PATCH]" });
   }
   const seconds = (
-    name: "health-timeout" | "restart-timeout" | "health-stable-seconds",
+    name: "health-timeout" | "restart-timeout" | "health-stable-seconds" | "lock-timeout",
   ): number => {
     const n = Number(v[name]);
     if (!Number.isFinite(n) || n <= 0)
@@ -205,6 +209,7 @@ export function parseConfig(
   const healthTimeoutMs = seconds("health-timeout");
   const restartTimeoutMs = seconds("restart-timeout");
   const healthStableMs = seconds("health-stable-seconds");
+  const lockTimeoutMs = seconds("lock-timeout");
   const healthMaxExits = Number(v["health-max-exits"]);
   if (!/^\d+$/.test(v["health-max-exits"]))
     problems.push({ path: "--health-max-exits", message: "expected a whole number (0: never)" });
@@ -239,5 +244,6 @@ export function parseConfig(
     healthStableMs,
     healthMaxExits,
     retryFailed: v["retry-failed"],
+    lockTimeoutMs,
   });
 }

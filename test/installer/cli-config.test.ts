@@ -39,3 +39,38 @@ describe("--health-max-exits", () => {
     });
   }
 });
+
+describe("--lock-timeout", () => {
+  it("defaults to 15 minutes, for apply and uninstall", () => {
+    assert.equal(parseConfig(base, "x64").lockTimeoutMs, 15 * 60_000);
+    assert.equal(parseConfig(["uninstall", "--host-root", "/h"], "x64").lockTimeoutMs, 900_000);
+  });
+  const cases: [string, number | null][] = [
+    ["1", 1000],
+    ["0.5", 500],
+    ["3600", 3_600_000],
+    ["0", null],
+    ["-5", null],
+    ["soon", null],
+    ["", null],
+  ];
+  for (const [value, want] of cases) {
+    it(`${JSON.stringify(value)}: ${want === null ? "refused" : `${String(want)} ms`}`, () => {
+      const parse = (): number =>
+        parseConfig([...base, `--lock-timeout=${value}`], "x64").lockTimeoutMs;
+      if (want !== null) {
+        assert.equal(parse(), want);
+        return;
+      }
+      assert.throws(parse, (e: unknown) => {
+        assert.ok(e instanceof InstallerError);
+        assert.equal(e.code, "USAGE");
+        assert.deepEqual(
+          e.problems.map((p) => p.path),
+          ["--lock-timeout"],
+        );
+        return true;
+      });
+    });
+  }
+});

@@ -86,6 +86,50 @@ describe("one installer at a time (node lock)", () => {
     }
   });
 
+  it("apply and uninstall given --lock-timeout 1 exit 9 (LOCKED) and change nothing", async () => {
+    assert.ok(golden);
+    const root = await inputTree(golden);
+    const holder = await holdLock(root);
+    // Without the flag the apply would wait the default 15 minutes: kill it after 30 s, so the
+    // test fails (exit code null) instead of hanging.
+    const apply = spawn(node, [
+      join(repoRoot, "installer/main.ts"),
+      ...applyArgs(golden, root),
+      "--lock-timeout",
+      "1",
+    ]);
+    const killer = setTimeout(() => apply.kill("SIGKILL"), 30_000);
+    try {
+      let stderr = "";
+      apply.stderr.on("data", (d) => (stderr += String(d)));
+      const [code] = (await once(apply, "exit")) as [number | null];
+      assert.equal(code, 9, stderr);
+      assert.match(stderr, /"code":"LOCKED"/);
+      assert.match(stderr, /gave up waiting after 1 s/);
+      await assert.rejects(stat(join(root, "etc/nodecred/credential-provider-config.yaml")));
+      assert.ok(readFileSync(join(root, lockFile), "utf8").includes(String(holder.proc.pid)));
+      // The same flag for uninstall.
+      const uninstall = spawn(node, [
+        join(repoRoot, "installer/main.ts"),
+        "uninstall",
+        "--host-root",
+        root,
+        "--restart",
+        "none",
+        "--lock-timeout",
+        "1",
+      ]);
+      setTimeout(() => uninstall.kill("SIGKILL"), 30_000).unref();
+      const [uninstallCode] = (await once(uninstall, "exit")) as [number | null];
+      assert.equal(uninstallCode, 9);
+    } finally {
+      clearTimeout(killer);
+      apply.kill("SIGKILL");
+      holder.proc.kill("SIGKILL");
+      await rm(root, { recursive: true, force: true });
+    }
+  });
+
   it("takes the lock while a releasing holder removes the directories it made", async () => {
     // A holder's release removes /var/lib (if it made it) just as a waiter, having made or seen
     // it, makes /var/lib/nodecred in it: the waiter must start again, not fail with ENOENT (seen
