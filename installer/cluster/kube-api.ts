@@ -33,10 +33,20 @@ export interface WatchCallbacks {
 }
 
 export interface EventSpec {
-  readonly regarding: { kind: "Pod" | "Node"; name: string; namespace?: string; uid?: string };
+  readonly regarding: {
+    kind: "Pod" | "Node" | "ConfigMap" | "Secret";
+    name: string;
+    namespace?: string;
+    uid?: string;
+  };
   readonly type: "Normal" | "Warning";
   readonly reason: string;
   readonly message: string;
+  /**
+   * A fixed Event name: the first to create it reports, everyone else finds it there (409) and
+   * is done — one Event per cluster for what every node sees alike, not one per node.
+   */
+  readonly name?: string;
 }
 
 export interface KubeApi {
@@ -48,6 +58,7 @@ export interface KubeApi {
   podTemplateAnnotation(ref: ObjectRef, key: string): Promise<string | undefined>;
   /** Sets one annotation on the DaemonSet's pod template (a merge patch; same value = no-op). */
   annotatePodTemplate(ref: ObjectRef, key: string, value: string): Promise<void>;
+  /** Records an Event; with `spec.name`, an Event of that name already there counts as done. */
   event(namespace: string, component: string, spec: EventSpec): Promise<void>;
 }
 
@@ -146,29 +157,36 @@ export function kubeApi(kc: KubeConfig): KubeApi {
       const now = new Date();
       const regardingNamespace =
         spec.regarding.kind === "Node" ? "default" : (spec.regarding.namespace ?? namespace);
-      await core.createNamespacedEvent({
-        namespace: regardingNamespace,
-        body: {
-          metadata: {
-            generateName: `nodecred-${spec.reason.toLowerCase()}-`,
-            namespace: regardingNamespace,
+      try {
+        await core.createNamespacedEvent({
+          namespace: regardingNamespace,
+          body: {
+            metadata: {
+              ...(spec.name === undefined
+                ? { generateName: `nodecred-${spec.reason.toLowerCase()}-` }
+                : { name: spec.name }),
+              namespace: regardingNamespace,
+            },
+            involvedObject: {
+              kind: spec.regarding.kind,
+              name: spec.regarding.name,
+              apiVersion: "v1",
+              ...(spec.regarding.kind === "Node" ? {} : { namespace: regardingNamespace }),
+              ...(spec.regarding.uid === undefined ? {} : { uid: spec.regarding.uid }),
+            },
+            reason: spec.reason,
+            message: spec.message,
+            type: spec.type,
+            source: { component },
+            firstTimestamp: now,
+            lastTimestamp: now,
+            count: 1,
           },
-          involvedObject: {
-            kind: spec.regarding.kind,
-            name: spec.regarding.name,
-            apiVersion: "v1",
-            ...(spec.regarding.kind === "Pod" ? { namespace: regardingNamespace } : {}),
-            ...(spec.regarding.uid === undefined ? {} : { uid: spec.regarding.uid }),
-          },
-          reason: spec.reason,
-          message: spec.message,
-          type: spec.type,
-          source: { component },
-          firstTimestamp: now,
-          lastTimestamp: now,
-          count: 1,
-        },
-      });
+        });
+      } catch (err) {
+        if (spec.name !== undefined && err instanceof ApiException && err.code === 409) return;
+        throw err;
+      }
     },
   };
 }

@@ -22,6 +22,8 @@ export type ConfigOutcome =
   | {
       readonly kind: "invalid";
       readonly resourceVersion: string;
+      /** The ConfigMap's uid, so the Event is found by `kubectl describe configmap`. */
+      readonly uid: string;
       readonly problems: readonly Problem[];
     };
 
@@ -34,13 +36,14 @@ export async function syncConfig(deps: {
 }): Promise<ConfigOutcome> {
   const cm = await deps.api.get("configmaps", deps.configMap);
   if (cm === null) return { kind: "missing" };
-  const metadata = cm["metadata"] as { resourceVersion?: string } | undefined;
+  const metadata = cm["metadata"] as { resourceVersion?: string; uid?: string } | undefined;
   const data = (cm["data"] ?? {}) as Record<string, unknown>;
   const checked = checkConfigMapForRollout(data);
   if (!checked.ok) {
     return {
       kind: "invalid",
       resourceVersion: metadata?.resourceVersion ?? "",
+      uid: metadata?.uid ?? "",
       problems: checked.problems,
     };
   }

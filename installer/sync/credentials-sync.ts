@@ -14,6 +14,8 @@ export type CredentialsOutcome =
   | {
       readonly kind: "invalid";
       readonly resourceVersion: string;
+      /** The Secret's uid, so the Event is found by `kubectl describe secret`. */
+      readonly uid: string;
       readonly problems: readonly Problem[];
     };
 
@@ -25,12 +27,14 @@ export async function syncCredentials(deps: {
 }): Promise<CredentialsOutcome> {
   const secret = await deps.api.get("secrets", deps.secret);
   if (secret === null) return { kind: "missing" };
-  const metadata = secret["metadata"] as { resourceVersion?: string } | undefined;
+  const metadata = secret["metadata"] as { resourceVersion?: string; uid?: string } | undefined;
   const resourceVersion = metadata?.resourceVersion ?? "";
   // The API server leaves out `kind` on objects inside lists and some clients drop it; the
   // object came from the secrets endpoint, so it is a Secret.
   const file = credentialsFileFromSecret({ ...secret, kind: "Secret" });
-  if (!file.ok) return { kind: "invalid", resourceVersion, problems: file.problems };
+  if (!file.ok) {
+    return { kind: "invalid", resourceVersion, uid: metadata?.uid ?? "", problems: file.problems };
+  }
   const changed = await deps.write(file.value);
   return { kind: changed ? "written" : "unchanged", resourceVersion };
 }

@@ -105,6 +105,41 @@ export async function startSync(
     }
   };
 
+  /**
+   * What every node sees alike — this version of the Secret or ConfigMap is invalid — is one
+   * Warning on that object for the whole cluster (`kubectl describe`), not two per node: the
+   * Event's name is fixed by reason and resourceVersion, and whoever creates it first reports.
+   */
+  const rejected = (
+    regarding: { kind: "Secret" | "ConfigMap"; name: string; uid: string },
+    resourceVersion: string,
+    reason: string,
+    message: string,
+  ): void => {
+    const key = `${reason}-${resourceVersion}`;
+    if (reported.has(key)) return;
+    reported.add(key);
+    api
+      .event(config.namespace, component, {
+        regarding: {
+          kind: regarding.kind,
+          name: regarding.name,
+          namespace: config.namespace,
+          ...(regarding.uid === "" ? {} : { uid: regarding.uid }),
+        },
+        type: "Warning",
+        reason,
+        message,
+        ...(resourceVersion === ""
+          ? {}
+          : { name: `nodecred-${reason.toLowerCase()}.${resourceVersion}` }),
+      })
+      .catch((err: unknown) => {
+        metrics.errors.inc({ source: "event" });
+        log.warn("could not record event", { reason, error: errorText(err) });
+      });
+  };
+
   let credentialsGood = false;
   let lastCredentials: CredentialsOutcome | null = null;
   const credentialsLoop = new ReconcileLoop({
@@ -174,9 +209,9 @@ export async function startSync(
             resourceVersion: outcome.resourceVersion,
             problems: outcome.problems.map(formatProblem),
           });
-          event(
-            `secret-${outcome.resourceVersion}`,
-            "Warning",
+          rejected(
+            { kind: "Secret", name: secretRef.name, uid: outcome.uid },
+            outcome.resourceVersion,
             "SecretRejected",
             `Secret ${secretRef.name} (resourceVersion ${outcome.resourceVersion}) rejected, last good credentials kept: ${summary(outcome.problems)}`,
           );
@@ -232,9 +267,9 @@ export async function startSync(
             resourceVersion: outcome.resourceVersion,
             problems: outcome.problems.map(formatProblem),
           });
-          event(
-            `config-${outcome.resourceVersion}`,
-            "Warning",
+          rejected(
+            { kind: "ConfigMap", name: configMapRef.name, uid: outcome.uid },
+            outcome.resourceVersion,
             "ConfigRejected",
             `ConfigMap ${configMapRef.name} (resourceVersion ${outcome.resourceVersion}) rejected, not rolled out: ${summary(outcome.problems)}`,
           );

@@ -510,6 +510,9 @@ describe("end to end: a real kubelet pulls private images through nodecred", () 
           30_000,
         );
       });
+      // Where a user looks: the Warning is on the ConfigMap, with the problem.
+      const described = await kc(["-n", "nodecred", "describe", "configmap", "nodecred-config"]);
+      assert.match(described, /Warning\s+ConfigRejected\s.*defaultCacheDuration/s);
       await sleep(3000);
       assert.deepEqual(await templateHash(), before, "no template change");
       assert.equal(nodeFile(providerConfig), configBefore, "nothing written to the node");

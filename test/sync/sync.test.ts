@@ -153,6 +153,7 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
   it("keeps the last good file for a malformed Secret and reports it as an Event", async () => {
     const before = readFileSync(join(hostA, credentialsPath));
     const rejectedBefore = counter(await syncA.metrics(), "nodecred_secret_rejected_total");
+    const rejectedBeforeB = counter(await syncB.metrics(), "nodecred_secret_rejected_total");
     const bad = [
       { name: "empty auths", config: { auths: {} } },
       { name: "auth not base64", config: { auths: { [registry]: { auth: "%%%not-base64" } } } },
@@ -191,18 +192,34 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
         : undefined,
     );
     assert.deepEqual(readFileSync(join(hostA, credentialsPath)), before);
+    // Node B saw the versions too (so it tried to report them as well).
+    await eventually("node B's rejections", async () =>
+      counter(await syncB.metrics(), "nodecred_secret_rejected_total") > rejectedBeforeB
+        ? true
+        : undefined,
+    );
+    const opaque = await core.readNamespacedSecret({ namespace: ns, name: secretName });
     const events = await eventually("SecretRejected events", async () => {
       const list = await secretEvents("SecretRejected");
       return list.length >= bad.length + 1 ? list : undefined;
     });
-    assert.ok(events.every((e) => e.type === "Warning"));
+    // One Warning per rejected version for the whole cluster, on the Secret itself (with its uid,
+    // as `kubectl describe secret` finds them) — not one per node and per Pod and Node.
+    assert.equal(events.length, bad.length + 1, events.map((e) => e.metadata.name).join(" "));
+    assert.ok(events.every((e) => e.type === "Warning" && e.count === 1));
     assert.ok(
-      events.some((e) => e.involvedObject.kind === "Pod" && e.involvedObject.name === "pod-a"),
+      events.every(
+        (e) => e.involvedObject.kind === "Secret" && e.involvedObject.name === secretName,
+      ),
+    );
+    assert.ok(
+      events.some(
+        (e) => e.involvedObject.uid === opaque.metadata?.uid && /type/.test(e.message ?? ""),
+      ),
+      "the Opaque version's event names its uid and the type problem",
     );
     const nodeEvents = (await core.listNamespacedEvent({ namespace: "default" })).items;
-    assert.ok(
-      nodeEvents.some((e) => e.reason === "SecretRejected" && e.involvedObject.kind === "Node"),
-    );
+    assert.ok(!nodeEvents.some((e) => e.reason === "SecretRejected"));
     // Fixed again: the next good version is written.
     await core.deleteNamespacedSecret({ namespace: ns, name: secretName });
     await core.createNamespacedSecret({
@@ -289,7 +306,8 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
     const generation = await dsGeneration();
     const hash = await dsHash();
     const rejected = counter(await syncA.metrics(), "nodecred_config_rejected_total");
-    await core.replaceNamespacedConfigMap({
+    const rejectedB = counter(await syncB.metrics(), "nodecred_config_rejected_total");
+    const invalid = await core.replaceNamespacedConfigMap({
       namespace: ns,
       name: cmName,
       body: {
@@ -297,8 +315,9 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
         data: { matchImages: "%invalid%\n", defaultCacheDuration: "-1m" },
       },
     });
-    await eventually("the rejection", async () =>
-      counter(await syncA.metrics(), "nodecred_config_rejected_total") > rejected
+    await eventually("the rejection on both nodes", async () =>
+      counter(await syncA.metrics(), "nodecred_config_rejected_total") > rejected &&
+      counter(await syncB.metrics(), "nodecred_config_rejected_total") > rejectedB
         ? true
         : undefined,
     );
@@ -306,7 +325,15 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
       const list = await secretEvents("ConfigRejected");
       return list.length > 0 ? list : undefined;
     });
-    assert.match(events[0]?.message ?? "", /matchImages/);
+    // Both nodes rejected it; the cluster has one Warning, on the ConfigMap (`kubectl describe`).
+    assert.equal(events.length, 1);
+    const [event] = events;
+    assert.ok(event);
+    assert.equal(event.involvedObject.kind, "ConfigMap");
+    assert.equal(event.involvedObject.name, cmName);
+    assert.equal(event.involvedObject.uid, invalid.metadata?.uid);
+    assert.equal(event.count, 1);
+    assert.match(event.message ?? "", /matchImages/);
     assert.equal(await dsGeneration(), generation);
     assert.equal(await dsHash(), hash);
   });
