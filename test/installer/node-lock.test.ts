@@ -209,7 +209,10 @@ describe("one installer at a time (node lock)", () => {
         command: "apply",
         log: logsInto(logs),
       });
-      assert.match(logs.join(""), /removing a stale installer lock.*is gone/);
+      const stale = logs
+        .map((l) => JSON.parse(l) as { msg?: string; reason?: string })
+        .find((l) => l.msg === "removing a stale installer lock");
+      assert.match(stale?.reason ?? "", /is gone/);
       await lock.release();
       await assert.rejects(stat(join(root, lockFile)));
       // Directories made only for the lock are gone again: the tree is as it was.
