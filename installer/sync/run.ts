@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import type { KubeApi, ObjectRef } from "../cluster/kube-api.ts";
+import type { EventSpec, KubeApi, ObjectRef } from "../cluster/kube-api.ts";
 import { formatProblem, type Problem } from "../core/problems.ts";
 import { nodecredPaths } from "../core/flavour.ts";
 import { requireDirMode, writeFileAtomic } from "../host/atomic-write.ts";
@@ -80,31 +80,35 @@ export async function startSync(
   const configMapRef: ObjectRef = { namespace: config.namespace, name: config.configMapName };
   const daemonSetRef: ObjectRef = { namespace: config.namespace, name: config.daemonSetName };
 
+  // Warnings about one object version are reported once, not at every resync.
   const reported = new Set<string>();
+  const firstTime = (key: string | null): boolean => {
+    if (key === null) return true;
+    if (reported.has(key)) return false;
+    reported.add(key);
+    return true;
+  };
+  const record = (spec: EventSpec): void => {
+    api.event(config.namespace, component, spec).catch((err: unknown) => {
+      metrics.errors.inc({ source: "event" });
+      log.warn("could not record event", { reason: spec.reason, error: errorText(err) });
+    });
+  };
+  /** What this node did: an Event on its Pod and on its Node. */
   const event = (
     key: string | null,
     type: "Normal" | "Warning",
     reason: string,
     message: string,
   ): void => {
-    // Warnings about one object version are reported once, not at every resync.
-    if (key !== null) {
-      if (reported.has(key)) return;
-      reported.add(key);
-    }
+    if (!firstTime(key)) return;
     for (const regarding of [
       { kind: "Pod" as const, name: config.podName, namespace: config.namespace },
       { kind: "Node" as const, name: config.nodeName },
     ]) {
-      api
-        .event(config.namespace, component, { regarding, type, reason, message })
-        .catch((err: unknown) => {
-          metrics.errors.inc({ source: "event" });
-          log.warn("could not record event", { reason, error: errorText(err) });
-        });
+      record({ regarding, type, reason, message });
     }
   };
-
   /**
    * What every node sees alike — this version of the Secret or ConfigMap is invalid — is one
    * Warning on that object for the whole cluster (`kubectl describe`), not two per node: the
@@ -116,28 +120,21 @@ export async function startSync(
     reason: string,
     message: string,
   ): void => {
-    const key = `${reason}-${resourceVersion}`;
-    if (reported.has(key)) return;
-    reported.add(key);
-    api
-      .event(config.namespace, component, {
-        regarding: {
-          kind: regarding.kind,
-          name: regarding.name,
-          namespace: config.namespace,
-          ...(regarding.uid === "" ? {} : { uid: regarding.uid }),
-        },
-        type: "Warning",
-        reason,
-        message,
-        ...(resourceVersion === ""
-          ? {}
-          : { name: `nodecred-${reason.toLowerCase()}.${resourceVersion}` }),
-      })
-      .catch((err: unknown) => {
-        metrics.errors.inc({ source: "event" });
-        log.warn("could not record event", { reason, error: errorText(err) });
-      });
+    if (!firstTime(`${reason}-${resourceVersion}`)) return;
+    record({
+      regarding: {
+        kind: regarding.kind,
+        name: regarding.name,
+        namespace: config.namespace,
+        ...(regarding.uid === "" ? {} : { uid: regarding.uid }),
+      },
+      type: "Warning",
+      reason,
+      message,
+      ...(resourceVersion === ""
+        ? {}
+        : { name: `nodecred-${reason.toLowerCase()}.${resourceVersion}` }),
+    });
   };
 
   let credentialsGood = false;
