@@ -1,39 +1,50 @@
 // Command-line parsing, pure: argv in, a typed command or every problem out.
 
 import { formatGoDuration, parseGoDuration } from "./duration.ts";
+import { DEFAULT_POLICY_PATH } from "./policy.ts";
 
-export const DEFAULT_CACHE_DURATION_NS = 300_000_000_000n; // 5m
+export const DEFAULT_CACHE_DURATION_NS = 0n; // not cached: the kubelet asks on every pull
+
+/** What the provider reads its answers from. */
+export type Source =
+  /** A nodecred policy file: live matchImages + credentials (what the installer writes). */
+  | { readonly kind: "policy"; readonly path: string }
+  /** A plain Docker config ({"auths": ...}): every image the kubelet sends us is answered. */
+  | { readonly kind: "credentials"; readonly path: string };
 
 export type Command =
   | { readonly kind: "help" }
   | { readonly kind: "version" }
-  | { readonly kind: "check"; readonly credentialsPath: string }
-  | {
-      readonly kind: "provide";
-      readonly credentialsPath: string;
-      readonly cacheDurationNs: bigint;
-    };
+  | { readonly kind: "check"; readonly source: Source; readonly image: string | null }
+  | { readonly kind: "provide"; readonly source: Source; readonly cacheDurationNs: bigint };
 
 export type CliResult =
   | { readonly ok: true; readonly command: Command }
   | { readonly ok: false; readonly problems: readonly string[] };
 
-export const USAGE = `Usage: nodecred-provider --credentials PATH [--cache-duration DURATION]
-       nodecred-provider --check --credentials PATH
+export const USAGE = `Usage: nodecred-provider [--policy PATH | --credentials PATH] [--cache-duration DURATION]
+       nodecred-provider --check [--policy PATH | --credentials PATH] [--image IMAGE]
        nodecred-provider --version | --help
 
 A kubelet image credential provider. Reads one CredentialProviderRequest on stdin and writes
-the CredentialProviderResponse holding every credential of the Docker config file PATH
-({"auths": {...}}) whose registry key matches the image, by the kubelet's own rules.
+the CredentialProviderResponse holding every credential whose registry key matches the image,
+by the kubelet's own rules.
 
-  --credentials PATH        Docker config JSON with the credentials (required)
-  --cache-duration DURATION how long the kubelet may cache an answer, Go syntax (default ${formatGoDuration(DEFAULT_CACHE_DURATION_NS)})
-  --check                   validate the credentials file and exit (0 valid, 1 problems)
+  --policy PATH             nodecred policy file (default ${DEFAULT_POLICY_PATH}): the live
+                            matchImages and the credentials; an image no pattern matches gets an
+                            empty, uncached answer
+  --credentials PATH        a Docker config JSON ({"auths": {...}}) instead: every image the
+                            kubelet sends is answered from it (matching left to the kubelet)
+  --cache-duration DURATION how long the kubelet may cache an answer with credentials, Go syntax
+                            (default ${formatGoDuration(DEFAULT_CACHE_DURATION_NS)}: not cached)
+  --check                   validate the file, list its rules and credential keys (never a
+                            secret) and exit (0 valid, 1 problems)
+  --image IMAGE             with --check: which rule matches IMAGE and which keys answer it
   --version                 print the version
   --help                    print this help
 `;
 
-const VALUE_FLAGS = ["--credentials", "--cache-duration"] as const;
+const VALUE_FLAGS = ["--policy", "--credentials", "--cache-duration", "--image"] as const;
 type ValueFlag = (typeof VALUE_FLAGS)[number];
 const BOOL_FLAGS = ["--check", "--version", "--help"] as const;
 type BoolFlag = (typeof BOOL_FLAGS)[number];
@@ -43,6 +54,24 @@ function isValueFlag(s: string): s is ValueFlag {
 }
 function isBoolFlag(s: string): s is BoolFlag {
   return BOOL_FLAGS.some((f) => f === s);
+}
+
+function source(
+  values: Partial<Record<ValueFlag, string>>,
+  problems: string[],
+): Source | undefined {
+  const policy = values["--policy"];
+  const credentials = values["--credentials"];
+  if (policy !== undefined && credentials !== undefined) {
+    problems.push("give --policy or --credentials, not both");
+    return undefined;
+  }
+  if (credentials !== undefined) {
+    if (credentials === "") problems.push("--credentials must not be empty");
+    return { kind: "credentials", path: credentials };
+  }
+  if (policy === "") problems.push("--policy must not be empty");
+  return { kind: "policy", path: policy ?? DEFAULT_POLICY_PATH };
 }
 
 /** Accepts "--flag value" and "--flag=value"; each flag at most once. */
@@ -73,9 +102,8 @@ export function parseArgs(argv: readonly string[]): CliResult {
   if (bools["--help"] === true) return { ok: true, command: { kind: "help" } };
   if (bools["--version"] === true) return { ok: true, command: { kind: "version" } };
 
-  const credentialsPath = values["--credentials"];
-  if (credentialsPath === undefined) problems.push("--credentials PATH is required");
-  else if (credentialsPath === "") problems.push("--credentials must not be empty");
+  const from = source(values, problems);
+  const check = bools["--check"] === true;
   let cacheDurationNs = DEFAULT_CACHE_DURATION_NS;
   const duration = values["--cache-duration"];
   if (duration !== undefined) {
@@ -89,11 +117,12 @@ export function parseArgs(argv: readonly string[]): CliResult {
     } else {
       cacheDurationNs = parsed.nanos;
     }
+    if (check) problems.push("--cache-duration has no meaning with --check");
   }
-  if (bools["--check"] === true && duration !== undefined) {
-    problems.push("--cache-duration has no meaning with --check");
-  }
-  if (problems.length > 0 || credentialsPath === undefined) return { ok: false, problems };
-  if (bools["--check"] === true) return { ok: true, command: { kind: "check", credentialsPath } };
-  return { ok: true, command: { kind: "provide", credentialsPath, cacheDurationNs } };
+  const image = values["--image"];
+  if (image !== undefined && !check) problems.push("--image is only for --check");
+  if (image === "") problems.push("--image must not be empty");
+  if (problems.length > 0 || from === undefined) return { ok: false, problems };
+  if (check) return { ok: true, command: { kind: "check", source: from, image: image ?? null } };
+  return { ok: true, command: { kind: "provide", source: from, cacheDurationNs } };
 }

@@ -142,13 +142,21 @@ export function parseDockerConfig(text: string): DockerConfigResult {
       ],
     };
   }
-  if (!isRecord(auths.value)) return { ok: false, problems: ["auths: must be an object"] };
-  const keys = Object.keys(auths.value);
+  return parseAuths(auths.value);
+}
+
+/**
+ * The `auths` object of a Docker config (also the `auths` of a nodecred policy file): every entry
+ * read the kubelet's way, in document order, with the key exactly as written.
+ */
+export function parseAuths(auths: unknown): DockerConfigResult {
+  if (!isRecord(auths)) return { ok: false, problems: ["auths: must be an object"] };
+  const keys = Object.keys(auths);
   if (keys.length === 0) return { ok: false, problems: ["auths: is empty"] };
   const problems: string[] = [];
   const entries: Credential[] = [];
   for (const key of keys) {
-    const entry = parseEntry(key, auths.value[key], problems);
+    const entry = parseEntry(key, auths[key], problems);
     if (entry !== undefined) entries.push(entry);
   }
   return problems.length > 0 ? { ok: false, problems } : { ok: true, entries };

@@ -14,7 +14,7 @@
 import { formatGoDuration } from "./duration.ts";
 import { lookup, type Credential, type Keyring, type LookupResult } from "./keyring.ts";
 import type { ApiVersion } from "./request.ts";
-import { hostsMatch, parseSchemelessUrl } from "./url-match.ts";
+import { hostsMatch, parseSchemelessUrl, type SchemelessUrl } from "./url-match.ts";
 
 export type CacheKeyType = "Image" | "Registry";
 
@@ -41,30 +41,54 @@ export interface ProviderAnswer {
  *    without "/" (which the kubelet never sends: it normalises "busybox" to
  *    "docker.io/library/busybox") is cached per image, to stay on the safe side.
  *  - Global would reuse the answer across registries: never right, the answer depends on the image.
+ *  - With a live policy the kubelet's own matchImages are only an envelope, so its cache is the
+ *    last word: a live rule with a path whose host matches (`reg.io/team`) decides per path, and
+ *    forces Image like a key with a path, or a cached answer would reach `reg.io/other`.
  */
-export function chooseCacheKeyType(keyring: Keyring, image: string): CacheKeyType {
+export function chooseCacheKeyType(
+  keyring: Keyring,
+  image: string,
+  rules: readonly SchemelessUrl[] = [],
+): CacheKeyType {
   if (!image.includes("/")) return "Image";
   const target = parseSchemelessUrl(image);
   if (!target.ok) return "Image";
+  const decidesByPath = (u: SchemelessUrl): boolean => u.path !== "" && hostsMatch(u, target.url);
   for (const key of keyring.index) {
     const k = parseSchemelessUrl(key);
-    if (k.ok && k.url.path !== "" && hostsMatch(k.url, target.url)) return "Image";
+    if (k.ok && decidesByPath(k.url)) return "Image";
   }
-  return "Registry";
+  return rules.some(decidesByPath) ? "Image" : "Registry";
 }
 
-/** The answer for one image: every matching credential, or an empty, uncached answer. */
+/** Nothing from us for this image, and not cached: the kubelet asks again on the next pull. */
+export const EMPTY_ANSWER: ProviderAnswer = {
+  cacheKeyType: "Image",
+  cacheDuration: "0s",
+  auth: [],
+};
+
+/** The answer for one image: every matching credential, or the empty answer. */
 export function answerFor(
   keyring: Keyring,
   image: string,
   cacheDurationNs: bigint,
+  rules: readonly SchemelessUrl[] = [],
 ): ProviderAnswer {
-  const result: LookupResult = lookup(keyring, image);
-  if (result.credentials.length === 0) {
-    return { cacheKeyType: "Image", cacheDuration: "0s", auth: [] };
-  }
+  return answerFromLookup(lookup(keyring, image), keyring, image, cacheDurationNs, rules);
+}
+
+/** answerFor, once the keyring lookup for the image is done. */
+export function answerFromLookup(
+  result: LookupResult,
+  keyring: Keyring,
+  image: string,
+  cacheDurationNs: bigint,
+  rules: readonly SchemelessUrl[] = [],
+): ProviderAnswer {
+  if (result.credentials.length === 0) return EMPTY_ANSWER;
   return {
-    cacheKeyType: chooseCacheKeyType(keyring, image),
+    cacheKeyType: chooseCacheKeyType(keyring, image, rules),
     cacheDuration: formatGoDuration(cacheDurationNs),
     auth: result.credentials,
   };

@@ -5,11 +5,13 @@
 // Failure contract (the kubelet logs stderr only when the exec fails): exactly one line on stderr,
 // exit code 1, nothing on stdout. Nothing derived from a credential value is ever written to stderr.
 
-import { parseArgs, USAGE, type Command } from "./cli.ts";
+import { parseArgs, USAGE, type Command, type Source } from "./cli.ts";
 import { describeKey, parseDockerConfig } from "./docker-config.ts";
-import { buildKeyring } from "./keyring.ts";
+import { normalizeImage } from "./image-ref.ts";
+import { buildKeyring, lookup, type Credential, type LookupResult } from "./keyring.ts";
+import { matchingRule, parsePolicy, type PolicyRule } from "./policy.ts";
 import { parseRequest } from "./request.ts";
-import { answerFor, encodeResponse } from "./response.ts";
+import { answerFromLookup, EMPTY_ANSWER, encodeResponse, type ProviderAnswer } from "./response.ts";
 import { PROGRAM, VERSION } from "./version.ts";
 
 /** The result of reading a file or stdin: its text, or the POSIX error name (e.g. "ENOENT"). */
@@ -70,58 +72,149 @@ function runCommand(command: Command, inputs: ProgramInputs): ProgramOutput {
     case "version":
       return ok(`${PROGRAM} ${VERSION}\n`);
     case "check":
-      return check(command.credentialsPath, inputs);
+      return check(command.source, command.image, inputs);
     case "provide":
-      return provide(command.credentialsPath, command.cacheDurationNs, inputs);
+      return provide(command.source, command.cacheDurationNs, inputs);
   }
 }
 
-function provide(path: string, cacheDurationNs: bigint, inputs: ProgramInputs): ProgramOutput {
+/** What a source holds once read: the credentials and, for a policy, the live rules. */
+interface Loaded {
+  readonly credentials: readonly Credential[];
+  /** null: a plain Docker config, every image the kubelet sends is ours to answer. */
+  readonly rules: readonly PolicyRule[] | null;
+}
+
+type LoadResult =
+  | { readonly ok: true; readonly loaded: Loaded }
+  /** `unreadable`: the one problem is that the file could not be read. */
+  | { readonly ok: false; readonly unreadable: boolean; readonly problems: readonly string[] };
+
+function describeSource(source: Source): string {
+  return `${source.kind} file ${JSON.stringify(source.path)}`;
+}
+
+function load(source: Source, inputs: ProgramInputs): LoadResult {
+  const file = inputs.readFile(source.path);
+  if (!file.ok) return { ok: false, unreadable: true, problems: [describeErrno(file.code)] };
+  if (source.kind === "policy") {
+    const parsed = parsePolicy(file.text);
+    if (!parsed.ok) return { ok: false, unreadable: false, problems: parsed.problems };
+    return { ok: true, loaded: parsed.policy };
+  }
+  const config = parseDockerConfig(file.text);
+  if (!config.ok) return { ok: false, unreadable: false, problems: config.problems };
+  return { ok: true, loaded: { credentials: config.entries, rules: null } };
+}
+
+/** Why a source cannot be used, one message per problem. */
+function loadProblems(
+  source: Source,
+  r: { unreadable: boolean; problems: readonly string[] },
+): string[] {
+  const where = describeSource(source);
+  return r.unreadable
+    ? [`cannot read ${where}: ${r.problems.join("; ")}`]
+    : r.problems.map((p) => `${where}: ${p}`);
+}
+
+/** The one decision, shared by the answer and by `--check --image`. */
+interface Decision {
+  /** The live rule that let the image in (undefined: none did; null: no rules to apply). */
+  readonly rule: PolicyRule | undefined | null;
+  readonly lookup: LookupResult;
+  readonly answer: ProviderAnswer;
+}
+
+function decide(loaded: Loaded, image: string, cacheDurationNs: bigint): Decision {
+  const rule = loaded.rules === null ? null : matchingRule(loaded.rules, image);
+  if (rule === undefined) {
+    return { rule, lookup: { credentials: [], via: "none" }, answer: EMPTY_ANSWER };
+  }
+  const keyring = buildKeyring(loaded.credentials);
+  const found = lookup(keyring, image);
+  const rules = (loaded.rules ?? []).map((r) => r.url);
+  return {
+    rule,
+    lookup: found,
+    answer: answerFromLookup(found, keyring, image, cacheDurationNs, rules),
+  };
+}
+
+function provide(source: Source, cacheDurationNs: bigint, inputs: ProgramInputs): ProgramOutput {
   const stdin = inputs.readStdin();
   if (!stdin.ok) return fail(`cannot read the request from stdin: ${describeErrno(stdin.code)}`);
   const request = parseRequest(stdin.text);
   if (!request.ok) return fail(request.reason);
-
-  const file = inputs.readFile(path);
-  if (!file.ok) {
+  const loaded = load(source, inputs);
+  if (!loaded.ok) {
     return fail(
-      `cannot read credentials file ${JSON.stringify(path)}: ${describeErrno(file.code)}`,
+      loaded.unreadable
+        ? (loadProblems(source, loaded)[0] ?? "")
+        : `${describeSource(source)} is invalid: ${loaded.problems.join("; ")}`,
     );
   }
-  const config = parseDockerConfig(file.text);
-  if (!config.ok) {
-    return fail(
-      `credentials file ${JSON.stringify(path)} is invalid: ${config.problems.join("; ")}`,
-    );
-  }
-  const keyring = buildKeyring(config.entries);
-  const answer = answerFor(keyring, request.request.image, cacheDurationNs);
+  const { answer } = decide(loaded.loaded, request.request.image, cacheDurationNs);
   return ok(encodeResponse(request.request.apiVersion, answer));
 }
 
-function check(path: string, inputs: ProgramInputs): ProgramOutput {
-  const file = inputs.readFile(path);
-  if (!file.ok) {
-    return fail(
-      `cannot read credentials file ${JSON.stringify(path)}: ${describeErrno(file.code)}`,
-    );
-  }
-  const config = parseDockerConfig(file.text);
-  const where = `credentials file ${JSON.stringify(path)}`;
-  if (!config.ok) {
+function plural(n: number, one: string, many: string): string {
+  return `${String(n)} ${n === 1 ? one : many}`;
+}
+
+function keyLine(key: string, c: Credential): string {
+  return `  ${key}  (key ${describeKey(c.key)})\n`;
+}
+
+function check(source: Source, image: string | null, inputs: ProgramInputs): ProgramOutput {
+  const loaded = load(source, inputs);
+  if (!loaded.ok) {
     return {
       stdout: "",
-      stderr: config.problems.map((p) => `${PROGRAM}: ${where}: ${oneLine(p)}\n`).join(""),
+      stderr: loadProblems(source, loaded)
+        .map((p) => `${PROGRAM}: ${oneLine(p)}\n`)
+        .join(""),
       exitCode: 1,
     };
   }
+  const { credentials, rules } = loaded.loaded;
+  const keyring = buildKeyring(credentials);
+  const out: string[] = [];
+  const counts = [
+    ...(rules === null ? [] : [plural(rules.length, "rule", "rules")]),
+    plural(
+      credentials.length,
+      source.kind === "policy" ? "credential" : "entry",
+      source.kind === "policy" ? "credentials" : "entries",
+    ),
+  ];
+  out.push(`${describeSource(source)} is valid: ${counts.join(", ")}\n`);
+  if (rules !== null) {
+    out.push("rules (matchImages; an image no rule matches gets an empty answer):\n");
+    for (const r of rules) out.push(`  ${r.pattern}\n`);
+    out.push("credentials in the kubelet's lookup order:\n");
+  }
   // Listed in the kubelet's lookup order, with the key each entry is known by after normalisation.
-  const keyring = buildKeyring(config.entries);
-  const lines = keyring.index.flatMap((key) =>
-    (keyring.creds[key] ?? []).map((c) => `  ${key}  (key ${describeKey(c.key)})\n`),
-  );
-  const count = config.entries.length;
-  return ok(
-    `${where} is valid: ${String(count)} ${count === 1 ? "entry" : "entries"}\n${lines.join("")}`,
-  );
+  for (const key of keyring.index) {
+    for (const c of keyring.creds[key] ?? []) out.push(keyLine(key, c));
+  }
+  if (image !== null)
+    out.push(describeDecision(image, decide(loaded.loaded, normalizeImage(image), 0n)));
+  return ok(out.join(""));
+}
+
+function describeDecision(image: string, d: Decision): string {
+  const asked = normalizeImage(image);
+  const head = `image ${JSON.stringify(image)}${asked === image ? "" : ` (the kubelet asks for ${JSON.stringify(asked)})`}:\n`;
+  if (d.rule === undefined) {
+    return `${head}  matches no rule: empty answer, not cached (the kubelet pulls without nodecred's credentials)\n`;
+  }
+  const via = d.rule === null ? "" : `  matches rule ${JSON.stringify(d.rule.pattern)}\n`;
+  if (d.lookup.credentials.length === 0) {
+    return `${head}${via}  no credentials key matches it: empty answer, not cached\n`;
+  }
+  const fallback =
+    d.lookup.via === "default-registry" ? " (the kubelet's Docker Hub fallback)" : "";
+  const keys = d.lookup.credentials.map((c) => `    key ${describeKey(c.key)}\n`);
+  return `${head}${via}  answered with ${plural(d.lookup.credentials.length, "credential", "credentials")}, tried in this order${fallback}:\n${keys.join("")}`;
 }
