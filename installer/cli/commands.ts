@@ -1,5 +1,5 @@
 import { readFile } from "node:fs/promises";
-import { configHash } from "../core/desired-state.ts";
+import { kubeletConfigHash, type AppliedStatus } from "../core/kubelet-config.ts";
 import { describePlan } from "../core/plan-diff.ts";
 import { InstallerError } from "../errors.ts";
 import { applyNode, type ApplyOutcome } from "../host/apply.ts";
@@ -101,14 +101,14 @@ async function applyCommand(
     });
   }
   if (config.expectConfigHash !== null) {
-    const hash = configHash(settings.value);
+    const hash = kubeletConfigHash(settings.value);
     if (hash !== config.expectConfigHash) {
-      // The pod was created for another config than the volume holds (the kubelet refreshes
-      // ConfigMap volumes with a delay): applying it would make this pod stand for the wrong
-      // config. Fail before any change; the init container is retried.
+      // The pod was created for another kubelet config than the volume holds (the kubelet
+      // refreshes ConfigMap volumes with a delay): applying it would make this pod stand for the
+      // wrong one. Fail before any change; the init container is retried.
       throw new InstallerError(
         "CONFIG_NOT_CURRENT",
-        `the mounted ConfigMap has config hash ${hash}, this pod was created for ${config.expectConfigHash}; nothing changed`,
+        `the mounted ConfigMap has kubelet config hash ${hash}, this pod was created for ${config.expectConfigHash}; nothing changed`,
       );
     }
   }
@@ -137,22 +137,28 @@ async function applyCommand(
   if (config.credentialsOwner !== null) {
     // The sync container runs as this user and rewrites the file: it must own the directory.
     const { uid, gid } = config.credentialsOwner;
-    for (const p of [nodecredPaths.credentialsDir, nodecredPaths.credentialsFile]) {
+    for (const p of [nodecredPaths.credentialsDir, nodecredPaths.policyFile]) {
       if (await ensureOwner(paths.resolve(p), uid, gid)) {
         log.info("owner set", { action: "chown", path: p, owner: `${String(uid)}:${String(gid)}` });
       }
     }
   }
   if (config.statusFile !== null) {
-    // What this node now runs, for the sync container's readiness (an emptyDir of the pod).
-    const status = { configHash: r.configHash, flavour: r.flavour, restarted: r.restarted };
+    // What this node's kubelet now runs, for the sync container (an emptyDir of the pod): its
+    // readiness compares the hash, its restart reasons compare the spec.
+    const status: AppliedStatus = {
+      kubeletConfigHash: r.kubeletConfigHash,
+      kubelet: r.desired.kubelet,
+      flavour: r.flavour,
+      restarted: r.restarted,
+    };
     await writeFileAtomic(config.statusFile, encoder.encode(`${JSON.stringify(status)}\n`), 0o644);
   }
   out(
     `${JSON.stringify({
       command: "apply",
       flavour: r.flavour,
-      configHash: r.configHash,
+      kubeletConfigHash: r.kubeletConfigHash,
       changed: r.changed,
       restarted: r.restarted,
       restartPending: r.restartPending,

@@ -19,17 +19,21 @@ export async function followConfigMap(
   log: Logger,
 ): Promise<void> {
   try {
+    const api = kubeApi(loadKubeConfig(target.kubeconfig));
     const outcome = await syncConfig({
-      api: kubeApi(loadKubeConfig(target.kubeconfig)),
-      configMap: { namespace: target.namespace, name: target.configMapName },
+      api,
+      configMap: await api.get("configmaps", {
+        namespace: target.namespace,
+        name: target.configMapName,
+      }),
       daemonSet: { namespace: target.namespace, name: target.daemonSetName },
-      applied: () => Promise.resolve(podConfigHash),
+      applied: () => Promise.resolve({ hash: podConfigHash, kubelet: null }),
     });
     if (outcome.kind === "rolled-out") {
-      log.info("the ConfigMap moved on: DaemonSet template set to its config", {
+      log.info("the ConfigMap moved on: DaemonSet template set to its kubelet config", {
         action: "patch",
         object: `${target.namespace}/${target.daemonSetName}`,
-        reason: `pod stands for ${podConfigHash}, ConfigMap for ${outcome.hash}`,
+        reason: `pod stands for ${podConfigHash}, ConfigMap for ${outcome.config.hash}`,
       });
     }
   } catch (e) {

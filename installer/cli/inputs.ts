@@ -2,9 +2,10 @@ import { readdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseSettings, settingsFromConfigMapText, type Settings } from "../core/configmap.ts";
 import type { Result } from "../core/problems.ts";
+import type { Credential } from "../../provider/core/keyring.ts";
 import {
-  credentialsFileFromSecret,
-  credentialsFileFromSecretText,
+  credentialsFromSecret,
+  credentialsFromSecretText,
   dockerConfigJsonKey,
   dockerConfigJsonType,
 } from "../core/secret.ts";
@@ -46,9 +47,9 @@ export async function readConfigMap(source: InputSource): Promise<Result<Setting
   return parseSettings(data);
 }
 
-export async function readSecret(source: InputSource): Promise<Result<Uint8Array>> {
+export async function readSecret(source: InputSource): Promise<Result<readonly Credential[]>> {
   if (source.kind === "file") {
-    return credentialsFileFromSecretText(await readText(source.path, "Secret"));
+    return credentialsFromSecretText(await readText(source.path, "Secret"));
   }
   const file = join(source.path, dockerConfigJsonKey);
   let text: string;
@@ -62,7 +63,7 @@ export async function readSecret(source: InputSource): Promise<Result<Uint8Array
     );
   }
   // A mounted Secret is its decoded data: the same checks as for the object, type known.
-  return credentialsFileFromSecret({
+  return credentialsFromSecret({
     kind: "Secret",
     type: dockerConfigJsonType,
     stringData: { [dockerConfigJsonKey]: text },

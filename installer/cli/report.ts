@@ -23,8 +23,8 @@ export async function reportApply(
     type = "Normal";
     reason = outcome.restarted ? "KubeletRestarted" : "Installed";
     message = outcome.restarted
-      ? `config ${outcome.configHash} installed (${outcome.changed.join(", ")}); kubelet restarted and healthy`
-      : `config ${outcome.configHash} installed (${outcome.changed.join(", ")}); no kubelet restart needed`;
+      ? `kubelet config ${outcome.kubeletConfigHash} installed (${outcome.changed.join(", ")}); kubelet restarted and healthy`
+      : `installed (${outcome.changed.join(", ")}); kubelet config ${outcome.kubeletConfigHash} unchanged, no kubelet restart needed`;
   } else {
     const err = result.error;
     const code = err instanceof InstallerError ? err.code : "INTERNAL";

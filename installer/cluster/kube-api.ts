@@ -25,9 +25,15 @@ export interface WatchHandle {
   stop(): void;
 }
 
+/** An object as the API server sent it (JSON), or null: it does not exist. */
+export type ApiObject = Record<string, unknown> | null;
+
 export interface WatchCallbacks {
-  /** Any event about the object (added, modified, deleted, bookmark excluded). */
-  readonly onChange: () => void;
+  /**
+   * The object as it is now: first from the list the watch starts from, then from every event
+   * (added and modified: the object; deleted: null; bookmarks are not reported).
+   */
+  readonly onObject: (obj: ApiObject, from: "list" | "watch") => void;
   /** The watch ended, with an error or at the server's timeout; the caller restarts it. */
   readonly onEnd: (err: unknown) => void;
 }
@@ -51,7 +57,7 @@ export interface EventSpec {
 
 export interface KubeApi {
   /** The object as JSON, or null when it does not exist. */
-  get(kind: WatchedKind, ref: ObjectRef): Promise<Record<string, unknown> | null>;
+  get(kind: WatchedKind, ref: ObjectRef): Promise<ApiObject>;
   /** List (field-selected to the one object) then watch from the list's resourceVersion. */
   watch(kind: WatchedKind, ref: ObjectRef, callbacks: WatchCallbacks): Promise<WatchHandle>;
   /** One annotation of the DaemonSet's pod template (undefined when absent). */
@@ -82,13 +88,21 @@ export function kubeApi(kc: KubeConfig): KubeApi {
   const toPlain = (obj: unknown): Record<string, unknown> =>
     JSON.parse(JSON.stringify(obj)) as Record<string, unknown>;
 
-  const list = async (kind: WatchedKind, ref: ObjectRef): Promise<string> => {
+  const list = async (
+    kind: WatchedKind,
+    ref: ObjectRef,
+  ): Promise<{ object: ApiObject; resourceVersion: string }> => {
     const params = { namespace: ref.namespace, fieldSelector: `metadata.name=${ref.name}` };
     const result =
       kind === "secrets"
         ? await core.listNamespacedSecret(params)
         : await core.listNamespacedConfigMap(params);
-    return result.metadata?.resourceVersion ?? "";
+    const item = result.items[0];
+    return {
+      // Items of a list carry no kind; the caller knows what it listed.
+      object: item === undefined ? null : toPlain(item),
+      resourceVersion: result.metadata?.resourceVersion ?? "",
+    };
   };
 
   return {
@@ -106,7 +120,10 @@ export function kubeApi(kc: KubeConfig): KubeApi {
     },
 
     async watch(kind, ref, callbacks) {
-      const resourceVersion = await list(kind, ref);
+      const listed = await list(kind, ref);
+      const resourceVersion = listed.resourceVersion;
+      // The listed state first, then the watch's events from that resourceVersion on.
+      callbacks.onObject(listed.object, "list");
       const watch = new Watch(kc);
       (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = clientIdleMs;
       const controller = await watch.watch(
@@ -125,7 +142,7 @@ export function kubeApi(kc: KubeConfig): KubeApi {
             callbacks.onEnd(new WatchError(typeof status === "number" ? status : 0));
             return;
           }
-          callbacks.onChange();
+          callbacks.onObject(phase === "DELETED" ? null : toPlain(obj), "watch");
         },
         (err: unknown) => {
           callbacks.onEnd(err);

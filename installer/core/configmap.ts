@@ -10,13 +10,23 @@ import { isRecord, parseStrictYaml } from "./strict-yaml.ts";
 export interface Settings {
   readonly providerName: string;
   readonly matchImages: readonly string[];
+  /**
+   * `live`: the kubelet registers a fixed envelope of patterns and the provider applies
+   * matchImages from the node's policy file, so edits inside the envelope need no restart.
+   * `kubelet`: the kubelet registers matchImages itself (every edit restarts the kubelets).
+   */
+  readonly matching: Matching;
   readonly defaultCacheDuration: string;
   /** Handlebars source replacing the built-in CredentialProviderConfig template. */
   readonly template: string | null;
 }
 
+export const matchingModes = ["live", "kubelet"] as const;
+export type Matching = (typeof matchingModes)[number];
+
 export const settingsKeys = {
   matchImages: "matchImages",
+  matching: "matching",
   defaultCacheDuration: "defaultCacheDuration",
   providerName: "providerName",
   template: "credentialProviderConfigTemplate",
@@ -24,7 +34,10 @@ export const settingsKeys = {
 
 export const defaultSettings = {
   providerName: "nodecred",
-  defaultCacheDuration: "5m",
+  matching: "live",
+  // Not cached: the provider costs about 2 ms per exec, and a cached answer is what keeps an old
+  // password or a removed pattern in use after a change.
+  defaultCacheDuration: "0s",
 } as const;
 
 /** One entry per line; blank lines and `#` comments ignored, surrounding blanks trimmed. */
@@ -81,6 +94,17 @@ export function parseSettings(data: Readonly<Record<string, unknown>>): Result<S
       );
   });
 
+  const matchingText = (str(settingsKeys.matching) ?? defaultSettings.matching).trim();
+  const matching = matchingModes.find((m) => m === matchingText);
+  if (matching === undefined) {
+    problems.push(
+      problem(
+        `data.${settingsKeys.matching}`,
+        `must be one of ${matchingModes.join(", ")}, got ${JSON.stringify(matchingText)}`,
+      ),
+    );
+  }
+
   const defaultCacheDuration = (
     str(settingsKeys.defaultCacheDuration) ?? defaultSettings.defaultCacheDuration
   ).trim();
@@ -91,8 +115,11 @@ export function parseSettings(data: Readonly<Record<string, unknown>>): Result<S
     problems.push(problem(durationPath, "must be greater than or equal to 0"));
 
   const template = str(settingsKeys.template);
-  if (problems.length > 0) return { ok: false, problems };
-  return { ok: true, value: { providerName, matchImages, defaultCacheDuration, template } };
+  if (problems.length > 0 || matching === undefined) return { ok: false, problems };
+  return {
+    ok: true,
+    value: { providerName, matchImages, matching, defaultCacheDuration, template },
+  };
 }
 
 /** Reads a ConfigMap manifest (YAML or JSON) and returns its settings. */

@@ -1,9 +1,11 @@
-import { createHash } from "node:crypto";
+import type { Credential } from "../../provider/core/keyring.ts";
 import type { Settings } from "./configmap.ts";
 import { nodecredPaths, type Layout } from "./flavour.ts";
 import { editKubeletFlagsFile } from "./kubelet-flags.ts";
+import { kubeletSpec, kubeletSpecHash, type KubeletSpec } from "./kubelet-config.ts";
 import type { KubeletVersion } from "./kubelet-version.ts";
 import { mergeProviders, providerNames, removeProviders } from "./merge-config.ts";
+import { policyFileBytes } from "./policy-file.ts";
 import { problem, type Problem, type Result } from "./problems.ts";
 import { providerToPlain, renderCredentialProviderConfig } from "./render-config.ts";
 import { findOwned, type FileRole, type NodeState } from "./state.ts";
@@ -32,8 +34,8 @@ export interface DesiredDir {
 
 export interface NodeInputs {
   readonly settings: Settings;
-  /** Bytes of the credentials file (credentialsFileFromSecret). */
-  readonly credentials: Uint8Array;
+  /** The Secret's credentials (credentialsFromSecret). */
+  readonly credentials: readonly Credential[];
   readonly providerBinary: Uint8Array;
   readonly layout: Layout;
   readonly unit: string;
@@ -46,30 +48,17 @@ export interface NodeInputs {
 export interface DesiredState {
   readonly layout: Layout;
   readonly unit: string;
-  /** In apply order: binary, credentials, config, flags. */
+  /** In apply order: binary, policy (role credentials), config, flags. */
   readonly files: readonly DesiredFile[];
   readonly dirs: readonly DesiredDir[];
   readonly providerNames: readonly string[];
-  readonly configHash: string;
+  /** What the kubelet reads, and its hash (the DaemonSet template's). */
+  readonly kubelet: KubeletSpec;
+  readonly kubeletConfigHash: string;
 }
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
-
-/**
- * Content hash of the user's settings: the value the cluster side stamps into the DaemonSet
- * pod template to roll a config change out. Independent of node facts on purpose, so every
- * node and the sync loop agree on it.
- */
-export function configHash(settings: Settings): string {
-  const canonical = JSON.stringify([
-    settings.providerName,
-    settings.matchImages,
-    settings.defaultCacheDuration,
-    settings.template,
-  ]);
-  return createHash("sha256").update(canonical).digest("hex").slice(0, 16);
-}
 
 function dirname(path: string): string {
   const i = path.lastIndexOf("/");
@@ -105,14 +94,7 @@ export function desiredNodeState(inputs: NodeInputs): Result<DesiredState> {
   const problems: Problem[] = [];
   const rendered = renderCredentialProviderConfig(
     settings,
-    {
-      providerName: settings.providerName,
-      matchImages: settings.matchImages,
-      defaultCacheDuration: settings.defaultCacheDuration,
-      credentialsFile: nodecredPaths.credentialsFile,
-      binDir: layout.binDir,
-      flavour: layout.flavour,
-    },
+    { binDir: layout.binDir, flavour: layout.flavour },
     kubeletVersion,
   );
   if (!rendered.ok) return rendered;
@@ -125,10 +107,10 @@ export function desiredNodeState(inputs: NodeInputs): Result<DesiredState> {
       bytes: inputs.providerBinary,
     },
     {
-      path: nodecredPaths.credentialsFile,
+      path: nodecredPaths.policyFile,
       role: "credentials",
       mode: 0o600,
-      bytes: inputs.credentials,
+      bytes: policyFileBytes(settings.matchImages, inputs.credentials),
     },
   ];
 
@@ -210,6 +192,7 @@ export function desiredNodeState(inputs: NodeInputs): Result<DesiredState> {
   }
   if (problems.length > 0) return { ok: false, problems };
 
+  const kubelet = kubeletSpec(settings);
   const dirs = new Map<string, DesiredDir>();
   for (const f of files) {
     for (const d of parentsOf(f.path)) {
@@ -227,7 +210,8 @@ export function desiredNodeState(inputs: NodeInputs): Result<DesiredState> {
       files,
       dirs: [...dirs.values()],
       providerNames: rendered.value.config.providers.map((p) => p.name),
-      configHash: configHash(settings),
+      kubelet,
+      kubeletConfigHash: kubeletSpecHash(kubelet),
     },
   };
 }

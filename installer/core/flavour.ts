@@ -4,6 +4,8 @@
  * See /work/shared/kubelet-contract.md "Host flavours" for the sources of this table.
  */
 
+import { DEFAULT_POLICY_PATH } from "../../provider/core/policy.ts";
+
 export const flavourNames = [
   "kubeadm-rpm",
   "kubeadm-deb",
@@ -30,7 +32,8 @@ export const nodecredPaths = {
   ownedConfig: "/etc/nodecred/credential-provider-config.yaml",
   ownedBinDir: "/etc/nodecred/bin",
   credentialsDir: "/etc/nodecred/credentials",
-  credentialsFile: "/etc/nodecred/credentials/docker-config.json",
+  /** The live policy: matchImages + credentials, rewritten by the sync container. */
+  policyFile: DEFAULT_POLICY_PATH,
   stateDir: "/var/lib/nodecred",
   stateFile: "/var/lib/nodecred/state.json",
   backupDir: "/var/lib/nodecred/backup",

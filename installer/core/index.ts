@@ -1,16 +1,20 @@
 /**
  * The pure core's public surface, for the node-side commands here and for the cluster-side
- * `run` (sync) loop: Secret → credentials file bytes, ConfigMap → validated settings + hash,
+ * `run` (sync) loop: Secret → credentials, ConfigMap → validated settings + kubelet config hash,
+ * both → policy file bytes,
  * settings + host facts → desired node state → plan.
  */
-export { credentialsFileFromSecret, credentialsFileFromSecretText } from "./secret.ts";
+export { credentialsFromSecret, credentialsFromSecretText } from "./secret.ts";
 export { parseSettings, settingsFromConfigMapText, type Settings } from "./configmap.ts";
+export { desiredNodeState, type DesiredState, type NodeInputs } from "./desired-state.ts";
 export {
-  configHash,
-  desiredNodeState,
-  type DesiredState,
-  type NodeInputs,
-} from "./desired-state.ts";
+  kubeletConfigHash,
+  kubeletSpec,
+  restartReasons,
+  type KubeletSpec,
+} from "./kubelet-config.ts";
+export { envelopeFor, envelopePatterns, type Envelope } from "./envelope.ts";
+export { nextPolicy, policyFileBytes } from "./policy-file.ts";
 export { renderCredentialProviderConfig, defaultTemplate } from "./render-config.ts";
 export { checkCredentialProviderConfig } from "./validate-config.ts";
 export { planApply, planUninstall, type Plan } from "./plan.ts";

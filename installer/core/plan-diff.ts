@@ -1,12 +1,12 @@
+import { parsePolicy } from "../../provider/core/policy.ts";
 import type { Plan } from "./plan.ts";
-import { sha256Hex, type FileRole } from "./state.ts";
+import { sha256Hex } from "./state.ts";
 
 /**
- * `--dry-run` output: the plan as a unified diff. The credentials file is never shown (it
- * holds passwords) and the provider binary is summarised by size and hash.
+ * `--dry-run` output: the plan as a unified diff. Of the policy file only the rules and the
+ * registry keys are shown (never a username or password), and the provider binary is summarised
+ * by size and hash.
  */
-
-const opaqueRoles: ReadonlySet<FileRole> = new Set(["credentials", "provider-binary"]);
 
 function splitLines(text: string): string[] {
   if (text === "") return [];
@@ -101,6 +101,39 @@ function summary(bytes: Uint8Array | null): string {
 
 const decoder = new TextDecoder();
 
+/** The policy file as lines without secrets: its rules and the keys it holds credentials for. */
+function policyLines(bytes: Uint8Array | null): {
+  lines: string | null;
+  creds: Map<string, string>;
+} {
+  const creds = new Map<string, string>();
+  if (bytes === null) return { lines: null, creds };
+  const parsed = parsePolicy(decoder.decode(bytes));
+  if (!parsed.ok) return { lines: "(not a valid policy file)\n", creds };
+  for (const c of parsed.policy.credentials) creds.set(c.key, `${c.username}\0${c.password}`);
+  return {
+    lines: [
+      ...parsed.policy.rules.map((r) => `matchImages ${r.pattern}\n`),
+      ...parsed.policy.credentials.map((c) => `credentials for ${JSON.stringify(c.key)}\n`),
+    ].join(""),
+    creds,
+  };
+}
+
+function describePolicyChange(path: string, before: Uint8Array | null, after: Uint8Array): string {
+  const a = policyLines(before);
+  const b = policyLines(after);
+  const changed = [...b.creds].filter(([k, v]) => a.creds.has(k) && a.creds.get(k) !== v);
+  return [
+    "  policy file, rules and registry keys (credentials not shown):\n",
+    ...unifiedDiff(path, a.lines, b.lines)
+      .split("\n")
+      .filter((l) => l !== "")
+      .map((l) => `  ${l}\n`),
+    ...changed.map(([k]) => `  credentials for ${JSON.stringify(k)} changed\n`),
+  ].join("");
+}
+
 export function describePlan(plan: Plan): string {
   const parts: string[] = [];
   for (const d of plan.mkdirs)
@@ -111,8 +144,9 @@ export function describePlan(plan: Plan): string {
     const beforeMode = oldMode === w.mode ? "" : ` (was ${oldMode.toString(8).padStart(4, "0")})`;
     parts.push(`${w.action} ${w.path} mode ${mode}${beforeMode}\n`);
     if (w.action === "chmod") continue;
-    if (w.role === "credentials") parts.push("  credentials file: content not shown\n");
-    else if (opaqueRoles.has(w.role)) {
+    if (w.role === "credentials") {
+      parts.push(describePolicyChange(w.path, w.before?.bytes ?? null, w.bytes));
+    } else if (w.role === "provider-binary") {
       parts.push(`  ${summary(w.before?.bytes ?? null)} -> ${summary(w.bytes)}\n`);
     } else {
       parts.push(
@@ -128,6 +162,10 @@ export function describePlan(plan: Plan): string {
   for (const d of plan.rmdirs) parts.push(`rmdir ${d} (if empty)\n`);
   if (plan.restart !== null) {
     parts.push(`restart ${plan.restart.unit}: ${plan.restart.reasons.join("; ")}\n`);
+  } else if (plan.writes.some((w) => w.role === "credentials" && w.action !== "chmod")) {
+    parts.push(
+      "no kubelet restart: the kubelet's config is unchanged, the provider reads the new policy file on the next pull\n",
+    );
   }
   return parts.length === 0 ? "no changes\n" : parts.join("");
 }

@@ -2,8 +2,10 @@ import Handlebars from "handlebars";
 import { stringify } from "yaml";
 import type { KubeletVersion } from "./kubelet-version.ts";
 import { problem, type Result } from "./problems.ts";
-import type { Settings } from "./configmap.ts";
-import { settingsKeys } from "./configmap.ts";
+import { settingsKeys, type Matching, type Settings } from "./configmap.ts";
+import { isCovered } from "./envelope.ts";
+import { nodecredPaths } from "./flavour.ts";
+import { kubeletSpec } from "./kubelet-config.ts";
 import { parseStrictYaml } from "./strict-yaml.ts";
 import {
   checkCredentialProviderConfig,
@@ -21,13 +23,33 @@ import {
 /** What a template can use. Documented in installer/README.md. */
 export interface TemplateContext {
   readonly providerName: string;
+  /** The patterns the kubelet registers: the envelope (`live`) or matchImages (`kubelet`). */
   readonly matchImages: readonly string[];
+  readonly matching: Matching;
   readonly defaultCacheDuration: string;
-  /** Host path of the credentials file the provider reads. */
-  readonly credentialsFile: string;
+  /** Host path of the policy file the provider reads (`--policy=`). */
+  readonly policyFile: string;
   /** Host path of the bin dir the kubelet looks in (informational). */
   readonly binDir: string;
   readonly flavour: string;
+}
+
+/** Where the node keeps the provider (the only node facts a template sees). */
+export interface TemplateNode {
+  readonly binDir: string;
+  readonly flavour: string;
+}
+
+export function templateContext(settings: Settings, node: TemplateNode): TemplateContext {
+  return {
+    providerName: settings.providerName,
+    matchImages: kubeletSpec(settings).registered,
+    matching: settings.matching,
+    defaultCacheDuration: settings.defaultCacheDuration,
+    policyFile: nodecredPaths.policyFile,
+    binDir: node.binDir,
+    flavour: node.flavour,
+  };
 }
 
 export const defaultTemplate = `apiVersion: kubelet.config.k8s.io/v1
@@ -41,7 +63,7 @@ providers:
 {{/each}}
     defaultCacheDuration: {{json defaultCacheDuration}}
     args:
-      - {{json (concat "--credentials=" credentialsFile)}}
+      - {{json (concat "--policy=" policyFile)}}
       - {{json (concat "--cache-duration=" defaultCacheDuration)}}
 `;
 
@@ -63,7 +85,12 @@ export function renderTemplate(template: string, context: TemplateContext): Resu
     const compiled = engine().compile(template, { noEscape: true, strict: true });
     return { ok: true, value: compiled(context) };
   } catch (e) {
-    return { ok: false, problems: [problem(path, `template: ${(e as Error).message}`)] };
+    const message = (e as Error).message;
+    // nodecred 0.1 templates named the credentials file; the provider now reads one policy file.
+    const hint = message.includes('"credentialsFile" not defined')
+      ? " (credentialsFile is gone: the provider reads the policy file, pass --policy= plus policyFile)"
+      : "";
+    return { ok: false, problems: [problem(path, `template: ${message}${hint}`)] };
   }
 }
 
@@ -127,10 +154,13 @@ export interface RenderedConfig {
 /** Template → text → parsed → validated → canonical text. */
 export function renderCredentialProviderConfig(
   settings: Settings,
-  context: TemplateContext,
+  node: TemplateNode,
   kubeletVersion: KubeletVersion | undefined,
 ): Result<RenderedConfig> {
-  const rendered = renderTemplate(settings.template ?? defaultTemplate, context);
+  const rendered = renderTemplate(
+    settings.template ?? defaultTemplate,
+    templateContext(settings, node),
+  );
   if (!rendered.ok) return rendered;
   const where = "rendered CredentialProviderConfig";
   const parsed = parseStrictYaml(rendered.value, where);
@@ -146,9 +176,10 @@ export function renderCredentialProviderConfig(
     };
   }
   const config = checked.config;
+  const provider = config.providers[0];
   // Our bin dir holds exactly one binary, named after the provider: any other entry would
   // name a binary the kubelet cannot find, and it refuses to start.
-  if (config.providers.length !== 1 || config.providers[0]?.name !== settings.providerName) {
+  if (config.providers.length !== 1 || provider?.name !== settings.providerName) {
     return {
       ok: false,
       problems: [
@@ -159,5 +190,18 @@ export function renderCredentialProviderConfig(
       ],
     };
   }
+  // The kubelet only asks nodecred about images its own patterns match: a template that registers
+  // less than matchImages would silently leave some of them without credentials.
+  const uncovered = settings.matchImages.flatMap((m, i) =>
+    isCovered(m, provider.matchImages)
+      ? []
+      : [
+          problem(
+            `data.${settingsKeys.matchImages}[${String(i)}]`,
+            `${JSON.stringify(m)} is not covered by the rendered provider's matchImages, so the kubelet would never ask nodecred about these images`,
+          ),
+        ],
+  );
+  if (uncovered.length > 0) return { ok: false, problems: uncovered };
   return { ok: true, value: { config, text: serializeConfig(config) } };
 }

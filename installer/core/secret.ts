@@ -1,32 +1,23 @@
 import { decodeStdBase64 } from "../../provider/core/base64.ts";
+import type { Credential } from "../../provider/core/keyring.ts";
 import { decodeUtf8 } from "../../provider/core/utf8.ts";
 import { parseDockerConfig } from "./docker-config.ts";
-import { problem, type Result } from "./problems.ts";
+import { problem, type Problem, type Result } from "./problems.ts";
 import { isRecord, parseStrictYaml } from "./strict-yaml.ts";
 
 /**
- * Secret → the credentials file the provider reads. The Secret must be of type
- * `kubernetes.io/dockerconfigjson` with `.dockerconfigjson` in `data` (base64) or `stringData`
- * (which, as in the API server, wins). The file is a canonical Docker config
- * (`{"auths":{key:{"password","username"}}}`, sorted keys, trailing newline) so equal
- * credentials always give equal bytes and the compare-first writer skips them.
+ * Secret → the credentials it holds, read by the provider's own Docker config reader. The Secret
+ * must be of type `kubernetes.io/dockerconfigjson` with `.dockerconfigjson` in `data` (base64) or
+ * `stringData` (which, as in the API server, wins). The one route for every copy of a Secret: the
+ * object from the API (sync), a manifest file and a mounted volume (apply).
  */
 export const dockerConfigJsonType = "kubernetes.io/dockerconfigjson";
 export const dockerConfigJsonKey = ".dockerconfigjson";
 
-function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
-  if (isRecord(value)) {
-    const keys = Object.keys(value).sort();
-    return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson(value[k])}`).join(",")}}`;
-  }
-  return JSON.stringify(value);
-}
-
-/** From the Secret object (already parsed), the bytes of the credentials file. */
-export function credentialsFileFromSecret(secret: unknown): Result<Uint8Array> {
+/** From the Secret object (already parsed), its credentials in document order. */
+export function credentialsFromSecret(secret: unknown): Result<readonly Credential[]> {
   if (!isRecord(secret)) return { ok: false, problems: [problem("secret", "not a mapping")] };
-  const problems = [];
+  const problems: Problem[] = [];
   if (secret["kind"] !== "Secret") {
     problems.push(problem("kind", `expected Secret, got ${JSON.stringify(secret["kind"])}`));
   }
@@ -60,21 +51,15 @@ export function credentialsFileFromSecret(secret: unknown): Result<Uint8Array> {
     const parsed = parseDockerConfig(text);
     if (!parsed.ok) {
       for (const p of parsed.problems) problems.push(problem(`data.${dockerConfigJsonKey}`, p));
-    } else if (parsed.entries.length === 0) {
-      problems.push(problem(`data.${dockerConfigJsonKey}`, "auths is empty"));
-    } else {
-      const auths: Record<string, { username: string; password: string }> = {};
-      for (const e of parsed.entries) auths[e.key] = { username: e.username, password: e.password };
-      if (problems.length === 0) {
-        return { ok: true, value: new TextEncoder().encode(`${canonicalJson({ auths })}\n`) };
-      }
+    } else if (problems.length === 0) {
+      return { ok: true, value: parsed.entries };
     }
   }
   return { ok: false, problems };
 }
 
-export function credentialsFileFromSecretText(text: string): Result<Uint8Array> {
+export function credentialsFromSecretText(text: string): Result<readonly Credential[]> {
   const parsed = parseStrictYaml(text, "secret");
   if (!parsed.ok) return parsed;
-  return credentialsFileFromSecret(parsed.value);
+  return credentialsFromSecret(parsed.value);
 }

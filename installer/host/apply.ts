@@ -1,3 +1,4 @@
+import type { Credential } from "../../provider/core/keyring.ts";
 import type { Settings } from "../core/configmap.ts";
 import { desiredNodeState, type CurrentFile, type DesiredState } from "../core/desired-state.ts";
 import {
@@ -49,7 +50,7 @@ import { loadState, saveState } from "./state-store.ts";
 export interface ApplyRequest {
   readonly paths: HostPaths;
   readonly settings: Settings;
-  readonly credentials: Uint8Array;
+  readonly credentials: readonly Credential[];
   readonly providerBinary: Uint8Array;
   readonly flavour: FlavourName | null;
   /** Called only when the version is needed and was not given. */
@@ -66,7 +67,7 @@ export interface ApplyRequest {
 
 export interface ApplyOutcome {
   readonly flavour: FlavourName;
-  readonly configHash: string;
+  readonly kubeletConfigHash: string;
   readonly plan: Plan;
   readonly desired: DesiredState;
   readonly changed: readonly string[];
@@ -193,9 +194,9 @@ async function applyLocked(
   }
   const desired = desiredResult.value;
   const providerSha256 = sha256Hex(req.providerBinary);
-  const failed = failedBefore(previous, desired.configHash, providerSha256);
+  const failed = failedBefore(previous, desired.kubeletConfigHash, providerSha256);
   if (failed !== undefined) {
-    const what = `config ${desired.configHash} with provider sha256 ${providerSha256.slice(0, 12)}… already failed on this node at ${failed.at} (${failed.reason})`;
+    const what = `kubelet config ${desired.kubeletConfigHash} with provider sha256 ${providerSha256.slice(0, 12)}… already failed on this node at ${failed.at} (${failed.reason})`;
     if (req.retryFailed === true) {
       log.warn(`${what}; trying again (--retry-failed)`, { action: "retry-failed" });
     } else if (req.dryRun) {
@@ -215,7 +216,7 @@ async function applyLocked(
   const plan = planApply(desired, currentFiles, currentDirs, previous);
   const outcome = {
     flavour: layout.flavour,
-    configHash: desired.configHash,
+    kubeletConfigHash: desired.kubeletConfigHash,
     plan,
     desired,
   };
@@ -291,16 +292,20 @@ async function applyLocked(
     log.info("file written", { action: w.action, path: w.path, reason: w.role });
   }
 
-  for (const r of plan.removals) {
-    undo.push({ path: r.path, before: r.before });
-    await removeFile(paths.resolve(r.path));
-    state = { ...state, files: state.files.filter((f) => f.path !== r.path) };
-    await saveState(paths, state);
-    changed.push(r.path);
-    log.info("file removed", { action: "remove", path: r.path, reason: r.role });
-  }
+  // Files no longer wanted (nodecred 0.1's credentials file, a renamed provider's binary) may
+  // still be named by the config the running kubelet read: they go once it no longer runs it.
+  const removeUnwanted = async (): Promise<void> => {
+    for (const r of plan.removals) {
+      await removeFile(paths.resolve(r.path));
+      state = { ...state, files: state.files.filter((f) => f.path !== r.path) };
+      await saveState(paths, state);
+      changed.push(r.path);
+      log.info("file removed", { action: "remove", path: r.path, reason: r.role });
+    }
+  };
 
   if (plan.restart === null) {
+    await removeUnwanted();
     // Nothing for the kubelet to prove: these inputs are good, an older failure is moot.
     if (state.failedApply !== undefined) await saveState(paths, withoutFailure(state));
     return { ...outcome, changed, restarted: false, restartPending: false };
@@ -311,16 +316,20 @@ async function applyLocked(
       unit: plan.restart.unit,
       reason: plan.restart.reasons.join("; "),
     });
+    for (const r of plan.removals) {
+      log.info("kept until the kubelet restarts", { action: "keep", path: r.path, reason: r.role });
+    }
     return { ...outcome, changed, restarted: false, restartPending: true };
   }
-  await restartOrRollBack(
+  state = await restartOrRollBack(
     req,
     plan.restart.unit,
     plan.restart.reasons,
     { files: undo, dirs: createdDirs },
     state,
-    { configHash: desired.configHash, providerSha256 },
+    { configHash: desired.kubeletConfigHash, providerSha256 },
   );
+  await removeUnwanted();
   return { ...outcome, changed, restarted: true, restartPending: false };
 }
 
@@ -348,16 +357,17 @@ async function restartOrRollBack(
   undo: { readonly files: readonly Undo[]; readonly dirs: readonly string[] },
   stateAfter: NodeState,
   inputs: Pick<FailedApply, "configHash" | "providerSha256">,
-): Promise<void> {
+): Promise<NodeState> {
   const { paths, log } = req;
   const control = req.control;
-  if (control === null) return;
+  if (control === null) return stateAfter;
   log.info("restarting kubelet", { action: "restart", unit, reason: reasons.join("; ") });
   const failure = await restartAndWait(control, unit, log);
   if (failure === null) {
-    await saveState(paths, { ...withoutFailure(stateAfter), pendingRestart: false });
+    const healthy = { ...withoutFailure(stateAfter), pendingRestart: false };
+    await saveState(paths, healthy);
     log.info("kubelet healthy", { action: "healthy", unit });
-    return;
+    return healthy;
   }
   const why = failure instanceof Error ? failure.message : "the restart failed";
   log.error("kubelet not healthy after restart: restoring previous files", {

@@ -1,23 +1,36 @@
-import type { KubeApi, ObjectRef } from "../cluster/kube-api.ts";
+import type { ApiObject, KubeApi, ObjectRef } from "../cluster/kube-api.ts";
+import { restartReasons, type KubeletSpec } from "../core/kubelet-config.ts";
 import type { Problem } from "../core/problems.ts";
-import { checkConfigMapForRollout } from "../core/rollout-check.ts";
+import { checkConfigMapForRollout, type RolloutConfig } from "../core/rollout-check.ts";
 
-/** The pod-template annotation whose change makes the DaemonSet controller roll a new config out. */
-export const configHashAnnotation = "nodecred.io/config-hash";
+/**
+ * The pod-template annotation whose change makes the DaemonSet controller roll a new kubelet
+ * config out (nodecred 0.1 used `nodecred.io/config-hash`, a hash of every setting).
+ */
+export const configHashAnnotation = "nodecred.io/kubelet-config-hash";
 
 /**
  * One pass of config sync, level-triggered on the DaemonSet itself: the ConfigMap as it is now →
- * validated → content hash; if our DaemonSet's pod template does not carry that hash, it is
- * patched in, and the DaemonSet controller rolls it out a few nodes at a time (maxUnavailable),
- * stopping at a node that fails. Every node patches the same value, so whichever is first, they
- * converge; a template set back by hand (`kubectl rollout undo`) is set forward again, because the
- * ConfigMap is the source of truth. An invalid ConfigMap is never rolled out. Right after install
- * the template has no hash yet: a node that already applied the current config leaves it so, which
- * spares a needless second rollout.
+ * validated → the hash of what the kubelet reads (kubelet-config.ts); if our DaemonSet's pod
+ * template does not carry that hash, it is patched in, and the DaemonSet controller rolls it out a
+ * few nodes at a time (maxUnavailable), stopping at a node that fails. A change the kubelet does
+ * not read (matchImages inside the envelope) leaves the hash, and so the template, as it is: the
+ * nodes' policy files take it live (policy-sync.ts). Every node patches the same value, so
+ * whichever is first, they converge; a template set back by hand (`kubectl rollout undo`) is set
+ * forward again, because the ConfigMap is the source of truth. An invalid ConfigMap is never
+ * rolled out. Right after install the template has no hash yet: a node that already applied the
+ * current config leaves it so, which spares a needless second rollout.
  */
 export type ConfigOutcome =
-  | { readonly kind: "current"; readonly hash: string }
-  | { readonly kind: "rolled-out"; readonly hash: string }
+  | { readonly kind: "current"; readonly config: RolloutConfig }
+  | {
+      readonly kind: "rolled-out";
+      readonly config: RolloutConfig;
+      /** The template's hash before (undefined: none). */
+      readonly from: string | undefined;
+      /** Why the kubelet must restart, from what this node runs to the new config. */
+      readonly reasons: readonly string[];
+    }
   | { readonly kind: "missing" }
   | {
       readonly kind: "invalid";
@@ -27,30 +40,55 @@ export type ConfigOutcome =
       readonly problems: readonly Problem[];
     };
 
-export async function syncConfig(deps: {
-  api: KubeApi;
-  configMap: ObjectRef;
-  daemonSet: ObjectRef;
-  /** The config hash this node applied (the init container's status file), if known. */
-  applied: () => Promise<string | null>;
-}): Promise<ConfigOutcome> {
-  const cm = await deps.api.get("configmaps", deps.configMap);
+/** What the node's kubelet runs (the apply init container's record), when known. */
+export interface AppliedConfig {
+  readonly hash: string;
+  /** null when only the hash is known. */
+  readonly kubelet: KubeletSpec | null;
+}
+
+/** The ConfigMap object (from the API or a watch) checked for use, or why it cannot be used. */
+export function checkConfigMapObject(cm: ApiObject):
+  | {
+      readonly kind: "ok";
+      readonly config: RolloutConfig;
+      readonly resourceVersion: string;
+      readonly uid: string;
+    }
+  | Extract<ConfigOutcome, { kind: "missing" | "invalid" }> {
   if (cm === null) return { kind: "missing" };
   const metadata = cm["metadata"] as { resourceVersion?: string; uid?: string } | undefined;
+  const resourceVersion = metadata?.resourceVersion ?? "";
   const data = (cm["data"] ?? {}) as Record<string, unknown>;
   const checked = checkConfigMapForRollout(data);
   if (!checked.ok) {
     return {
       kind: "invalid",
-      resourceVersion: metadata?.resourceVersion ?? "",
+      resourceVersion,
       uid: metadata?.uid ?? "",
       problems: checked.problems,
     };
   }
-  const { hash } = checked.value;
+  return { kind: "ok", config: checked.value, resourceVersion, uid: metadata?.uid ?? "" };
+}
+
+export async function syncConfig(deps: {
+  api: KubeApi;
+  configMap: ApiObject;
+  daemonSet: ObjectRef;
+  applied: () => Promise<AppliedConfig | null>;
+}): Promise<ConfigOutcome> {
+  const checked = checkConfigMapObject(deps.configMap);
+  if (checked.kind !== "ok") return checked;
+  const { config } = checked;
   const template = await deps.api.podTemplateAnnotation(deps.daemonSet, configHashAnnotation);
-  if (template === hash) return { kind: "current", hash };
-  if (template === undefined && (await deps.applied()) === hash) return { kind: "current", hash };
-  await deps.api.annotatePodTemplate(deps.daemonSet, configHashAnnotation, hash);
-  return { kind: "rolled-out", hash };
+  if (template === config.hash) return { kind: "current", config };
+  const applied = await deps.applied();
+  if (template === undefined && applied?.hash === config.hash) return { kind: "current", config };
+  await deps.api.annotatePodTemplate(deps.daemonSet, configHashAnnotation, config.hash);
+  const reasons =
+    applied?.hash === config.hash
+      ? ["the DaemonSet template stands for another kubelet config than this node runs"]
+      : restartReasons(applied?.kubelet ?? null, config.kubelet);
+  return { kind: "rolled-out", config, from: template, reasons };
 }

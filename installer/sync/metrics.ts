@@ -5,6 +5,7 @@ export interface SyncMetrics {
   readonly registry: Registry;
   readonly reconciles: Counter<"loop" | "result">;
   readonly rotations: Counter;
+  readonly liveConfigUpdates: Counter;
   readonly rejectedConfigs: Counter;
   readonly rejectedSecrets: Counter;
   readonly errors: Counter<"source">;
@@ -19,13 +20,18 @@ export function syncMetrics(): SyncMetrics {
     registry,
     reconciles: new Counter({
       name: "nodecred_reconciles_total",
-      help: "Reconcile passes, by loop (credentials, config) and result (ok, error).",
+      help: "Reconcile passes, by loop (policy, config) and result (ok, error).",
       labelNames: ["loop", "result"],
       registers,
     }),
     rotations: new Counter({
       name: "nodecred_credentials_rotations_total",
-      help: "Times the host credentials file was rewritten from a changed Secret.",
+      help: "Times the node's policy file was rewritten with changed credentials from the Secret.",
+      registers,
+    }),
+    liveConfigUpdates: new Counter({
+      name: "nodecred_policy_rules_updates_total",
+      help: "Times the node's policy file was rewritten with changed matchImages from the ConfigMap (live, no kubelet restart).",
       registers,
     }),
     rejectedConfigs: new Counter({
@@ -52,7 +58,7 @@ export function syncMetrics(): SyncMetrics {
     }),
     appliedConfig: new Gauge({
       name: "nodecred_config_applied_info",
-      help: "1 for the config hash this node applied (from the init container).",
+      help: "1 for the kubelet config hash this node runs (from the init container).",
       labelNames: ["hash"],
       registers,
     }),

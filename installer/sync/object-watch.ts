@@ -1,14 +1,26 @@
-import type { KubeApi, ObjectRef, WatchedKind, WatchHandle } from "../cluster/kube-api.ts";
+import type {
+  ApiObject,
+  KubeApi,
+  ObjectRef,
+  WatchedKind,
+  WatchHandle,
+} from "../cluster/kube-api.ts";
 import type { Backoff } from "./backoff.ts";
 
 /**
  * Keeps one list+watch of one object alive for as long as it is needed. The client's watcher
  * simply stops on most errors (and the server closes watches now and then), so every end is
  * followed by a fresh list+watch: immediately after a clean close, after a capped, jittered
- * backoff after an error (410 Gone, connection refused, 5xx...). Every (re)start also reports a
- * change, because anything may have happened while no watch was open.
+ * backoff after an error (410 Gone, connection refused, 5xx...). Every (re)start lists the object
+ * again, because anything may have happened while no watch was open.
+ *
+ * It also keeps the object as last listed or watched (an informer's cache, for one object), so a
+ * reconcile pass reads the latest state without asking the API server again: a change costs each
+ * node one watch event, not a GET more.
  */
 export interface KeptWatch {
+  /** The object as last seen (null: it does not exist); undefined until the first list. */
+  current(): ApiObject | undefined;
   stop(): void;
 }
 
@@ -27,6 +39,7 @@ export function keepWatching(options: {
   const isStopped = (): boolean => state.stopped;
   let handle: WatchHandle | undefined;
   let timer: NodeJS.Timeout | undefined;
+  let latest: ApiObject | undefined;
 
   const schedule = (delayMs: number): void => {
     if (state.stopped) return;
@@ -51,8 +64,11 @@ export function keepWatching(options: {
     const run = { finished: false };
     try {
       const h = await api.watch(kind, ref, {
-        onChange: () => {
-          backoff.reset();
+        onObject: (obj, from) => {
+          if (run.finished) return;
+          // Only a working watch proves the server healthy: a list alone does not reset the backoff.
+          if (from === "watch") backoff.reset();
+          latest = obj;
           onChange();
         },
         onEnd: (err) => {
@@ -66,7 +82,6 @@ export function keepWatching(options: {
         return;
       }
       handle = h;
-      onChange();
     } catch (err) {
       if (!run.finished) {
         run.finished = true;
@@ -77,6 +92,7 @@ export function keepWatching(options: {
 
   void start();
   return {
+    current: () => latest,
     stop(): void {
       state.stopped = true;
       clearTimeout(timer);

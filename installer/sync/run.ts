@@ -1,16 +1,17 @@
 import { readFile } from "node:fs/promises";
 import type { EventSpec, KubeApi, ObjectRef } from "../cluster/kube-api.ts";
-import { formatProblem, type Problem } from "../core/problems.ts";
 import { nodecredPaths } from "../core/flavour.ts";
-import { requireDirMode, writeFileAtomic } from "../host/atomic-write.ts";
+import { parseAppliedStatus, type AppliedStatus } from "../core/kubelet-config.ts";
+import { formatProblem, type Problem } from "../core/problems.ts";
+import { readCurrentFile, requireDirMode, writeFileAtomic } from "../host/atomic-write.ts";
 import { hostPaths } from "../host/host-paths.ts";
 import type { Logger } from "../log.ts";
 import { healthzOk } from "../process/kubelet-control.ts";
 import { jitteredBackoff } from "./backoff.ts";
 import { configHashAnnotation, syncConfig } from "./config-rollout.ts";
-import { syncCredentials, type CredentialsOutcome } from "./credentials-sync.ts";
+import { syncPolicy, type PolicyOutcome } from "./policy-sync.ts";
 import { syncMetrics, type SyncMetrics } from "./metrics.ts";
-import { keepWatching } from "./object-watch.ts";
+import { keepWatching, type KeptWatch } from "./object-watch.ts";
 import { ReconcileLoop } from "./reconcile-loop.ts";
 import { startStatusServer } from "./status-server.ts";
 
@@ -26,9 +27,9 @@ export interface SyncConfig {
   readonly kubeconfig: string | null;
   readonly listen: { readonly host: string; readonly port: number };
   readonly resyncMs: number;
-  /** The pod template's config-hash annotation this pod was created with ("" if none yet). */
+  /** The pod template's kubelet-config-hash annotation this pod was created with ("" if none yet). */
   readonly podConfigHash: string;
-  /** Written by the init container (`apply --status-file`): the config hash this node applied. */
+  /** Written by the init container (`apply --status-file`): the kubelet config this node runs. */
   readonly appliedStatusFile: string | null;
   /** Kubelet health, part of readiness ("" to leave it out). */
   readonly kubeletHealthzUrl: string;
@@ -41,11 +42,10 @@ function summary(problems: readonly Problem[]): string {
   return problems.length > 5 ? `${shown}; and ${problems.length - 5} more` : shown;
 }
 
-async function appliedHash(file: string | null): Promise<string | null> {
+async function readApplied(file: string | null): Promise<AppliedStatus | null> {
   if (file === null) return null;
   try {
-    const status = JSON.parse(await readFile(file, "utf8")) as { configHash?: unknown };
-    return typeof status.configHash === "string" ? status.configHash : null;
+    return parseAppliedStatus(await readFile(file, "utf8"));
   } catch {
     return null;
   }
@@ -64,9 +64,11 @@ export interface SyncHandle {
 }
 
 /**
- * The unprivileged main container: keeps the host credentials file in step with the Secret and
- * turns valid ConfigMap changes into a rollout of our DaemonSet. Two level-triggered loops, each
- * fed by its own list+watch; a resync catches anything missed.
+ * The unprivileged main container. Two level-triggered loops over one kept watch per object:
+ * the policy loop keeps the node's policy file (matchImages + credentials, read by the provider on
+ * every pull) in step with the Secret and the ConfigMap; the config loop turns a ConfigMap change
+ * the kubelet must read (a new envelope, provider name, cache duration, template) into a rollout
+ * of our DaemonSet. A resync catches anything missed.
  */
 export async function startSync(
   config: SyncConfig,
@@ -75,7 +77,7 @@ export async function startSync(
 ): Promise<SyncHandle> {
   const metrics = syncMetrics();
   const paths = hostPaths(config.hostRoot);
-  const credentialsFile = paths.resolve(nodecredPaths.credentialsFile);
+  const policyFile = paths.resolve(nodecredPaths.policyFile);
   const secretRef: ObjectRef = { namespace: config.namespace, name: config.secretName };
   const configMapRef: ObjectRef = { namespace: config.namespace, name: config.configMapName };
   const daemonSetRef: ObjectRef = { namespace: config.namespace, name: config.daemonSetName };
@@ -110,17 +112,19 @@ export async function startSync(
     }
   };
   /**
-   * What every node sees alike — this version of the Secret or ConfigMap is invalid — is one
-   * Warning on that object for the whole cluster (`kubectl describe`), not two per node: the
-   * Event's name is fixed by reason and resourceVersion, and whoever creates it first reports.
+   * What every node sees alike — this version of the Secret or ConfigMap is invalid, applied live,
+   * or rolled out — is one Event on that object for the whole cluster (`kubectl describe`), not two
+   * per node: the Event's name is fixed by reason and resourceVersion, and whoever creates it
+   * first reports. Returns whether this process reports it for the first time.
    */
-  const rejected = (
+  const clusterEvent = (
     regarding: { kind: "Secret" | "ConfigMap"; name: string; uid: string },
     resourceVersion: string,
+    type: "Normal" | "Warning",
     reason: string,
     message: string,
-  ): void => {
-    if (!firstTime(`${reason}-${resourceVersion}`)) return;
+  ): boolean => {
+    if (!firstTime(`${reason}-${resourceVersion}`)) return false;
     record({
       regarding: {
         kind: regarding.kind,
@@ -128,25 +132,113 @@ export async function startSync(
         namespace: config.namespace,
         ...(regarding.uid === "" ? {} : { uid: regarding.uid }),
       },
-      type: "Warning",
+      type,
       reason,
       message,
       ...(resourceVersion === ""
         ? {}
         : { name: `nodecred-${reason.toLowerCase()}.${resourceVersion}` }),
     });
+    return true;
   };
 
-  let credentialsGood = false;
-  let lastCredentials: CredentialsOutcome | null = null;
-  const credentialsLoop = new ReconcileLoop({
+  // Filled by the watches' lists; the loops read them (a change costs no GET).
+  const watched = {
+    secret: undefined as KeptWatch | undefined,
+    configMap: undefined as KeptWatch | undefined,
+  };
+
+  let policyGood = false;
+  let lastPolicy: PolicyOutcome | null = null;
+  const reportPolicy = async (outcome: PolicyOutcome): Promise<void> => {
+    const { secret, file } = outcome;
+    const secretName = `${secretRef.namespace}/${secretRef.name}`;
+    switch (secret.kind) {
+      case "ok":
+        break;
+      case "missing":
+        log.warn("Secret not found; keeping the current credentials", { object: secretName });
+        event(
+          `secret-missing`,
+          "Warning",
+          "SecretMissing",
+          `Secret ${secretName} not found; the node keeps its last credentials`,
+        );
+        break;
+      case "invalid":
+        log.warn("Secret rejected; keeping the last good credentials", {
+          object: secretName,
+          resourceVersion: secret.resourceVersion,
+          problems: secret.problems.map(formatProblem),
+        });
+        if (
+          clusterEvent(
+            { kind: "Secret", name: secretRef.name, uid: secret.uid },
+            secret.resourceVersion,
+            "Warning",
+            "SecretRejected",
+            `Secret ${secretRef.name} (resourceVersion ${secret.resourceVersion}) rejected, last good credentials kept: ${summary(secret.problems)}`,
+          )
+        ) {
+          metrics.rejectedSecrets.inc();
+        }
+        break;
+    }
+    if (file.kind === "incomplete") {
+      log.warn("policy file not written: a part is neither in the cluster nor on the node", {
+        path: nodecredPaths.policyFile,
+        reason: `no valid ${file.missing.join(" or ")}`,
+      });
+      return;
+    }
+    if (file.kind === "unchanged") return;
+    const object = `${configMapRef.namespace}/${configMapRef.name}`;
+    if (file.credentialsChanged && secret.kind === "ok") {
+      metrics.rotations.inc();
+      log.info("credentials written", {
+        action: "write",
+        path: nodecredPaths.policyFile,
+        object: secretName,
+        resourceVersion: secret.resourceVersion,
+      });
+      event(
+        null,
+        "Normal",
+        "CredentialsUpdated",
+        `policy file updated from Secret ${secretRef.name} (resourceVersion ${secret.resourceVersion})`,
+      );
+    }
+    if (!file.rulesChanged || outcome.configHash === null) return;
+    metrics.liveConfigUpdates.inc();
+    const applied = await readApplied(config.appliedStatusFile);
+    const live = applied?.kubeletConfigHash === outcome.configHash;
+    log.info("matchImages written to the policy file", {
+      action: "write",
+      path: nodecredPaths.policyFile,
+      object,
+      resourceVersion: outcome.configResourceVersion,
+      reason: live
+        ? `inside this node's kubelet config ${outcome.configHash}: live, no kubelet restart`
+        : `the kubelet config changes too (${applied?.kubeletConfigHash ?? "unknown"} -> ${outcome.configHash}): live where the current one reaches, the rest after the rollout restarts this node's kubelet`,
+    });
+    if (live) {
+      clusterEvent(
+        { kind: "ConfigMap", name: configMapRef.name, uid: outcome.configUid },
+        outcome.configResourceVersion,
+        "Normal",
+        "ConfigAppliedLive",
+        `ConfigMap ${configMapRef.name} (resourceVersion ${outcome.configResourceVersion}): matchImages changed inside the kubelet's envelope (kubelet config ${outcome.configHash} unchanged); every node's policy file has it: no rollout, no kubelet restart`,
+      );
+    }
+  };
+  const policyLoop = new ReconcileLoop({
     resyncMs: config.resyncMs,
     backoff: jitteredBackoff(500, 30_000),
     onError: (err) => {
-      metrics.reconciles.inc({ loop: "credentials", result: "error" });
+      metrics.reconciles.inc({ loop: "policy", result: "error" });
       metrics.errors.inc({ source: "reconcile" });
       const denied = errorText(err).includes("EACCES") || errorText(err).includes("EPERM");
-      log.error("credentials sync failed", {
+      log.error("policy sync failed", {
         error: errorText(err),
         ...(denied
           ? {
@@ -156,64 +248,26 @@ export async function startSync(
       });
     },
     reconcile: async () => {
-      const outcome = await syncCredentials({
-        api,
-        secret: secretRef,
+      const secret = watched.secret?.current();
+      const configMap = watched.configMap?.current();
+      // Not listed yet: the first list marks the loop dirty again.
+      if (secret === undefined || configMap === undefined) return;
+      const outcome = await syncPolicy({
+        secret,
+        configMap,
+        read: async () => (await readCurrentFile(policyFile))?.bytes ?? null,
         write: async (bytes) => {
           await requireDirMode(paths.resolve(nodecredPaths.credentialsDir), 0o700);
-          return writeFileAtomic(credentialsFile, bytes, 0o600);
+          return writeFileAtomic(policyFile, bytes, 0o600);
         },
       });
-      lastCredentials = outcome;
-      metrics.reconciles.inc({ loop: "credentials", result: "ok" });
-      switch (outcome.kind) {
-        case "written":
-          credentialsGood = true;
-          metrics.rotations.inc();
-          metrics.lastSuccess.setToCurrentTime({ loop: "credentials" });
-          log.info("credentials written", {
-            action: "write",
-            path: nodecredPaths.credentialsFile,
-            object: `${secretRef.namespace}/${secretRef.name}`,
-            resourceVersion: outcome.resourceVersion,
-          });
-          event(
-            null,
-            "Normal",
-            "CredentialsUpdated",
-            `credentials file updated from Secret ${secretRef.name} (resourceVersion ${outcome.resourceVersion})`,
-          );
-          break;
-        case "unchanged":
-          credentialsGood = true;
-          metrics.lastSuccess.setToCurrentTime({ loop: "credentials" });
-          break;
-        case "missing":
-          log.warn("Secret not found; keeping the current credentials file", {
-            object: `${secretRef.namespace}/${secretRef.name}`,
-          });
-          event(
-            `secret-missing`,
-            "Warning",
-            "SecretMissing",
-            `Secret ${secretRef.namespace}/${secretRef.name} not found; the node keeps its last credentials`,
-          );
-          break;
-        case "invalid":
-          metrics.rejectedSecrets.inc();
-          log.warn("Secret rejected; keeping the last good credentials", {
-            object: `${secretRef.namespace}/${secretRef.name}`,
-            resourceVersion: outcome.resourceVersion,
-            problems: outcome.problems.map(formatProblem),
-          });
-          rejected(
-            { kind: "Secret", name: secretRef.name, uid: outcome.uid },
-            outcome.resourceVersion,
-            "SecretRejected",
-            `Secret ${secretRef.name} (resourceVersion ${outcome.resourceVersion}) rejected, last good credentials kept: ${summary(outcome.problems)}`,
-          );
-          break;
+      lastPolicy = outcome;
+      metrics.reconciles.inc({ loop: "policy", result: "ok" });
+      policyGood = outcome.file.kind !== "incomplete" && outcome.secret.kind === "ok";
+      if (outcome.file.kind !== "incomplete") {
+        metrics.lastSuccess.setToCurrentTime({ loop: "policy" });
       }
+      await reportPolicy(outcome);
     },
   });
 
@@ -226,74 +280,101 @@ export async function startSync(
       log.error("config sync failed", { error: errorText(err) });
     },
     reconcile: async () => {
+      const configMap = watched.configMap?.current();
+      if (configMap === undefined) return;
       const outcome = await syncConfig({
         api,
-        configMap: configMapRef,
+        configMap,
         daemonSet: daemonSetRef,
-        applied: () => appliedHash(config.appliedStatusFile),
+        applied: async () => {
+          const applied = await readApplied(config.appliedStatusFile);
+          return applied === null
+            ? null
+            : { hash: applied.kubeletConfigHash, kubelet: applied.kubelet };
+        },
       });
       metrics.reconciles.inc({ loop: "config", result: "ok" });
       switch (outcome.kind) {
         case "current":
           metrics.lastSuccess.setToCurrentTime({ loop: "config" });
           break;
-        case "rolled-out":
+        case "rolled-out": {
           metrics.lastSuccess.setToCurrentTime({ loop: "config" });
-          log.info("config change rolled out", {
+          const metadata = (configMap?.["metadata"] ?? {}) as {
+            resourceVersion?: string;
+            uid?: string;
+          };
+          log.info("kubelet config change rolled out", {
             action: "patch",
             object: `${daemonSetRef.namespace}/${daemonSetRef.name}`,
             annotation: configHashAnnotation,
-            hash: outcome.hash,
+            hash: outcome.config.hash,
+            reason: outcome.reasons.join("; "),
           });
-          event(
-            `rollout-${outcome.hash}`,
+          clusterEvent(
+            { kind: "ConfigMap", name: configMapRef.name, uid: metadata.uid ?? "" },
+            metadata.resourceVersion ?? "",
             "Normal",
             "ConfigRolloutStarted",
-            `ConfigMap ${configMapRef.name} changed: DaemonSet ${daemonSetRef.name} rolls out config ${outcome.hash}`,
+            `ConfigMap ${configMapRef.name} (resourceVersion ${metadata.resourceVersion ?? "?"}) needs a kubelet restart (${outcome.reasons.join("; ")}): DaemonSet ${daemonSetRef.name} rolls kubelet config ${outcome.config.hash} out node by node`,
           );
           break;
+        }
         case "missing":
           log.warn("ConfigMap not found; nothing to roll out", {
             object: `${configMapRef.namespace}/${configMapRef.name}`,
           });
           break;
         case "invalid":
-          metrics.rejectedConfigs.inc();
-          log.warn("ConfigMap rejected; not rolled out", {
+          log.warn("ConfigMap rejected; not used", {
             object: `${configMapRef.namespace}/${configMapRef.name}`,
             resourceVersion: outcome.resourceVersion,
             problems: outcome.problems.map(formatProblem),
           });
-          rejected(
-            { kind: "ConfigMap", name: configMapRef.name, uid: outcome.uid },
-            outcome.resourceVersion,
-            "ConfigRejected",
-            `ConfigMap ${configMapRef.name} (resourceVersion ${outcome.resourceVersion}) rejected, not rolled out: ${summary(outcome.problems)}`,
-          );
+          if (
+            clusterEvent(
+              { kind: "ConfigMap", name: configMapRef.name, uid: outcome.uid },
+              outcome.resourceVersion,
+              "Warning",
+              "ConfigRejected",
+              `ConfigMap ${configMapRef.name} (resourceVersion ${outcome.resourceVersion}) rejected, nodes keep their config: ${summary(outcome.problems)}`,
+            )
+          ) {
+            metrics.rejectedConfigs.inc();
+          }
           break;
       }
     },
   });
 
-  const watches = [
-    { kind: "secrets" as const, ref: secretRef, loop: credentialsLoop },
-    { kind: "configmaps" as const, ref: configMapRef, loop: configLoop },
-  ].map(({ kind, ref, loop }) =>
-    keepWatching({
-      api,
-      kind,
-      ref,
-      backoff: jitteredBackoff(500, 30_000),
-      onChange: () => {
-        loop.markDirty();
-      },
-      onError: (err, retryInMs) => {
-        metrics.errors.inc({ source: "watch" });
-        log.warn("watch ended; restarting", { kind, error: errorText(err), retryInMs });
-      },
-    }),
-  );
-  credentialsLoop.start();
+  const watchError =
+    (kind: string) =>
+    (err: unknown, retryInMs: number): void => {
+      metrics.errors.inc({ source: "watch" });
+      log.warn("watch ended; restarting", { kind, error: errorText(err), retryInMs });
+    };
+  watched.secret = keepWatching({
+    api,
+    kind: "secrets",
+    ref: secretRef,
+    backoff: jitteredBackoff(500, 30_000),
+    onChange: () => {
+      policyLoop.markDirty();
+    },
+    onError: watchError("secrets"),
+  });
+  watched.configMap = keepWatching({
+    api,
+    kind: "configmaps",
+    ref: configMapRef,
+    backoff: jitteredBackoff(500, 30_000),
+    onChange: () => {
+      policyLoop.markDirty();
+      configLoop.markDirty();
+    },
+    onError: watchError("configmaps"),
+  });
+  policyLoop.start();
   configLoop.start();
 
   const server = await startStatusServer(
@@ -301,17 +382,27 @@ export async function startSync(
     {
       healthy: () => null,
       ready: async () => {
-        if (!credentialsGood) {
-          return `credentials not synced yet (${lastCredentials?.kind ?? "no pass yet"})`;
+        if (!policyGood) {
+          const why =
+            lastPolicy === null
+              ? "no pass yet"
+              : lastPolicy.file.kind === "incomplete"
+                ? `no valid ${lastPolicy.file.missing.join(" or ")}`
+                : `Secret ${lastPolicy.secret.kind}`;
+          return `policy file not synced yet (${why})`;
         }
-        const applied = await appliedHash(config.appliedStatusFile);
+        const applied = await readApplied(config.appliedStatusFile);
         metrics.appliedConfig.reset();
-        if (applied !== null) metrics.appliedConfig.set({ hash: applied }, 1);
+        if (applied !== null) metrics.appliedConfig.set({ hash: applied.kubeletConfigHash }, 1);
         if (config.appliedStatusFile !== null && applied === null) {
           return "no applied config recorded by the apply init container";
         }
-        if (config.podConfigHash !== "" && applied !== null && applied !== config.podConfigHash) {
-          return `node runs config ${applied}, this pod stands for ${config.podConfigHash}`;
+        if (
+          config.podConfigHash !== "" &&
+          applied !== null &&
+          applied.kubeletConfigHash !== config.podConfigHash
+        ) {
+          return `node runs kubelet config ${applied.kubeletConfigHash}, this pod stands for ${config.podConfigHash}`;
         }
         if (!(await kubeletHealthy(config.kubeletHealthzUrl))) return "kubelet not healthy";
         return null;
@@ -332,8 +423,9 @@ export async function startSync(
     metrics,
     port,
     async stop(): Promise<void> {
-      for (const w of watches) w.stop();
-      await Promise.all([credentialsLoop.stop(), configLoop.stop()]);
+      watched.secret?.stop();
+      watched.configMap?.stop();
+      await Promise.all([policyLoop.stop(), configLoop.stop()]);
       await new Promise<void>((resolve) => {
         server.close(() => {
           resolve();

@@ -1,0 +1,116 @@
+import { parsePolicy, type Policy } from "../../provider/core/policy.ts";
+import type { ApiObject } from "../cluster/kube-api.ts";
+import { nextPolicy } from "../core/policy-file.ts";
+import type { Problem } from "../core/problems.ts";
+import { credentialsFromSecret } from "../core/secret.ts";
+import { checkConfigMapObject } from "./config-rollout.ts";
+
+/**
+ * One pass of policy sync: the Secret and the ConfigMap as they are now → the node's policy file
+ * (matchImages + credentials, policy-file.ts) → a compare-first atomic write. The provider reads
+ * that file on every exec, so the next pull sees the change: no kubelet restart, no cache. A
+ * missing or invalid object changes nothing of its part: the node keeps its last good credentials
+ * or rules, and the outcome says why (for the Events and the metrics).
+ */
+export type SecretState =
+  | { readonly kind: "ok"; readonly resourceVersion: string }
+  | { readonly kind: "missing" }
+  | {
+      readonly kind: "invalid";
+      readonly resourceVersion: string;
+      /** The Secret's uid, so the Event is found with the Secret. */
+      readonly uid: string;
+      readonly problems: readonly Problem[];
+    };
+
+export type FileState =
+  | {
+      readonly kind: "written";
+      readonly credentialsChanged: boolean;
+      readonly rulesChanged: boolean;
+    }
+  | { readonly kind: "unchanged" }
+  /** Nothing to write: the part is neither in the cluster nor on the node. */
+  | { readonly kind: "incomplete"; readonly missing: readonly string[] };
+
+export interface PolicyOutcome {
+  readonly secret: SecretState;
+  /** The ConfigMap's kubelet config hash when it is valid (its rules went into the file). */
+  readonly configHash: string | null;
+  readonly configResourceVersion: string;
+  readonly configUid: string;
+  readonly file: FileState;
+}
+
+const decoder = new TextDecoder();
+
+function readSecret(secret: ApiObject): {
+  state: SecretState;
+  credentials: ReturnType<typeof credentialsFromSecret> | null;
+} {
+  if (secret === null) return { state: { kind: "missing" }, credentials: null };
+  const metadata = secret["metadata"] as { resourceVersion?: string; uid?: string } | undefined;
+  const resourceVersion = metadata?.resourceVersion ?? "";
+  // The API server leaves out `kind` on objects inside lists and some clients drop it; the
+  // object came from the secrets endpoint, so it is a Secret.
+  const credentials = credentialsFromSecret({ ...secret, kind: "Secret" });
+  const state: SecretState = credentials.ok
+    ? { kind: "ok", resourceVersion }
+    : {
+        kind: "invalid",
+        resourceVersion,
+        uid: metadata?.uid ?? "",
+        problems: credentials.problems,
+      };
+  return { state, credentials };
+}
+
+function sameJson(a: unknown, b: unknown): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
+}
+
+export async function syncPolicy(deps: {
+  secret: ApiObject;
+  configMap: ApiObject;
+  /** The node's policy file as it is (null: absent). */
+  read: () => Promise<Uint8Array | null>;
+  /** Atomic, compare-first write of the policy file; true when the bytes changed. */
+  write: (bytes: Uint8Array) => Promise<boolean>;
+}): Promise<PolicyOutcome> {
+  const secret = readSecret(deps.secret);
+  const config = checkConfigMapObject(deps.configMap);
+  const currentBytes = await deps.read();
+  const parsed = currentBytes === null ? null : parsePolicy(decoder.decode(currentBytes));
+  const current: Policy | null = parsed?.ok === true ? parsed.policy : null;
+  const next = nextPolicy({
+    credentials: secret.credentials,
+    matchImages:
+      config.kind === "ok"
+        ? { ok: true, value: config.config.settings.matchImages }
+        : config.kind === "invalid"
+          ? { ok: false, problems: config.problems }
+          : null,
+    current,
+  });
+  const outcome = {
+    secret: secret.state,
+    configHash: config.kind === "ok" ? config.config.hash : null,
+    configResourceVersion: config.kind === "missing" ? "" : config.resourceVersion,
+    configUid: config.kind === "missing" ? "" : config.uid,
+  };
+  if (!next.ok) return { ...outcome, file: { kind: "incomplete", missing: next.missing } };
+  if (!(await deps.write(next.bytes))) return { ...outcome, file: { kind: "unchanged" } };
+  const written = parsePolicy(decoder.decode(next.bytes));
+  const after = written.ok ? written.policy : null;
+  return {
+    ...outcome,
+    file: {
+      kind: "written",
+      credentialsChanged: !sameJson(current?.credentials, after?.credentials),
+      rulesChanged: !sameJson(
+        current?.rules.map((r) => r.pattern),
+        after?.rules.map((r) => r.pattern),
+      ),
+    },
+  };
+}
