@@ -12,7 +12,7 @@
 // document is refused as a whole (the provider then exits 1), never half-used. Problems name
 // fields and patterns, never a credential value.
 
-import { parseAuths } from "./docker-config.ts";
+import { describeKey, parseAuths } from "./docker-config.ts";
 import { isRecord } from "./json-fields.ts";
 import type { Credential } from "./keyring.ts";
 import {
@@ -84,7 +84,7 @@ function parseRules(value: unknown, problems: string[]): PolicyRule[] {
     }
     const parsed = parseMatchPattern(pattern);
     if (!parsed.ok)
-      problems.push(`matchImages[${String(i)}] ${JSON.stringify(pattern)}: ${parsed.problem}`);
+      problems.push(`matchImages[${String(i)}] ${describeKey(pattern)}: ${parsed.problem}`);
     else rules.push({ pattern, url: parsed.url });
   });
   return rules;

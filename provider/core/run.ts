@@ -191,7 +191,8 @@ function check(source: Source, image: string | null, inputs: ProgramInputs): Pro
   out.push(`${describeSource(source)} is valid: ${counts.join(", ")}\n`);
   if (rules !== null) {
     out.push("rules (matchImages; an image no rule matches gets an empty answer):\n");
-    for (const r of rules) out.push(`  ${r.pattern}\n`);
+    // A pattern may hold userinfo ("user:pass@reg.io" parses): shown redacted, like a key.
+    for (const r of rules) out.push(`  ${describeKey(r.pattern)}\n`);
     out.push("credentials in the kubelet's lookup order:\n");
   }
   // Listed in the kubelet's lookup order, with the key each entry is known by after normalisation.
@@ -209,7 +210,7 @@ function describeDecision(image: string, d: Decision): string {
   if (d.rule === undefined) {
     return `${head}  matches no rule: empty answer, not cached (the kubelet pulls without nodecred's credentials)\n`;
   }
-  const via = d.rule === null ? "" : `  matches rule ${JSON.stringify(d.rule.pattern)}\n`;
+  const via = d.rule === null ? "" : `  matches rule ${describeKey(d.rule.pattern)}\n`;
   if (d.lookup.credentials.length === 0) {
     return `${head}${via}  no credentials key matches it: empty answer, not cached\n`;
   }

@@ -1,5 +1,6 @@
-// The program as a function (core/run.ts): CLI behaviour and the failure contract — one line on
-// stderr, exit code 1, nothing on stdout — and no password ever on stderr.
+// The program as a function (core/run.ts): CLI behaviour, the live policy file, and the failure
+// contract — one line on stderr, exit code 1, nothing on stdout — and no password ever on stderr
+// (nor, for --check, on stdout).
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
@@ -12,11 +13,24 @@ import {
   type ProgramOutput,
   type ReadResult,
 } from "../../provider/core/run.ts";
+import { DEFAULT_POLICY_PATH, formatPolicy } from "../../provider/core/policy.ts";
 import { VERSION } from "../../provider/core/version.ts";
-import { CREDENTIALS, PASSWORDS, request } from "./fixtures.ts";
+import {
+  answer,
+  CREDENTIALS,
+  emptyAnswer,
+  PASSWORDS,
+  POLICY,
+  POLICY_CREDENTIALS,
+  POLICY_CREDENTIALS_AS_DOCKER_CONFIG,
+  POLICY_RULES,
+  request,
+} from "./fixtures.ts";
 import { REPO_ROOT } from "./run-provider.ts";
 
 const allStderr: string[] = [];
+/** Everything --check printed: it must hold no secret either. */
+const allCheckStdout: string[] = [];
 
 function exec(
   argv: string[],
@@ -32,6 +46,7 @@ function exec(
   };
   const out = run(argv, inputs);
   allStderr.push(out.stderr);
+  if (argv.includes("--check")) allCheckStdout.push(out.stdout);
   return out;
 }
 
@@ -44,8 +59,15 @@ function assertFailure(out: ProgramOutput, reason: string): void {
   assert.ok(out.stderr.includes(reason), out.stderr);
 }
 
-const FILES = { "/etc/nodecred/credentials.json": CREDENTIALS };
+const V1 = "credentialprovider.kubelet.k8s.io/v1";
+const V1BETA1 = "credentialprovider.kubelet.k8s.io/v1beta1";
+const FILES = {
+  "/etc/nodecred/credentials.json": CREDENTIALS,
+  "/etc/nodecred/policy.json": POLICY,
+  "/etc/nodecred/same-as-policy.json": POLICY_CREDENTIALS_AS_DOCKER_CONFIG,
+};
 const CRED_ARGS = ["--credentials", "/etc/nodecred/credentials.json"];
+const POLICY_ARGS = ["--policy", "/etc/nodecred/policy.json"];
 
 describe("normal mode", () => {
   test("answers a request", () => {
@@ -54,6 +76,30 @@ describe("normal mode", () => {
     assert.equal(out.stderr, "");
     const res = JSON.parse(out.stdout) as { auth: Record<string, { password: string }> };
     assert.equal(res.auth["reg.example.com"]?.password, "pw-alpha-7f3a");
+  });
+  test("the default cache duration is 0s: the kubelet asks again on every pull", () => {
+    const out = exec(CRED_ARGS, request("build.corp.example/x"), FILES);
+    assert.deepEqual(out, {
+      stdout: answer("Registry", "0s", { "*.corp.example": ["bob", "pw-beta-91c2"] }),
+      stderr: "",
+      exitCode: 0,
+    });
+  });
+  test("--cache-duration 5m: a positive cache for answers with credentials", () => {
+    const out = exec(
+      [...CRED_ARGS, "--cache-duration", "5m"],
+      request("build.corp.example/x"),
+      FILES,
+    );
+    assert.equal(
+      out.stdout,
+      answer("Registry", "5m0s", { "*.corp.example": ["bob", "pw-beta-91c2"] }),
+    );
+    assert.equal(
+      exec([...CRED_ARGS, "--cache-duration", "5m"], request("quay.io/x"), FILES).stdout,
+      emptyAnswer(),
+      "an empty answer is never cached",
+    );
   });
   test("--credentials=PATH and --cache-duration", () => {
     const out = exec(
@@ -66,8 +112,127 @@ describe("normal mode", () => {
   });
 });
 
+describe("policy mode", () => {
+  test("no flags: the policy at the default path", () => {
+    assert.equal(DEFAULT_POLICY_PATH, "/etc/nodecred/credentials/policy.json");
+    const out = exec([], request("build.corp.example/x"), { [DEFAULT_POLICY_PATH]: POLICY });
+    assert.deepEqual(out, {
+      stdout: answer("Registry", "0s", { "*.corp.example": ["bob", "pw-beta-91c2"] }),
+      stderr: "",
+      exitCode: 0,
+    });
+  });
+
+  // POLICY: rules reg.example.com/team, *.corp.example, docker.io/library, 10.0.0.5:5000,
+  // ghcr.io over keys reg.example.com, reg.example.com/v2/team, *.corp.example, Docker Hub,
+  // 10.0.0.5:5000.
+  const cases: readonly [string, string, string][] = [
+    [
+      "inside a path rule: path key first, then host key; Image",
+      request("reg.example.com/team/app"),
+      answer("Image", "0s", {
+        "https://reg.example.com/v2/team": ["team", "pw-team-0b8e"],
+        "reg.example.com": ["alice", "pw-alpha-7f3a"],
+      }),
+    ],
+    [
+      "same host outside the path rule: empty answer, though a key matches",
+      request("reg.example.com/other/app"),
+      emptyAnswer(),
+    ],
+    [
+      "glob rule, glob key: Registry",
+      request("build.corp.example/tools/x"),
+      answer("Registry", "0s", { "*.corp.example": ["bob", "pw-beta-91c2"] }),
+    ],
+    [
+      "Docker Hub fallback inside docker.io/library: Image (a path rule on this host)",
+      request("docker.io/library/nginx"),
+      answer("Image", "0s", { "https://index.docker.io/v1/": ["hubuser", "pw-hub-55d0"] }),
+    ],
+    [
+      "Docker Hub outside docker.io/library: empty answer, no fallback",
+      request("docker.io/user/app"),
+      emptyAnswer(),
+    ],
+    [
+      "IPv4 rule with port, password with a colon",
+      request("10.0.0.5:5000/x/y"),
+      answer("Registry", "0s", { "10.0.0.5:5000": ["carol", "pw:colon-e4"] }),
+    ],
+    ["the rule's port must match", request("10.0.0.5:5001/x"), emptyAnswer()],
+    ["a rule no key answers: empty answer", request("ghcr.io/org/app"), emptyAnswer()],
+    ["no rule: empty answer", request("quay.io/x"), emptyAnswer()],
+    [
+      "no rule, v1beta1: empty answer in the request's version",
+      request("quay.io/x", V1BETA1),
+      emptyAnswer(V1BETA1),
+    ],
+    [
+      "inside the rules, v1beta1",
+      request("build.corp.example/x", V1BETA1),
+      answer("Registry", "0s", { "*.corp.example": ["bob", "pw-beta-91c2"] }, V1BETA1),
+    ],
+  ];
+  for (const [name, stdin, stdout] of cases) {
+    test(name, () => {
+      assert.deepEqual(exec(POLICY_ARGS, stdin, FILES), { stdout, stderr: "", exitCode: 0 });
+    });
+  }
+  test("the empty answer, byte for byte", () => {
+    assert.equal(
+      exec(POLICY_ARGS, request("quay.io/x"), FILES).stdout,
+      `{"kind":"CredentialProviderResponse","apiVersion":"${V1}","cacheKeyType":"Image","cacheDuration":"0s","auth":{}}\n`,
+    );
+  });
+
+  test("inside the rules, the credentials are those the same Docker config gives", () => {
+    const docker = ["--credentials", "/etc/nodecred/same-as-policy.json"];
+    const inside = [
+      "reg.example.com/team/app",
+      "build.corp.example/tools/x",
+      "docker.io/library/nginx",
+      "10.0.0.5:5000/x/y",
+      "ghcr.io/org/app",
+    ];
+    type Auth = Record<string, { username: string; password: string }>;
+    const auth = (argv: string[], image: string): Auth =>
+      (JSON.parse(exec(argv, request(image), FILES).stdout) as { auth: Auth }).auth;
+    for (const image of inside) {
+      assert.deepEqual(auth(POLICY_ARGS, image), auth(docker, image), image);
+    }
+    // ...and outside them the Docker config would have answered: the rules made the difference.
+    for (const image of ["reg.example.com/other/app", "docker.io/user/app"]) {
+      assert.deepEqual(auth(POLICY_ARGS, image), {}, image);
+      assert.notDeepEqual(auth(docker, image), {}, image);
+    }
+  });
+
+  test("--cache-duration applies to answers with credentials, never to the empty answer", () => {
+    const argv = [...POLICY_ARGS, "--cache-duration", "5m"];
+    assert.equal(
+      exec(argv, request("build.corp.example/x"), FILES).stdout,
+      answer("Registry", "5m0s", { "*.corp.example": ["bob", "pw-beta-91c2"] }),
+    );
+    assert.equal(exec(argv, request("reg.example.com/other/app"), FILES).stdout, emptyAnswer());
+    assert.equal(exec(argv, request("ghcr.io/x"), FILES).stdout, emptyAnswer());
+  });
+
+  test("the policy is read on every call: an edited file answers the next request", () => {
+    const files: Record<string, string> = { ...FILES };
+    assert.equal(exec(POLICY_ARGS, request("quay.io/x"), files).stdout, emptyAnswer());
+    files["/etc/nodecred/policy.json"] = formatPolicy(
+      [...POLICY_RULES, "quay.io"],
+      [...POLICY_CREDENTIALS, { key: "quay.io", username: "q", password: "pw-beta-91c2" }],
+    );
+    assert.equal(
+      exec(POLICY_ARGS, request("quay.io/x"), files).stdout,
+      answer("Registry", "0s", { "quay.io": ["q", "pw-beta-91c2"] }),
+    );
+  });
+});
+
 describe("bad input: one line on stderr, exit 1, empty stdout", () => {
-  const V1 = "credentialprovider.kubelet.k8s.io/v1";
   const cases: readonly [string, string[], ReadResult | string, Record<string, string>, string][] =
     [
       ["stdin not JSON", CRED_ARGS, "hello", FILES, "request is not valid JSON"],
@@ -160,7 +325,89 @@ describe("bad input: one line on stderr, exit 1, empty stdout", () => {
         },
         "; ",
       ],
-      ["no --credentials", [], request("a/b"), FILES, "--credentials PATH is required"],
+      [
+        "no flags: the default policy path, missing here",
+        [],
+        request("a/b"),
+        FILES,
+        `cannot read policy file "${DEFAULT_POLICY_PATH}": no such file or directory`,
+      ],
+      [
+        "--policy and --credentials",
+        [...POLICY_ARGS, ...CRED_ARGS],
+        request("a/b"),
+        FILES,
+        "give --policy or --credentials, not both",
+      ],
+      ["--policy empty", ["--policy="], request("a/b"), FILES, "--policy must not be empty"],
+      [
+        "--credentials empty",
+        ["--credentials", ""],
+        request("a/b"),
+        FILES,
+        "--credentials must not be empty",
+      ],
+      [
+        "--image without --check",
+        [...POLICY_ARGS, "--image", "nginx"],
+        request("a/b"),
+        FILES,
+        "--image is only for --check",
+      ],
+      [
+        "--check --image empty",
+        ["--check", ...POLICY_ARGS, "--image="],
+        "",
+        FILES,
+        "--image must not be empty",
+      ],
+      [
+        "policy file missing",
+        ["--policy", "/nope.json"],
+        request("a/b"),
+        FILES,
+        'cannot read policy file "/nope.json": no such file or directory',
+      ],
+      [
+        "policy truncated (holding a password)",
+        POLICY_ARGS,
+        request("reg.example.com/team/app"),
+        {
+          "/etc/nodecred/policy.json": POLICY.slice(
+            0,
+            POLICY.indexOf("pw-team-0b8e") + "pw-team-0b8e".length,
+          ),
+        },
+        'policy file "/etc/nodecred/policy.json" is invalid: not valid JSON (a truncated or foreign file?)',
+      ],
+      [
+        "policy path holding a Docker config",
+        ["--policy", "/etc/nodecred/credentials.json"],
+        request("reg.example.com/app"),
+        FILES,
+        "not a nodecred policy file but a Docker config",
+      ],
+      [
+        "policy path holding foreign JSON",
+        POLICY_ARGS,
+        request("reg.example.com/app"),
+        { "/etc/nodecred/policy.json": JSON.stringify({ apiVersion: "v1", kind: "ConfigMap" }) },
+        "is invalid: not a nodecred policy file (want",
+      ],
+      [
+        "policy with several problems, still one line",
+        POLICY_ARGS,
+        request("reg.example.com/app"),
+        {
+          "/etc/nodecred/policy.json": JSON.stringify({
+            apiVersion: "nodecred.io/v1",
+            kind: "CredentialPolicy",
+            matchImages: ["%invalid%"],
+            auths: { "r.io": { auth: `${PASSWORDS[1] ?? ""}!` } },
+          }),
+        },
+        'matchImages[0] "%invalid%": match image is invalid: invalid URL escape "%in"; auths["r.io"].auth: not valid base64',
+      ],
       [
         "unknown flag",
         [...CRED_ARGS, "--verbose"],
@@ -237,6 +484,138 @@ describe("--check, --version, --help", () => {
   test("--check: unreadable file", () => {
     assertFailure(exec(["--check", "--credentials", "/nope"], "", {}), "no such file or directory");
   });
+  test("--check --policy: the rules and the keys in lookup order, never secrets", () => {
+    const out = exec(["--check", ...POLICY_ARGS], "", FILES);
+    assert.deepEqual(out, {
+      stdout:
+        'policy file "/etc/nodecred/policy.json" is valid: 5 rules, 5 credentials\n' +
+        "rules (matchImages; an image no rule matches gets an empty answer):\n" +
+        '  "reg.example.com/team"\n  "*.corp.example"\n  "docker.io/library"\n  "10.0.0.5:5000"\n  "ghcr.io"\n' +
+        "credentials in the kubelet's lookup order:\n" +
+        '  reg.example.com/team  (key "https://reg.example.com/v2/team")\n' +
+        '  reg.example.com  (key "reg.example.com")\n' +
+        '  index.docker.io  (key "https://index.docker.io/v1/")\n' +
+        '  10.0.0.5:5000  (key "10.0.0.5:5000")\n' +
+        '  *.corp.example  (key "*.corp.example")\n',
+      stderr: "",
+      exitCode: 0,
+    });
+    for (const user of ["alice", "bob", "hubuser", "carol"]) {
+      assert.ok(!out.stdout.includes(user), `no username ${user}`);
+    }
+  });
+  test("--check alone checks the policy at the default path", () => {
+    const out = exec(["--check"], "", { [DEFAULT_POLICY_PATH]: POLICY });
+    assert.equal(out.exitCode, 0);
+    assert.ok(out.stdout.startsWith(`policy file "${DEFAULT_POLICY_PATH}" is valid: 5 rules`));
+  });
+  test("--check --policy: problems one per line on stderr, exit 1", () => {
+    const bad = JSON.stringify({
+      apiVersion: "nodecred.io/v1",
+      kind: "CredentialPolicy",
+      matchImages: [],
+      auths: { "r.io": { auth: PASSWORDS[4] ?? "" } },
+    });
+    const out = exec(["--check", ...POLICY_ARGS], "", { "/etc/nodecred/policy.json": bad });
+    assert.deepEqual(out, {
+      stdout: "",
+      stderr:
+        'nodecred-provider: policy file "/etc/nodecred/policy.json": matchImages: is empty\n' +
+        'nodecred-provider: policy file "/etc/nodecred/policy.json": auths["r.io"].auth: not valid base64\n',
+      exitCode: 1,
+    });
+  });
+
+  describe("--check --image: which rule, which keys", () => {
+    const cases: readonly [string, string[], string, string][] = [
+      [
+        "no rule matches",
+        POLICY_ARGS,
+        "quay.io/x",
+        'image "quay.io/x":\n' +
+          "  matches no rule: empty answer, not cached (the kubelet pulls without nodecred's credentials)\n",
+      ],
+      [
+        "a key matches but no rule does",
+        POLICY_ARGS,
+        "reg.example.com/other/app:1",
+        'image "reg.example.com/other/app:1" (the kubelet asks for "reg.example.com/other/app"):\n' +
+          "  matches no rule: empty answer, not cached (the kubelet pulls without nodecred's credentials)\n",
+      ],
+      [
+        "a rule matches, no key does",
+        POLICY_ARGS,
+        "ghcr.io/org/app:1",
+        'image "ghcr.io/org/app:1" (the kubelet asks for "ghcr.io/org/app"):\n' +
+          '  matches rule "ghcr.io"\n' +
+          "  no credentials key matches it: empty answer, not cached\n",
+      ],
+      [
+        "a rule matches, keys answer in lookup order",
+        POLICY_ARGS,
+        "reg.example.com/team/app",
+        'image "reg.example.com/team/app":\n' +
+          '  matches rule "reg.example.com/team"\n' +
+          "  answered with 2 credentials, tried in this order:\n" +
+          '    key "https://reg.example.com/v2/team"\n' +
+          '    key "reg.example.com"\n',
+      ],
+      [
+        "normalised like the kubelet, Docker Hub fallback",
+        POLICY_ARGS,
+        "nginx:1.27",
+        'image "nginx:1.27" (the kubelet asks for "docker.io/library/nginx"):\n' +
+          '  matches rule "docker.io/library"\n' +
+          "  answered with 1 credential, tried in this order (the kubelet's Docker Hub fallback):\n" +
+          '    key "https://index.docker.io/v1/"\n',
+      ],
+      [
+        "a digest is dropped too",
+        POLICY_ARGS,
+        `build.corp.example/tools/x@sha256:${"ab".repeat(32)}`,
+        `image "build.corp.example/tools/x@sha256:${"ab".repeat(32)}" (the kubelet asks for "build.corp.example/tools/x"):\n` +
+          '  matches rule "*.corp.example"\n' +
+          "  answered with 1 credential, tried in this order:\n" +
+          '    key "*.corp.example"\n',
+      ],
+      [
+        "a Docker config has no rules: keys only",
+        CRED_ARGS,
+        "reg.example.com/team/app",
+        'image "reg.example.com/team/app":\n' +
+          "  answered with 2 credentials, tried in this order:\n" +
+          '    key "https://reg.example.com/v2/team"\n' +
+          '    key "reg.example.com"\n',
+      ],
+      [
+        "a Docker config, no key",
+        CRED_ARGS,
+        "quay.io/x",
+        'image "quay.io/x":\n  no credentials key matches it: empty answer, not cached\n',
+      ],
+    ];
+    for (const [name, source, image, tail] of cases) {
+      test(name, () => {
+        const out = exec(["--check", ...source, "--image", image], "", FILES);
+        assert.equal(out.exitCode, 0, out.stderr);
+        assert.equal(out.stderr, "");
+        const at = out.stdout.lastIndexOf('\nimage "') + 1;
+        assert.ok(at > 0, out.stdout);
+        assert.equal(out.stdout.slice(at), tail);
+        // The part before is --check without --image, unchanged.
+        assert.equal(out.stdout.slice(0, at), exec(["--check", ...source], "", FILES).stdout);
+      });
+    }
+    test("an invalid policy fails as --check does", () => {
+      const out = exec(["--check", ...POLICY_ARGS, "--image", "nginx"], "", {
+        "/etc/nodecred/policy.json": CREDENTIALS,
+      });
+      assert.equal(out.exitCode, 1);
+      assert.equal(out.stdout, "");
+      assert.ok(out.stderr.includes("read it with --credentials"), out.stderr);
+    });
+  });
+
   test("--check with --cache-duration is a usage error", () => {
     assertFailure(
       exec(["--check", ...CRED_ARGS, "--cache-duration", "5m"], "", FILES),
@@ -264,11 +643,15 @@ describe("--check, --version, --help", () => {
 });
 
 after(() => {
-  // Runs after every case above: no password, and no auth value holding one, reached stderr.
+  // Runs after every case above: no password, and no auth value holding one, reached stderr or
+  // the output of --check.
   const stderr = allStderr.join("");
-  assert.ok(stderr.length > 0);
+  const check = allCheckStdout.join("");
+  assert.ok(stderr.length > 0 && check.length > 0);
   for (const pw of PASSWORDS) {
     assert.ok(!stderr.includes(pw), `stderr leaks ${pw}`);
     assert.ok(!stderr.includes(encodeBase64Utf8(pw)), `stderr leaks base64 of ${pw}`);
+    assert.ok(!check.includes(pw), `--check leaks ${pw}`);
+    assert.ok(!check.includes(encodeBase64Utf8(pw)), `--check leaks base64 of ${pw}`);
   }
 });

@@ -10,7 +10,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { encodeBase64Utf8 } from "../../provider/core/base64.ts";
-import { CREDENTIALS, PASSWORDS, request } from "./fixtures.ts";
+import { formatPolicy } from "../../provider/core/policy.ts";
+import { answer, CREDENTIALS, emptyAnswer, PASSWORDS, POLICY, request } from "./fixtures.ts";
 import { NODE_BUNDLE, runProvider, staticBinary, type ProviderRun } from "./run-provider.ts";
 
 interface Case {
@@ -22,22 +23,14 @@ interface Case {
 }
 
 const V1 = "credentialprovider.kubelet.k8s.io/v1";
+const V1BETA1 = "credentialprovider.kubelet.k8s.io/v1beta1";
 
 function creds(dir: string, name = "credentials.json"): string[] {
   return ["--credentials", join(dir, name)];
 }
 
-function answer(
-  cacheKeyType: string,
-  cacheDuration: string,
-  auth: Record<string, [string, string]>,
-  apiVersion = V1,
-): string {
-  const entries = Object.entries(auth).map(
-    ([k, [u, p]]) =>
-      `${JSON.stringify(k)}:{"username":${JSON.stringify(u)},"password":${JSON.stringify(p)}}`,
-  );
-  return `{"kind":"CredentialProviderResponse","apiVersion":"${apiVersion}","cacheKeyType":"${cacheKeyType}","cacheDuration":"${cacheDuration}","auth":{${entries.join(",")}}}\n`;
+function policy(dir: string, name = "policy.json"): string[] {
+  return ["--policy", join(dir, name)];
 }
 
 function ok(stdout: string): (r: ProviderRun) => void {
@@ -60,14 +53,14 @@ const CASES: readonly Case[] = [
     name: "registry host key",
     argv: creds,
     stdin: request("reg.example.com/app"),
-    expect: ok(answer("Image", "5m0s", { "reg.example.com": ["alice", "pw-alpha-7f3a"] })),
+    expect: ok(answer("Image", "0s", { "reg.example.com": ["alice", "pw-alpha-7f3a"] })),
   },
   {
     name: "path key first, then host key",
     argv: creds,
     stdin: request("reg.example.com/team/app"),
     expect: ok(
-      answer("Image", "5m0s", {
+      answer("Image", "0s", {
         "https://reg.example.com/v2/team": ["team", "pw-team-0b8e"],
         "reg.example.com": ["alice", "pw-alpha-7f3a"],
       }),
@@ -77,27 +70,27 @@ const CASES: readonly Case[] = [
     name: "glob key, Registry cache",
     argv: creds,
     stdin: request("build.corp.example/tools/x"),
-    expect: ok(answer("Registry", "5m0s", { "*.corp.example": ["bob", "pw-beta-91c2"] })),
+    expect: ok(answer("Registry", "0s", { "*.corp.example": ["bob", "pw-beta-91c2"] })),
   },
   {
     name: "Docker Hub fallback",
     argv: creds,
     stdin: request("docker.io/library/nginx"),
     expect: ok(
-      answer("Registry", "5m0s", { "https://index.docker.io/v1/": ["hubuser", "pw-hub-55d0"] }),
+      answer("Registry", "0s", { "https://index.docker.io/v1/": ["hubuser", "pw-hub-55d0"] }),
     ),
   },
   {
     name: "IPv4 with port, password with a colon",
     argv: creds,
     stdin: request("10.0.0.5:5000/x/y"),
-    expect: ok(answer("Registry", "5m0s", { "10.0.0.5:5000": ["carol", "pw:colon-e4"] })),
+    expect: ok(answer("Registry", "0s", { "10.0.0.5:5000": ["carol", "pw:colon-e4"] })),
   },
   {
     name: "IPv6 with port",
     argv: creds,
     stdin: request("[fd00::1]:5000/x"),
-    expect: ok(answer("Registry", "5m0s", { "[fd00::1]:5000": ["v6", "pw-alpha-7f3a"] })),
+    expect: ok(answer("Registry", "0s", { "[fd00::1]:5000": ["v6", "pw-alpha-7f3a"] })),
   },
   {
     name: "no match",
@@ -115,14 +108,7 @@ const CASES: readonly Case[] = [
     name: "v1beta1",
     argv: creds,
     stdin: request("reg.example.com/app", "credentialprovider.kubelet.k8s.io/v1beta1"),
-    expect: ok(
-      answer(
-        "Image",
-        "5m0s",
-        { "reg.example.com": ["alice", "pw-alpha-7f3a"] },
-        "credentialprovider.kubelet.k8s.io/v1beta1",
-      ),
-    ),
+    expect: ok(answer("Image", "0s", { "reg.example.com": ["alice", "pw-alpha-7f3a"] }, V1BETA1)),
   },
   {
     name: "v1alpha1",
@@ -140,6 +126,18 @@ const CASES: readonly Case[] = [
       serviceAccountToken: "tok",
       serviceAccountAnnotations: { a: "b" },
     }),
+    expect: ok(answer("Image", "0s", { "reg.example.com": ["alice", "pw-alpha-7f3a"] })),
+  },
+  {
+    name: "cache duration default is 0s",
+    argv: creds,
+    stdin: request("build.corp.example/x"),
+    expect: ok(answer("Registry", "0s", { "*.corp.example": ["bob", "pw-beta-91c2"] })),
+  },
+  {
+    name: "cache duration 5m",
+    argv: (d) => [...creds(d), "--cache-duration", "5m"],
+    stdin: request("reg.example.com/app"),
     expect: ok(answer("Image", "5m0s", { "reg.example.com": ["alice", "pw-alpha-7f3a"] })),
   },
   {
@@ -232,9 +230,85 @@ const CASES: readonly Case[] = [
   },
   {
     name: "usage error",
-    argv: () => ["--cache-duration", "5m"],
+    argv: (d) => [...policy(d), ...creds(d)],
     stdin: request("a/b"),
-    expect: fails("--credentials PATH is required"),
+    expect: fails("give --policy or --credentials, not both"),
+  },
+  // Policy mode: the live rules decide which images get anything (fixtures.ts POLICY).
+  {
+    name: "policy: inside a path rule, path key first",
+    argv: policy,
+    stdin: request("reg.example.com/team/app"),
+    expect: ok(
+      answer("Image", "0s", {
+        "https://reg.example.com/v2/team": ["team", "pw-team-0b8e"],
+        "reg.example.com": ["alice", "pw-alpha-7f3a"],
+      }),
+    ),
+  },
+  {
+    name: "policy: glob rule, Registry cache, 5m",
+    argv: (d) => [...policy(d), "--cache-duration=5m"],
+    stdin: request("build.corp.example/tools/x"),
+    expect: ok(answer("Registry", "5m0s", { "*.corp.example": ["bob", "pw-beta-91c2"] })),
+  },
+  {
+    name: "policy: Docker Hub fallback under a path rule",
+    argv: policy,
+    stdin: request("docker.io/library/nginx"),
+    expect: ok(
+      answer("Image", "0s", { "https://index.docker.io/v1/": ["hubuser", "pw-hub-55d0"] }),
+    ),
+  },
+  {
+    name: "policy: outside the rules, empty answer (v1)",
+    argv: (d) => [...policy(d), "--cache-duration=5m"],
+    stdin: request("reg.example.com/other/app"),
+    expect: ok(emptyAnswer()),
+  },
+  {
+    name: "policy: outside the rules, empty answer (v1beta1)",
+    argv: policy,
+    stdin: request("quay.io/x", V1BETA1),
+    expect: ok(emptyAnswer(V1BETA1)),
+  },
+  {
+    name: "policy: a rule no key answers",
+    argv: policy,
+    stdin: request("ghcr.io/org/app"),
+    expect: ok(emptyAnswer()),
+  },
+  {
+    // JSON.parse in QuickJS must make it an own property too, not the prototype (and so must
+    // this test: a computed key, not `__proto__:`, in the object literal).
+    name: 'policy: "__proto__" as a registry key',
+    argv: (d) => policy(d, "policy-proto.json"),
+    stdin: request("__proto__/app"),
+    expect: ok(answer("Registry", "0s", { ["__proto__"]: ["proto", "pw-beta-91c2"] })),
+  },
+  {
+    name: "policy: truncated",
+    argv: (d) => policy(d, "policy-truncated.json"),
+    stdin: request("reg.example.com/team/app"),
+    expect: fails("is invalid: not valid JSON (a truncated or foreign file?)"),
+  },
+  {
+    name: "policy: a Docker config given as --policy",
+    argv: (d) => policy(d, "credentials.json"),
+    stdin: request("reg.example.com/team/app"),
+    expect: fails("read it with --credentials"),
+  },
+  {
+    name: "policy: invalid pattern and entry",
+    argv: (d) => policy(d, "policy-invalid.json"),
+    stdin: request("reg.example.com/team/app"),
+    expect: fails('"%invalid%": match image is invalid'),
+  },
+  {
+    name: "policy: missing",
+    argv: (d) => policy(d, "missing.json"),
+    stdin: request("a/b"),
+    expect: fails("cannot read policy file"),
   },
   {
     name: "--version",
@@ -258,6 +332,53 @@ const CASES: readonly Case[] = [
     stdin: "",
     expect: (r) => {
       assert.ok(r.code === 0 && r.stdout.includes("is valid: 6 entries"), r.stderr);
+    },
+  },
+  {
+    name: "--check policy",
+    argv: (d) => ["--check", ...policy(d)],
+    stdin: "",
+    expect: (r) => {
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(r.stdout.includes("is valid: 5 rules, 5 credentials\n"), r.stdout);
+      assert.ok(r.stdout.includes(`\n  "docker.io/library"\n`), r.stdout);
+      for (const pw of PASSWORDS) assert.ok(!r.stdout.includes(pw));
+    },
+  },
+  {
+    name: "--check --image, normalised, Docker Hub fallback",
+    argv: (d) => ["--check", ...policy(d), "--image", "nginx:1.27"],
+    stdin: "",
+    expect: (r) => {
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(
+        r.stdout.endsWith(
+          'image "nginx:1.27" (the kubelet asks for "docker.io/library/nginx"):\n' +
+            '  matches rule "docker.io/library"\n' +
+            "  answered with 1 credential, tried in this order (the kubelet's Docker Hub fallback):\n" +
+            '    key "https://index.docker.io/v1/"\n',
+        ),
+        r.stdout,
+      );
+    },
+  },
+  {
+    name: "--check --image, no rule",
+    argv: (d) => ["--check", ...policy(d), "--image", "Upper/app"],
+    stdin: "",
+    expect: (r) => {
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(r.stdout.includes('image "Upper/app":\n  matches no rule'), r.stdout);
+    },
+  },
+  {
+    name: "--check policy problems",
+    argv: (d) => ["--check", ...policy(d, "policy-invalid.json")],
+    stdin: "",
+    expect: (r) => {
+      assert.equal(r.code, 1);
+      assert.equal(r.stdout, "");
+      assert.equal(r.stderr.split("\n").length, 3, r.stderr);
     },
   },
   {
@@ -301,6 +422,31 @@ const allStderr: string[] = [];
 before(() => {
   dir = mkdtempSync(join(tmpdir(), "nodecred-conformance-"));
   writeFileSync(join(dir, "credentials.json"), CREDENTIALS);
+  writeFileSync(join(dir, "policy.json"), POLICY);
+  writeFileSync(
+    join(dir, "policy-proto.json"),
+    formatPolicy(
+      ["*", "reg.io"],
+      [
+        { key: "__proto__", username: "proto", password: "pw-beta-91c2" },
+        { key: "reg.io", username: "u", password: "pw-alpha-7f3a" },
+      ],
+    ),
+  );
+  // Cut just after a password: the reader must refuse the file without quoting it.
+  writeFileSync(
+    join(dir, "policy-truncated.json"),
+    POLICY.slice(0, POLICY.indexOf("pw-team-0b8e") + "pw-team-0b8e".length),
+  );
+  writeFileSync(
+    join(dir, "policy-invalid.json"),
+    JSON.stringify({
+      apiVersion: "nodecred.io/v1",
+      kind: "CredentialPolicy",
+      matchImages: ["%invalid%"],
+      auths: { "r.io": { auth: `${PASSWORDS[3] ?? ""}!` } },
+    }),
+  );
   writeFileSync(
     join(dir, "broken.json"),
     `{"auths": {"r.io": {"password": "${PASSWORDS[0] ?? ""}"`,

@@ -1,12 +1,15 @@
 // The static provider's answer, used as the kubelet uses it, pulls from real registries: with skopeo
 // and with containerd's CRI PullImage (the kubelet's own call). A wrong password in the credentials
 // file fails; after a real password rotation the old credentials fail and the rotated file works.
+// With a live policy file, an image inside its rules pulls, one outside gets the empty answer, and
+// an edited file applies on the very next call.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
+import { formatPolicy } from "../../provider/core/policy.ts";
 import { writeHostsToml } from "../env/containerd.ts";
 import { CriClient } from "../env/cri.ts";
 import { pushImage, skopeoTlsArgs, writeAuthFile } from "../env/image.ts";
@@ -23,6 +26,7 @@ interface Creds {
 
 interface Answer {
   readonly cacheKeyType: string;
+  readonly cacheDuration: string;
   readonly auth: Readonly<Record<string, Creds>>;
 }
 
@@ -43,16 +47,34 @@ function credentialsFile(auths: Readonly<Record<string, Creds>>): string {
   return file;
 }
 
+/** A policy file as the installer writes it: the live matchImages and the credentials. */
+function writePolicy(
+  file: string,
+  matchImages: string[],
+  auths: Readonly<Record<string, Creds>>,
+): void {
+  const credentials = Object.entries(auths).map(([key, c]) => ({
+    key,
+    username: c.username,
+    password: c.password,
+  }));
+  writeFileSync(file, formatPolicy(matchImages, credentials), { mode: 0o600 });
+}
+
 /** What the kubelet would do: ask the provider for the image without tag, read the answer. */
-function ask(image: string, credentials: string): Answer {
+function askWith(image: string, argv: string[]): Answer {
   const request = JSON.stringify({
     kind: "CredentialProviderRequest",
     apiVersion: "credentialprovider.kubelet.k8s.io/v1",
     image,
   });
-  const result = runProvider(staticBinary(), ["--credentials", credentials], request + "\n");
+  const result = runProvider(staticBinary(), argv, request + "\n");
   assert.equal(result.code, 0, result.stderr);
   return JSON.parse(result.stdout) as Answer;
+}
+
+function ask(image: string, credentials: string): Answer {
+  return askWith(image, ["--credentials", credentials]);
 }
 
 /** The single credential the answer holds for `host` (the test files have one key per host). */
@@ -108,6 +130,30 @@ for (const kind of ["plain", "tls"] as const) {
       const ref = await cri.pullImage(image, creds);
       assert.match(ref, /^sha256:/);
       await cri.removeImage(image);
+    });
+
+    it("answers from a live policy file: inside the rules pulls, outside gets nothing, edits apply at once", async () => {
+      const file = join(scratch(), "policy.json");
+      const policy = (image: string): Answer => askWith(image, ["--policy", file]);
+      writePolicy(file, [repo], { [registry.host]: registry });
+      const inside = policy(repo);
+      assert.equal(inside.cacheDuration, "0s");
+      const creds = credsFor(inside, registry.host);
+      await skopeoInspect(registry, image, creds);
+      assert.match(await cri.pullImage(image, creds), /^sha256:/);
+      await cri.removeImage(image);
+      // The same registry outside the rules: the key would match, the rule does not.
+      assert.deepEqual(policy(`${registry.host}/elsewhere/app`), {
+        kind: "CredentialProviderResponse",
+        apiVersion: "credentialprovider.kubelet.k8s.io/v1",
+        cacheKeyType: "Image",
+        cacheDuration: "0s",
+        auth: {},
+      });
+      // matchImages edited (the installer rewrites the file): the very next call follows it.
+      writePolicy(file, [`${registry.host}/elsewhere`], { [registry.host]: registry });
+      assert.deepEqual(policy(repo).auth, {});
+      await assert.rejects(cri.pullImage(image), unauthorized);
     });
 
     it("fails to pull when the credentials file holds a wrong password", async () => {

@@ -4,13 +4,21 @@ import assert from "node:assert/strict";
 import { describe, test } from "node:test";
 import { parseArgs } from "../../provider/core/cli.ts";
 import { buildKeyring, lookup, type Credential } from "../../provider/core/keyring.ts";
+import { matchingRule, type PolicyRule } from "../../provider/core/policy.ts";
 import { answerFor, chooseCacheKeyType, encodeResponse } from "../../provider/core/response.ts";
+import { parseMatchPattern } from "../../provider/core/url-match.ts";
 
 const V1 = "credentialprovider.kubelet.k8s.io/v1";
 const FIVE_MIN = 300_000_000_000n;
 
 function cred(key: string, username: string): Credential {
   return { key, username, password: `pw-${username}` };
+}
+
+function rule(pattern: string): PolicyRule {
+  const parsed = parseMatchPattern(pattern);
+  assert.ok(parsed.ok, pattern);
+  return { pattern, url: parsed.url };
 }
 
 describe("encodeResponse", () => {
@@ -117,6 +125,68 @@ describe("chooseCacheKeyType", () => {
     });
   }
 
+  // With a live policy, the rules decide which images get anything at all; the kubelet's cache
+  // knows nothing of them.
+  const withRules: readonly [string, string[], string[], string, "Image" | "Registry"][] = [
+    ["rules: none, as before", ["reg.io"], [], "reg.io/app", "Registry"],
+    ["rules: host-only rules", ["reg.io"], ["reg.io", "*.io"], "reg.io/app", "Registry"],
+    [
+      "rules: a path rule on this host forces Image",
+      ["reg.io"],
+      ["reg.io/team"],
+      "reg.io/team/app",
+      "Image",
+    ],
+    [
+      "rules: a path rule on this host forces Image, beside a host rule",
+      ["reg.io"],
+      ["reg.io", "reg.io/team"],
+      "reg.io/app",
+      "Image",
+    ],
+    [
+      "rules: a path rule behind a glob on this host",
+      ["*.io"],
+      ["*.io/team"],
+      "reg.io/team/x",
+      "Image",
+    ],
+    [
+      "rules: a path rule on another host does not matter",
+      ["reg.io", "other.io"],
+      ["reg.io", "other.io/team"],
+      "reg.io/app",
+      "Registry",
+    ],
+    [
+      "rules: a path rule on another port does not matter",
+      ["reg.io"],
+      ["reg.io", "reg.io:5000/team"],
+      "reg.io/app",
+      "Registry",
+    ],
+    [
+      "rules: Docker Hub fallback under docker.io/library",
+      ["https://index.docker.io/v1/"],
+      ["docker.io/library"],
+      "docker.io/library/nginx",
+      "Image",
+    ],
+  ];
+  for (const [name, keys, rules, image, want] of withRules) {
+    test(name, () => {
+      const keyring = buildKeyring(keys.map((k, i) => cred(k, `u${String(i)}`)));
+      assert.equal(
+        chooseCacheKeyType(
+          keyring,
+          image,
+          rules.map((r) => rule(r).url),
+        ),
+        want,
+      );
+    });
+  }
+
   // The property behind the choice: replay the kubelet's cache. An answer cached under the
   // registry for image X is handed, for a later image Y of the same registry, to the kubelet's
   // keyring, which re-matches its keys against Y. That must give exactly what the whole file
@@ -165,6 +235,63 @@ describe("chooseCacheKeyType", () => {
       }
     }
     assert.ok(registryAnswers > 5, "the property was exercised");
+  });
+
+  // The same replay under live rules: a Registry answer for X reused for Y must be what the
+  // provider itself answers Y, which is nothing when Y is outside the rules. (The kubelet asks
+  // its cache only for images inside its own matchImages, the envelope; every image here is.)
+  test("a Registry-cached answer is right for every image of that registry, under live rules", () => {
+    const policies: readonly [string[], string[]][] = [
+      [["reg.io"], ["reg.io/team"]],
+      [["reg.io"], ["reg.io", "reg.io/team"]],
+      [["*.io"], ["*.io/team", "other.io"]],
+      [
+        ["reg.io", "other.io"],
+        ["reg.io", "other.io/team"],
+      ],
+      [["https://index.docker.io/v1/"], ["docker.io/library"]],
+      [
+        ["https://index.docker.io/v1/", "reg.io"],
+        ["docker.io", "reg.io"],
+      ],
+      [["*.reg.io"], ["a.reg.io/x", "b.reg.io"]],
+    ];
+    const images = [
+      "reg.io/team/app",
+      "reg.io/other/app",
+      "reg.io/app",
+      "other.io/team/app",
+      "other.io/x",
+      "a.reg.io/x/y",
+      "a.reg.io/z",
+      "b.reg.io/x",
+      "docker.io/library/nginx",
+      "docker.io/team/app",
+    ];
+    const registryOf = (image: string): string => image.split("/")[0] ?? "";
+    let registryAnswers = 0;
+    for (const [keys, patterns] of policies) {
+      const file = buildKeyring(keys.map((k, i) => cred(k, `u${String(i)}`)));
+      const rules = patterns.map(rule);
+      const urls = rules.map((r) => r.url);
+      const provider = (image: string): readonly Credential[] =>
+        matchingRule(rules, image) === undefined ? [] : answerFor(file, image, FIVE_MIN, urls).auth;
+      for (const x of images) {
+        if (matchingRule(rules, x) === undefined) continue;
+        const answer = answerFor(file, x, FIVE_MIN, urls);
+        if (answer.cacheKeyType !== "Registry" || answer.auth.length === 0) continue;
+        registryAnswers++;
+        const cached = buildKeyring(answer.auth);
+        for (const y of images.filter((i) => registryOf(i) === registryOf(x))) {
+          assert.deepEqual(
+            lookup(cached, y).credentials.map((c) => c.username),
+            provider(y).map((c) => c.username),
+            `keys ${JSON.stringify(keys)}, rules ${JSON.stringify(patterns)}: answer for ${x} reused for ${y}`,
+          );
+        }
+      }
+    }
+    assert.ok(registryAnswers >= 3, "the property was exercised");
   });
 });
 
