@@ -22,9 +22,12 @@ export async function reportApply(
     if (outcome.changed.length === 0 && !outcome.restarted) return;
     type = "Normal";
     reason = outcome.restarted ? "KubeletRestarted" : "Installed";
+    const what = `kubelet config ${outcome.kubeletConfigHash} installed (${outcome.changed.join(", ")})`;
     message = outcome.restarted
-      ? `kubelet config ${outcome.kubeletConfigHash} installed (${outcome.changed.join(", ")}); kubelet restarted and healthy`
-      : `installed (${outcome.changed.join(", ")}); kubelet config ${outcome.kubeletConfigHash} unchanged, no kubelet restart needed`;
+      ? `${what}; kubelet restarted and healthy`
+      : outcome.restartPending
+        ? `${what}; kubelet restart pending (--restart none)`
+        : `${what}; no kubelet restart needed`;
   } else {
     const err = result.error;
     const code = err instanceof InstallerError ? err.code : "INTERNAL";

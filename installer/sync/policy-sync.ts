@@ -26,7 +26,9 @@ export type SecretState =
 export type FileState =
   | {
       readonly kind: "written";
+      /** The credentials differ from the file's (true for a first write). */
       readonly credentialsChanged: boolean;
+      /** The rules differ from those of an existing valid file. */
       readonly rulesChanged: boolean;
     }
   | { readonly kind: "unchanged" }
@@ -107,10 +109,13 @@ export async function syncPolicy(deps: {
     file: {
       kind: "written",
       credentialsChanged: !sameJson(current?.credentials, after?.credentials),
-      rulesChanged: !sameJson(
-        current?.rules.map((r) => r.pattern),
-        after?.rules.map((r) => r.pattern),
-      ),
+      // A first write (no valid file before) sets the rules; it does not change them.
+      rulesChanged:
+        current !== null &&
+        !sameJson(
+          current.rules.map((r) => r.pattern),
+          after?.rules.map((r) => r.pattern),
+        ),
     },
   };
 }

@@ -18,6 +18,11 @@ export interface RegistryOptions {
   readonly tls?: { readonly pair: KeyPair; readonly caFile: string; readonly caDir: string };
   /** No authentication at all (a public registry); username and password are then unused. */
   readonly anonymous?: boolean;
+  /**
+   * Where to listen (default 127.0.0.1 and a free port). Another loopback address lets a second
+   * registry share a port with the first, as two registry hosts behind the same port do.
+   */
+  readonly listen?: { readonly ip: string; readonly port: number };
 }
 
 /** One htpasswd line with a bcrypt hash, as `htpasswd -B` writes it. */
@@ -42,7 +47,8 @@ export interface RegistryInstance {
 export async function startRegistry(opts: RegistryOptions): Promise<RegistryInstance> {
   const dir = join(opts.dir, opts.name);
   mkdirSync(join(dir, "storage"), { recursive: true });
-  const port = await freePort();
+  const ip = opts.listen?.ip ?? "127.0.0.1";
+  const port = opts.listen?.port ?? (await freePort());
   const htpasswdFile = join(dir, "htpasswd");
   const tls = opts.tls
     ? `  tls:\n    certificate: ${opts.tls.pair.cert}\n    key: ${opts.tls.pair.key}\n`
@@ -60,7 +66,7 @@ export async function startRegistry(opts: RegistryOptions): Promise<RegistryInst
       "  filesystem:",
       `    rootdirectory: ${join(dir, "storage")}`,
       "http:",
-      `  addr: 127.0.0.1:${port}`,
+      `  addr: ${ip}:${port}`,
       `  secret: ${opts.name}-not-a-secret`,
       tls.trimEnd(),
       ...(opts.anonymous === true
@@ -72,7 +78,7 @@ export async function startRegistry(opts: RegistryOptions): Promise<RegistryInst
       .join("\n") + "\n",
   );
   const base = {
-    host: `127.0.0.1:${port}`,
+    host: `${ip}:${port}`,
     scheme: opts.tls ? "https" : "http",
     username: opts.username,
     htpasswdFile,

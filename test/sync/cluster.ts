@@ -1,9 +1,11 @@
 // Helpers for tests that drive the installer against the real kube-apiserver of the test env.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
 import { ApiException, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import type { AppliedStatus } from "../../installer/core/kubelet-config.ts";
+import { checkConfigMapForRollout } from "../../installer/core/rollout-check.ts";
 import { testEnv } from "../env/index.ts";
 
 const run = promisify(execFile);
@@ -108,6 +110,32 @@ export function dockerConfigSecret(
     type: "kubernetes.io/dockerconfigjson",
     data: { ".dockerconfigjson": Buffer.from(JSON.stringify(config)).toString("base64") },
   };
+}
+
+/**
+ * The status file `apply --status-file` writes once a node runs the config of this ConfigMap data
+ * (what the sync container reads for readiness and restart reasons).
+ */
+export function appliedStatusFor(data: Readonly<Record<string, string>>): string {
+  const checked = checkConfigMapForRollout(data);
+  if (!checked.ok) throw new Error(`invalid ConfigMap data: ${JSON.stringify(checked.problems)}`);
+  const status: AppliedStatus = {
+    kubeletConfigHash: checked.value.hash,
+    kubelet: checked.value.kubelet,
+    flavour: "kubeadm-rpm",
+    restarted: true,
+  };
+  return `${JSON.stringify(status)}\n`;
+}
+
+/** The node's policy file under a host root, parsed (as the provider reads it). */
+export function policyFileOf(hostRoot: string): {
+  matchImages: string[];
+  auths: Record<string, { username: string; password: string }>;
+} {
+  return JSON.parse(
+    readFileSync(join(hostRoot, "etc/nodecred/credentials/policy.json"), "utf8"),
+  ) as { matchImages: string[]; auths: Record<string, { username: string; password: string }> };
 }
 
 export interface SyncProcess {

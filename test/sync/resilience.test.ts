@@ -8,7 +8,6 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
 import { AppsV1Api, CoreV1Api } from "@kubernetes/client-node";
-import { checkConfigMapForRollout } from "../../installer/core/rollout-check.ts";
 import { skopeoTlsArgs, pushImage, writeAuthFile } from "../env/image.ts";
 import { testEnv } from "../env/index.ts";
 import { startKube, type KubeInstance } from "../env/kube.ts";
@@ -16,6 +15,7 @@ import { startRegistry, type RegistryInstance } from "../env/registry.ts";
 import { runProvider, staticBinary } from "../provider/run-provider.ts";
 import {
   adminKubeConfig,
+  appliedStatusFor,
   dockerConfigSecret,
   eventually,
   scratchDir,
@@ -26,7 +26,6 @@ import {
 const run = promisify(execFile);
 const ns = "rotation";
 const secretName = "nodecred-credentials";
-const cmData = { matchImages: "registry.resilience.test\n", defaultCacheDuration: "1m" };
 
 describe(
   "rotation through a real registry, across a kube-apiserver restart",
@@ -35,7 +34,7 @@ describe(
     const env = testEnv();
     const dir = scratchDir("resilience");
     const host = join(dir, "node");
-    const credentials = join(host, "etc/nodecred/credentials/docker-config.json");
+    const policy = join(host, "etc/nodecred/credentials/policy.json");
     let kube: KubeInstance;
     let registry: RegistryInstance;
     let sync: SyncProcess;
@@ -60,7 +59,7 @@ describe(
         apiVersion: "credentialprovider.kubelet.k8s.io/v1",
         image,
       });
-      const answer = runProvider(staticBinary(), ["--credentials", credentials], request);
+      const answer = runProvider(staticBinary(), ["--policy", policy], request);
       assert.equal(answer.code, 0, answer.stderr);
       const auth = (
         JSON.parse(answer.stdout) as {
@@ -88,9 +87,7 @@ describe(
 
     const synced = (password: string) => () => {
       try {
-        return readFileSync(credentials, "utf8").includes(JSON.stringify(password))
-          ? true
-          : undefined;
+        return readFileSync(policy, "utf8").includes(JSON.stringify(password)) ? true : undefined;
       } catch {
         return undefined;
       }
@@ -116,6 +113,8 @@ describe(
         }),
       });
       mkdirSync(join(host, "etc/nodecred/credentials"), { recursive: true, mode: 0o700 });
+      // The registry is in matchImages: the provider answers for its images from the policy file.
+      const cmData = { matchImages: `${registry.env.host}\n`, defaultCacheDuration: "1m" };
       // Right after install: a DaemonSet template without a hash, a node that applied the config.
       await core.createNamespacedConfigMap({
         namespace: ns,
@@ -134,9 +133,7 @@ describe(
           },
         },
       });
-      const expected = checkConfigMapForRollout(cmData);
-      assert.ok(expected.ok);
-      writeFileSync(join(dir, "applied.json"), JSON.stringify({ configHash: expected.value.hash }));
+      writeFileSync(join(dir, "applied.json"), appliedStatusFor(cmData));
       sync = await startSyncProcess([
         `--kubeconfig=${kube.kubeconfig}`,
         `--namespace=${ns}`,
@@ -166,7 +163,10 @@ describe(
       );
       const ds = await apps.readNamespacedDaemonSet({ namespace: ns, name: "nodecred" });
       assert.equal(ds.metadata?.generation, 1);
-      assert.equal(ds.spec?.template.metadata?.annotations?.["nodecred.io/config-hash"], undefined);
+      assert.equal(
+        ds.spec?.template.metadata?.annotations?.["nodecred.io/kubelet-config-hash"],
+        undefined,
+      );
     });
 
     it("after a registry password change and a Secret update, the new password pulls and the old is refused", async () => {

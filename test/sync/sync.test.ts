@@ -1,9 +1,10 @@
 // The sync container (`nodecred-installer run`) against the real kube-apiserver, authenticated as
 // the ServiceAccount of manifests/ with exactly the RBAC of manifests/ (the real authorizer
-// decides): credentials rotation to the host file, malformed Secrets, ConfigMap → DaemonSet
-// rollout trigger, Events, least privilege, metrics/readiness, SIGTERM, no secrets in logs.
+// decides): credentials rotation and live matchImages edits to the node's policy file, malformed
+// Secrets, ConfigMap → DaemonSet rollout trigger only for what the kubelet reads, Events, least
+// privilege, metrics/readiness, SIGTERM, no secrets in logs.
 import assert from "node:assert/strict";
-import { chmodSync, chownSync, mkdirSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
@@ -13,14 +14,17 @@ import {
   setHeaderOptions,
   type CoreV1Event,
 } from "@kubernetes/client-node";
+import { parse as parseYaml } from "yaml";
 import { checkConfigMapForRollout } from "../../installer/core/rollout-check.ts";
 import { testEnv } from "../env/index.ts";
 import {
   adminKubeConfig,
   apiStatus,
+  appliedStatusFor,
   dockerConfigSecret,
   eventually,
   kubectl,
+  policyFileOf,
   repoRoot,
   scratchDir,
   serviceAccountKubeconfig,
@@ -31,15 +35,20 @@ import {
 const ns = "nodecred";
 const secretName = "nodecred-credentials";
 const cmName = "nodecred-config";
-const credentialsPath = "etc/nodecred/credentials/docker-config.json";
+const policyPath = "etc/nodecred/credentials/policy.json";
 const syncUser = { uid: 65532, gid: 65532 };
 const passwords = ["first-password-Zq1", "rotated-password-Xw2", "another-password-Yv3"];
 
 function fileAuths(hostRoot: string): Record<string, { username: string; password: string }> {
-  const text = readFileSync(join(hostRoot, credentialsPath), "utf8");
-  return (JSON.parse(text) as { auths: Record<string, { username: string; password: string }> })
-    .auths;
+  return policyFileOf(hostRoot).auths;
 }
+
+/** The ConfigMap data manifests/ ships: what both nodes run (their apply status says so). */
+const shippedData = (
+  parseYaml(readFileSync(join(repoRoot, "manifests/configmap.yaml"), "utf8")) as {
+    data: Record<string, string>;
+  }
+).data;
 
 function counter(metrics: string, name: string): number {
   const line = metrics.split("\n").find((l) => l.startsWith(name));
@@ -65,7 +74,7 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
       ?.generation ?? 0;
   const dsHash = async (): Promise<string | undefined> =>
     (await apps.readNamespacedDaemonSet({ namespace: ns, name: "nodecred" })).spec?.template
-      .metadata?.annotations?.["nodecred.io/config-hash"];
+      .metadata?.annotations?.["nodecred.io/kubelet-config-hash"];
 
   before(async () => {
     await kubectl(["apply", "-k", join(repoRoot, "manifests")]);
@@ -85,7 +94,11 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
     }
     for (const d of [testEnv().workDir, dir]) chmodSync(d, 0o711);
     chownSync(saKubeconfig, syncUser.uid, syncUser.gid);
+    // Both nodes run the shipped config (as their apply init container recorded it).
+    const applied = join(dir, "applied.json");
+    writeFileSync(applied, appliedStatusFor(shippedData), { mode: 0o644 });
     const common = [
+      `--applied-status-file=${applied}`,
       `--kubeconfig=${saKubeconfig}`,
       `--namespace=${ns}`,
       "--kubelet-healthz-url=",
@@ -126,8 +139,13 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
         }
       });
       assert.deepEqual(auths, { [registry]: { password: passwords[0], username: "user" } });
-      assert.equal(statSync(join(host, credentialsPath)).mode & 0o777, 0o600);
-      assert.equal(statSync(join(host, credentialsPath)).uid, syncUser.uid, "written as non-root");
+      assert.deepEqual(
+        policyFileOf(host).matchImages,
+        (shippedData["matchImages"] ?? "").trim().split("\n"),
+        "the ConfigMap's rules, in the same file",
+      );
+      assert.equal(statSync(join(host, policyPath)).mode & 0o777, 0o600);
+      assert.equal(statSync(join(host, policyPath)).uid, syncUser.uid, "written as non-root");
       assert.equal(statSync(join(host, "etc/nodecred/credentials")).mode & 0o777, 0o700);
     }
     assert.equal((await syncA.readyz()).status, 200);
@@ -151,7 +169,7 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
   });
 
   it("keeps the last good file for a malformed Secret and reports it as an Event", async () => {
-    const before = readFileSync(join(hostA, credentialsPath));
+    const before = readFileSync(join(hostA, policyPath));
     const rejectedBefore = counter(await syncA.metrics(), "nodecred_secret_rejected_total");
     const rejectedBeforeB = counter(await syncB.metrics(), "nodecred_secret_rejected_total");
     const bad = [
@@ -177,7 +195,7 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
           ? true
           : undefined,
       );
-      assert.deepEqual(readFileSync(join(hostA, credentialsPath)), before, c.name);
+      assert.deepEqual(readFileSync(join(hostA, policyPath)), before, c.name);
     }
     // Wrong type: the type is immutable, so the Secret is recreated as Opaque.
     await core.deleteNamespacedSecret({ namespace: ns, name: secretName });
@@ -191,7 +209,7 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
         ? true
         : undefined,
     );
-    assert.deepEqual(readFileSync(join(hostA, credentialsPath)), before);
+    assert.deepEqual(readFileSync(join(hostA, policyPath)), before);
     // Node B saw the versions too (so it tried to report them as well).
     await eventually("node B's rejections", async () =>
       counter(await syncB.metrics(), "nodecred_secret_rejected_total") > rejectedBeforeB
@@ -233,7 +251,53 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
     );
   });
 
-  it("turns each distinct valid ConfigMap content into exactly one pod-template change", async () => {
+  it("takes a matchImages edit inside the envelope live: every node's policy file, no rollout", async () => {
+    const generation = await dsGeneration();
+    const hash = await dsHash();
+    const updates = counter(await syncA.metrics(), "nodecred_policy_rules_updates_total");
+    const rotations = counter(await syncA.metrics(), "nodecred_credentials_rotations_total");
+    const patterns = ["registry.sync.test", "*.registry.sync.test", "other.sync.test/team"];
+    const edited = await core.replaceNamespacedConfigMap({
+      namespace: ns,
+      name: cmName,
+      body: {
+        metadata: { name: cmName, namespace: ns },
+        data: { ...shippedData, matchImages: `${patterns.join("\n")}\n` },
+      },
+    });
+    for (const host of [hostA, hostB]) {
+      await eventually("the new rules in the policy file", () =>
+        JSON.stringify(policyFileOf(host).matchImages) === JSON.stringify(patterns)
+          ? true
+          : undefined,
+      );
+      assert.deepEqual(fileAuths(host), {
+        [registry]: { password: passwords[2], username: "user" },
+      });
+    }
+    const events = await eventually("ConfigAppliedLive event", async () => {
+      const list = await secretEvents("ConfigAppliedLive");
+      return list.length > 0 ? list : undefined;
+    });
+    // Both nodes wrote it; the cluster has one Event, on that version of the ConfigMap.
+    assert.equal(events.length, 1);
+    const [live] = events;
+    assert.ok(live);
+    assert.equal(live.involvedObject.kind, "ConfigMap");
+    assert.equal(live.involvedObject.uid, edited.metadata?.uid);
+    assert.match(live.message ?? "", /no rollout, no kubelet restart/);
+    assert.ok(counter(await syncA.metrics(), "nodecred_policy_rules_updates_total") > updates);
+    assert.equal(
+      counter(await syncA.metrics(), "nodecred_credentials_rotations_total"),
+      rotations,
+      "the credentials were not rewritten",
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.equal(await dsGeneration(), generation, "no template change");
+    assert.equal(await dsHash(), hash);
+  });
+
+  it("turns each distinct kubelet config into exactly one pod-template change, with its reasons", async () => {
     const generation0 = await dsGeneration();
     const data = {
       matchImages: "registry.sync.test\n*.registry.sync.test\n",
@@ -251,6 +315,22 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
     );
     const generation1 = await dsGeneration();
     assert.equal(generation1, generation0 + 1, "two nodes patched, one template change");
+    const started = await eventually("ConfigRolloutStarted event", async () => {
+      const list = await secretEvents("ConfigRolloutStarted");
+      return list.length > 0 ? list : undefined;
+    });
+    assert.equal(started.length, 1, "one Event for the cluster");
+    const [rollout] = started;
+    assert.ok(rollout);
+    assert.equal(rollout.involvedObject.kind, "ConfigMap");
+    // From what the nodes run (their apply status) to the new config.
+    assert.match(rollout.message ?? "", /defaultCacheDuration 0s -> 10m/);
+    // The rules reach the policy files live all the same.
+    for (const host of [hostA, hostB]) {
+      await eventually("rules in the policy file", () =>
+        policyFileOf(host).matchImages.length === 2 ? true : undefined,
+      );
+    }
 
     // Same settings, different text (a comment line): same hash, no new rollout.
     const configPasses = counter(
@@ -284,7 +364,9 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
         body: {
           spec: {
             template: {
-              metadata: { annotations: { "nodecred.io/config-hash": "0000000000000000" } },
+              metadata: {
+                annotations: { "nodecred.io/kubelet-config-hash": "0000000000000000" },
+              },
             },
           },
         },
@@ -302,8 +384,9 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
     );
   });
 
-  it("refuses a ConfigMap the kubelet would reject: Event, metric, no rollout", async () => {
+  it("refuses a ConfigMap the kubelet would reject: Event, metric, no rollout, rules kept", async () => {
     const generation = await dsGeneration();
+    const policyBefore = readFileSync(join(hostA, policyPath));
     const hash = await dsHash();
     const rejected = counter(await syncA.metrics(), "nodecred_config_rejected_total");
     const rejectedB = counter(await syncB.metrics(), "nodecred_config_rejected_total");
@@ -336,6 +419,7 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
     assert.match(event.message ?? "", /matchImages/);
     assert.equal(await dsGeneration(), generation);
     assert.equal(await dsHash(), hash);
+    assert.deepEqual(readFileSync(join(hostA, policyPath)), policyBefore, "rules kept");
   });
 
   it("is refused everything else by the real authorizer", async () => {
