@@ -203,12 +203,12 @@ await sync.stop();
 const fmt = (n: number): string => n.toFixed(1).padStart(8);
 const line = (label: string, values: readonly number[]): string => {
   const s = stats(values);
-  return `${label.padEnd(52)}${fmt(s.median)}  ${fmt(s.p95)}  ${fmt(s.max)}`;
+  return `${label.padEnd(62)}${fmt(s.median)}  ${fmt(s.p95)}  ${fmt(s.max)}`;
 };
 console.log(
   `nodecred day-2 benchmark: ${rounds} Secret and ${rounds} ConfigMap updates against kube-apiserver ${env.kube.version}, provider exec'd as the kubelet does`,
 );
-console.log(`${"".padEnd(52)}  median ms    p95 ms    max ms`);
+console.log(`${"".padEnd(62)}  median ms    p95 ms    max ms`);
 for (const [name, series, what] of [
   ["Secret", secretSeries, "provider answers the new password"],
   ["ConfigMap", configSeries, "provider answers a newly matched image"],

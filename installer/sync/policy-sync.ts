@@ -13,6 +13,8 @@ import { checkConfigMapObject } from "./config-rollout.ts";
  * or rules, and the outcome says why (for the Events and the metrics).
  */
 export type SecretState =
+  /** Not listed (yet): the watch has not delivered it, e.g. while the API server is away. */
+  | { readonly kind: "unknown" }
   | { readonly kind: "ok"; readonly resourceVersion: string }
   | { readonly kind: "missing" }
   | {
@@ -46,10 +48,11 @@ export interface PolicyOutcome {
 
 const decoder = new TextDecoder();
 
-function readSecret(secret: ApiObject): {
+function readSecret(secret: ApiObject | undefined): {
   state: SecretState;
   credentials: ReturnType<typeof credentialsFromSecret> | null;
 } {
+  if (secret === undefined) return { state: { kind: "unknown" }, credentials: null };
   if (secret === null) return { state: { kind: "missing" }, credentials: null };
   const metadata = secret["metadata"] as { resourceVersion?: string; uid?: string } | undefined;
   const resourceVersion = metadata?.resourceVersion ?? "";
@@ -72,15 +75,23 @@ function sameJson(a: unknown, b: unknown): boolean {
 }
 
 export async function syncPolicy(deps: {
-  secret: ApiObject;
-  configMap: ApiObject;
+  /** undefined: not listed (yet); its part of the file is kept as it is. */
+  secret: ApiObject | undefined;
+  /**
+   * undefined: not listed (yet), or not readable at all (a kustomize configMapGenerator names the
+   * ConfigMap with a hash the Role grants, not the plain name): the rules in the file are kept.
+   */
+  configMap: ApiObject | undefined;
   /** The node's policy file as it is (null: absent). */
   read: () => Promise<Uint8Array | null>;
   /** Atomic, compare-first write of the policy file; true when the bytes changed. */
   write: (bytes: Uint8Array) => Promise<boolean>;
 }): Promise<PolicyOutcome> {
   const secret = readSecret(deps.secret);
-  const config = checkConfigMapObject(deps.configMap);
+  const config =
+    deps.configMap === undefined
+      ? ({ kind: "unknown" } as const)
+      : checkConfigMapObject(deps.configMap);
   const currentBytes = await deps.read();
   const parsed = currentBytes === null ? null : parsePolicy(decoder.decode(currentBytes));
   const current: Policy | null = parsed?.ok === true ? parsed.policy : null;
@@ -97,8 +108,9 @@ export async function syncPolicy(deps: {
   const outcome = {
     secret: secret.state,
     configHash: config.kind === "ok" ? config.config.hash : null,
-    configResourceVersion: config.kind === "missing" ? "" : config.resourceVersion,
-    configUid: config.kind === "missing" ? "" : config.uid,
+    configResourceVersion:
+      config.kind === "ok" || config.kind === "invalid" ? config.resourceVersion : "",
+    configUid: config.kind === "ok" || config.kind === "invalid" ? config.uid : "",
   };
   if (!next.ok) return { ...outcome, file: { kind: "incomplete", missing: next.missing } };
   if (!(await deps.write(next.bytes))) return { ...outcome, file: { kind: "unchanged" } };

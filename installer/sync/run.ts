@@ -155,6 +155,7 @@ export async function startSync(
     const secretName = `${secretRef.namespace}/${secretRef.name}`;
     switch (secret.kind) {
       case "ok":
+      case "unknown":
         break;
       case "missing":
         log.warn("Secret not found; keeping the current credentials", { object: secretName });
@@ -250,8 +251,9 @@ export async function startSync(
     reconcile: async () => {
       const secret = watched.secret?.current();
       const configMap = watched.configMap?.current();
-      // Not listed yet: the first list marks the loop dirty again.
-      if (secret === undefined || configMap === undefined) return;
+      // Neither listed yet: the first list marks the loop dirty again. One alone is enough: the
+      // other part stays as the file has it.
+      if (secret === undefined && configMap === undefined) return;
       const outcome = await syncPolicy({
         secret,
         configMap,

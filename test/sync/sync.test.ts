@@ -16,6 +16,7 @@ import {
 } from "@kubernetes/client-node";
 import { parse as parseYaml } from "yaml";
 import { checkConfigMapForRollout } from "../../installer/core/rollout-check.ts";
+import { formatPolicy } from "../../provider/core/policy.ts";
 import { testEnv } from "../env/index.ts";
 import {
   adminKubeConfig,
@@ -166,6 +167,51 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
     }
     assert.ok(counter(await syncA.metrics(), "nodecred_credentials_rotations_total") >= 2);
     assert.ok((await secretEvents("CredentialsUpdated")).length >= 2);
+  });
+
+  it("keeps credentials in step when the ConfigMap cannot be read (configMapGenerator names)", async () => {
+    // With a kustomize configMapGenerator the Role grants the hashed name, not the plain one the
+    // sync watches: the rules stay as apply wrote them (from the mounted ConfigMap), the
+    // credentials still follow the Secret.
+    const hostC = join(dir, "node-c");
+    mkdirSync(join(hostC, "etc/nodecred/credentials"), { recursive: true, mode: 0o755 });
+    chmodSync(join(hostC, "etc/nodecred/credentials"), 0o700);
+    const rules = ["registry.sync.test", "generated.sync.test"];
+    writeFileSync(
+      join(hostC, policyPath),
+      formatPolicy(rules, [{ key: registry, username: "user", password: passwords[0] ?? "" }]),
+      { mode: 0o600 },
+    );
+    chownSync(join(hostC, "etc/nodecred/credentials"), syncUser.uid, syncUser.gid);
+    chownSync(join(hostC, policyPath), syncUser.uid, syncUser.gid);
+    const syncC = await startSyncProcess(
+      [
+        `--kubeconfig=${saKubeconfig}`,
+        `--namespace=${ns}`,
+        "--kubelet-healthz-url=",
+        `--host-root=${hostC}`,
+        "--node=node-c",
+        "--pod=pod-c",
+        "--configmap=nodecred-config-5h8k2m9t7c",
+      ],
+      syncUser,
+    );
+    try {
+      await eventually("the current password in node C's file", () =>
+        fileAuths(hostC)[registry]?.password === passwords[1] ? true : undefined,
+      );
+      assert.deepEqual(policyFileOf(hostC).matchImages, rules, "the rules as apply wrote them");
+      assert.ok(
+        syncC
+          .logs()
+          .split("\n")
+          .some((l) => l.includes('"watch ended; restarting"') && l.includes('"configmaps"')),
+        "the ConfigMap watch is refused and logged",
+      );
+    } finally {
+      assert.equal(await syncC.stop(), 0);
+    }
+    for (const pw of passwords) assert.ok(!syncC.logs().includes(pw));
   });
 
   it("keeps the last good file for a malformed Secret and reports it as an Event", async () => {
