@@ -4,9 +4,11 @@
  * Copies demo/kubeadm-rpm-node/ (a kubeadm node installed from the RPMs) to a temp dir, runs the
  * real installer bundle against it (dry run, then for real, then again to show it is idempotent),
  * shows what changed on the "node", runs the provider binary the installer put there with the
- * request the kubelet would send, pulls a real image with its answer when the test environment is
- * running (`node test/env/run.ts -- npm run demo`), and finally uninstalls. Passwords are masked in
- * everything it prints.
+ * request the kubelet would send (it reads the node's policy file: matchImages + credentials), pulls
+ * a real image with its answer when the test environment is running
+ * (`node test/env/run.ts -- npm run demo`), shows with dry runs which ConfigMap edits need a
+ * kubelet restart (a new envelope) and which reach the policy file live, and finally uninstalls.
+ * Passwords are masked in everything it prints; the policy file is shown as rules and keys only.
  *
  *   npm run demo [-- --configmap FILE] [-- --secret FILE]
  */
@@ -34,6 +36,12 @@ const repo = join(import.meta.dirname, "..");
 const kubeletVersion = "v1.34.4";
 const flagsFile = "/etc/sysconfig/kubelet";
 const exampleImage = "registry.example.com/team/app:1.0";
+/** An image in the kubelet's envelope that no matchImages pattern of the example names. */
+const unlistedImage = "docker.io/library/busybox";
+const providerConfigPath = "/etc/nodecred/credential-provider-config.yaml";
+const policyPath = "/etc/nodecred/credentials/policy.json";
+const stateFile = "/var/lib/nodecred/state.json";
+const noRestartLine = "no kubelet restart:";
 const masked = "********";
 
 class DemoError extends Error {}
@@ -269,7 +277,7 @@ function describeLog(stderr: string): string[] {
 
 interface ApplySummary {
   flavour: string;
-  configHash: string;
+  kubeletConfigHash: string;
   changed: string[];
   restarted: boolean;
   restartPending: boolean;
@@ -456,7 +464,7 @@ async function demo(work: string): Promise<void> {
   print(indent(describeLog(applied.stderr).join("\n")));
   const summary = JSON.parse(applied.stdout) as ApplySummary;
   print();
-  print(`flavour ${summary.flavour}, config hash ${summary.configHash}`);
+  print(`flavour ${summary.flavour}, kubelet config hash ${summary.kubeletConfigHash}`);
   print(`changed: ${summary.changed.join(", ")}`);
   print(
     `kubelet restart: ${summary.restartPending ? "pending" : "not needed"} (--restart none here;` +
@@ -487,19 +495,23 @@ async function demo(work: string): Promise<void> {
   ]);
   if (diff.code > 1) throw new DemoError(`diff failed: ${diff.stderr}`);
   print(indent(diff.stdout));
-  const providerConfigPath = "/etc/nodecred/credential-provider-config.yaml";
   print(`CredentialProviderConfig, ${providerConfigPath}:`);
   const providerConfigText = readFileSync(join(node, providerConfigPath), "utf8");
   print(indent(providerConfigText));
-  const credentialsPath = "/etc/nodecred/credentials/docker-config.json";
-  const credentialsMode = statSync(join(node, credentialsPath)).mode & 0o777;
-  const credentialKeys = Object.keys(
-    (JSON.parse(readFileSync(join(node, credentialsPath), "utf8")) as { auths: object }).auths,
-  );
   print(
-    `Credentials, ${credentialsPath} (mode ${octal(credentialsMode)}, content not shown):` +
-      ` registries ${credentialKeys.join(", ")}`,
+    "With matching: live the kubelet registers this fixed envelope (every host of 1 to 7" +
+      " dot-segments,\non each port matchImages use) and runs nodecred for every such pull;" +
+      " nodecred applies\nmatchImages itself, from the policy file.",
   );
+  print();
+  const policyMode = statSync(join(node, policyPath)).mode & 0o777;
+  const policy = JSON.parse(readFileSync(join(node, policyPath), "utf8")) as {
+    matchImages: string[];
+    auths: object;
+  };
+  print(`Policy file, ${policyPath} (mode ${octal(policyMode)}; rules and keys only):`);
+  for (const m of policy.matchImages) print(`    matchImages ${m}`);
+  for (const key of Object.keys(policy.auths)) print(`    credentials for ${key} (not shown)`);
 
   // 7. The provider --------------------------------------------------------------------------------
   section("The installed provider answers the kubelet's request");
@@ -515,6 +527,10 @@ async function demo(work: string): Promise<void> {
   const providerPath = join(node, binDir, entry.name);
   // The args name host paths; on the demo node they live under $NODE.
   const providerArgs = (entry.args ?? []).map((a) => a.replace(/=\//, `=${node}/`));
+  const policyArg = providerArgs.find((a) => a.startsWith("--policy="));
+  if (policyArg === undefined) {
+    throw new DemoError(`${providerConfigPath} does not pass the provider --policy=`);
+  }
   const ask = async (image: string): Promise<ProviderResponse> => {
     // Exactly what the kubelet writes: the image without tag or digest, kind first, a newline.
     const request = `${JSON.stringify({ kind: "CredentialProviderRequest", apiVersion: entry.apiVersion, image })}\n`;
@@ -526,7 +542,9 @@ async function demo(work: string): Promise<void> {
     }
     const response = JSON.parse(r.stdout) as ProviderResponse;
     print(indent(JSON.stringify(maskResponse(response), null, 2)));
-    print(`    (passwords masked by the demo; the kubelet gets them in clear)`);
+    if (Object.keys(response.auth ?? {}).length > 0) {
+      print(`    (passwords masked by the demo; the kubelet gets them in clear)`);
+    }
     return response;
   };
   print(`Pod image ${exampleImage} matches matchImages, so the kubelet runs ${entry.name}:`);
@@ -540,6 +558,26 @@ async function demo(work: string): Promise<void> {
         : "The answer does NOT hold the Secret's credentials for registry.example.com.",
     );
   }
+  print();
+  print(`Pod image ${unlistedImage}: inside the envelope, so the kubelet runs ${entry.name} too:`);
+  const unlisted = await ask(unlistedImage);
+  if (Object.keys(unlisted.auth ?? {}).length > 0) {
+    throw new DemoError(`the provider answered ${unlistedImage} with credentials`);
+  }
+  print(
+    "No matchImages rule names it: an empty answer, not cached; the kubelet pulls it as before.",
+  );
+  print();
+  print("`--check --image` explains a decision (rules and registry keys, never a secret):");
+  const checkArgs = ["--check", policyArg, "--image", exampleImage];
+  print(`$ ${shown(providerPath)} ${checkArgs.map(shown).join(" ")}`);
+  const checked = await run(providerPath, checkArgs);
+  if (checked.code !== 0) {
+    throw new DemoError(
+      `the provider's --check exited ${String(checked.code)}:\n${indent(tail(checked.stderr))}`,
+    );
+  }
+  print(indent(shown(checked.stdout)));
 
   // 8. Pull ----------------------------------------------------------------------------------------
   section("Pull a real image with the provider's answer");
@@ -593,7 +631,67 @@ async function demo(work: string): Promise<void> {
     );
   }
 
-  // 9. Uninstall -----------------------------------------------------------------------------------
+  // 9. Live edits ----------------------------------------------------------------------------------
+  section("Editing the ConfigMap: live, or a kubelet restart (dry runs)");
+  // In a cluster the apply init container restarts the kubelet and then clears the pending
+  // restart in the state file; the demo has no kubelet, so it clears it itself, or every dry run
+  // below would still announce the restart the first apply left pending.
+  const statePath = join(node, stateFile);
+  const state = JSON.parse(readFileSync(statePath, "utf8")) as { pendingRestart: boolean };
+  writeFileSync(statePath, `${JSON.stringify({ ...state, pendingRestart: false }, null, 2)}\n`);
+  print("The demo has no kubelet to restart: it marks the restart the first apply left pending as");
+  print(`done in ${stateFile}, as apply does once the restarted kubelet is healthy.`);
+  print("Then two edits of matchImages, each shown as a dry run against that node:");
+  const cmBase = parseYaml(readFileSync(configMapFile, "utf8")) as {
+    data: Record<string, string>;
+  };
+  const currentPatterns = (cmBase.data["matchImages"] ?? "")
+    .split("\n")
+    .map((l) => l.trim())
+    .filter((l) => l !== "" && !l.startsWith("#"));
+  const usedPorts = new Set(currentPatterns.map((p) => /^[^/]*:(\d+)(\/|$)/.exec(p)?.[1] ?? ""));
+  const newPort = ["5000", "5001", "8443", "9443"].find((p) => !usedPorts.has(p)) ?? "5000";
+  const edits = [
+    {
+      what: "a registry with no port: inside the envelope",
+      pattern: "*.mirror.example.com/team",
+      restart: false,
+    },
+    {
+      what: `a registry on port ${newPort}, which no pattern used: a new envelope`,
+      pattern: `mirror.example.com:${newPort}`,
+      restart: true,
+    },
+  ];
+  for (const [i, edit] of edits.entries()) {
+    const file = join(work, `configmap-edit-${String(i + 1)}.yaml`);
+    const data = {
+      ...cmBase.data,
+      matchImages: `${[...currentPatterns, edit.pattern].join("\n")}\n`,
+    };
+    writeFileSync(file, stringifyYaml({ ...cmBase, data }));
+    const args = [...applyArgs, "--dry-run"];
+    args.splice(args.indexOf(configMapFile), 1, file);
+    print();
+    print(`matchImages + ${edit.pattern} (${edit.what}):`);
+    print(`$ ${commandLine(args)}`);
+    const r = await installerRun(args);
+    failIfNonZero("nodecred-installer apply --dry-run (edited ConfigMap)", r);
+    print(indent(r.stdout));
+    const restarts = /^restart /m.test(r.stdout);
+    if (restarts !== edit.restart || r.stdout.includes(noRestartLine) === edit.restart) {
+      throw new DemoError(
+        `expected ${edit.restart ? "a kubelet restart" : "no kubelet restart"} for ${edit.pattern}`,
+      );
+    }
+    print(
+      edit.restart
+        ? "The kubelet's config changes (its envelope gains the port): the DaemonSet rolls this out with a\nkubelet restart, node by node."
+        : "Only the policy file changes: the sync container writes it within a second and the next pull\nuses it. No kubelet restart, no rollout.",
+    );
+  }
+
+  // 10. Uninstall ----------------------------------------------------------------------------------
   section("Uninstall: the node as it was");
   const uninstallArgs = ["uninstall", "--host-root", node, "--restart", "none"];
   print(`$ ${commandLine(uninstallArgs)}`);
@@ -603,11 +701,15 @@ async function demo(work: string): Promise<void> {
   if (left.length > 1) {
     throw new DemoError(`uninstall left differences on the node:\n${indent(left.join("\n"))}`);
   }
-  print(`${flagsFile} is byte-identical to the original; nothing of nodecred is left on the node.`);
+  print(`${flagsFile} is byte-identical to the original; nothing of nodecred is left on the node`);
+  print(`(the policy file, the config, the binary and ${stateFile} are gone).`);
 
   print();
   print("Demo done. In a cluster the same installer runs as the DaemonSet's apply init container");
-  print("(kubectl apply -k manifests/), and the sync container keeps the credentials current.");
+  print(
+    "(kubectl apply -k manifests/), and the sync container keeps every node's policy file in step",
+  );
+  print("with the Secret and matchImages.");
 }
 
 // --- main ------------------------------------------------------------------------------------------

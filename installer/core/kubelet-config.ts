@@ -79,7 +79,8 @@ export function restartReasons(before: KubeletSpec | null, after: KubeletSpec): 
         : "credentialProviderConfigTemplate changed",
     );
   }
-  if (reasons.some((r) => r.startsWith("matching "))) return reasons;
+  // Another mode registers other patterns altogether: nothing more to say about them.
+  if (before.matching !== after.matching) return reasons;
   const a = before.envelope;
   const b = after.envelope;
   if (a !== null && b !== null) {

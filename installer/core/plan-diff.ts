@@ -158,7 +158,8 @@ export function describePlan(plan: Plan): string {
       );
     }
   }
-  for (const r of plan.removals) parts.push(`remove ${r.path}\n`);
+  const removalsLater = plan.removalsAfterRestart && plan.restart !== null;
+  if (!removalsLater) for (const r of plan.removals) parts.push(`remove ${r.path}\n`);
   for (const d of plan.rmdirs) parts.push(`rmdir ${d} (if empty)\n`);
   if (plan.restart !== null) {
     parts.push(`restart ${plan.restart.unit}: ${plan.restart.reasons.join("; ")}\n`);
@@ -166,6 +167,13 @@ export function describePlan(plan: Plan): string {
     parts.push(
       "no kubelet restart: the kubelet's config is unchanged, the provider reads the new policy file on the next pull\n",
     );
+  }
+  if (removalsLater) {
+    for (const r of plan.removals) {
+      parts.push(
+        `remove ${r.path} (once the kubelet runs healthy on the new config; kept while its restart is pending)\n`,
+      );
+    }
   }
   return parts.length === 0 ? "no changes\n" : parts.join("");
 }

@@ -35,6 +35,11 @@ export interface Plan {
   readonly mkdirs: readonly DesiredDir[];
   readonly writes: readonly FileWrite[];
   readonly removals: readonly FileRemoval[];
+  /**
+   * apply: files no longer wanted go once the kubelet no longer runs a config that may name them
+   * (after its restart, if one is planned). uninstall: in order, before the restart.
+   */
+  readonly removalsAfterRestart: boolean;
   /** Directories to remove if empty (uninstall), deepest first. */
   readonly rmdirs: readonly string[];
   readonly restart: Restart | null;
@@ -99,6 +104,7 @@ export function planApply(
     mkdirs,
     writes,
     removals,
+    removalsAfterRestart: true,
     rmdirs: [],
     restart: reasons.length > 0 ? { unit: desired.unit, reasons } : null,
   };
@@ -180,6 +186,7 @@ export function planUninstall(
       mkdirs: [],
       writes,
       removals,
+      removalsAfterRestart: false,
       rmdirs: [...state.dirs].reverse(),
       restart: reasons.length > 0 ? { unit: state.unit, reasons } : null,
     },

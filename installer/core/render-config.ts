@@ -79,11 +79,27 @@ function engine(): typeof Handlebars {
   return hb;
 }
 
+/**
+ * `strict` only covers a name used on its own (`{{x}}`): as a helper's argument
+ * (`{{json (concat "--a=" x)}}`, the built-in template's own form) an unknown name is undefined,
+ * rendered as "undefined" or "". Reading the context through this proxy makes it an error there too.
+ */
+function strictContext(context: TemplateContext): TemplateContext {
+  return new Proxy(context, {
+    get(target, name, receiver): unknown {
+      if (typeof name === "string" && name !== "toJSON" && !(name in target)) {
+        throw new Error(`${JSON.stringify(name)} not defined in the template context`);
+      }
+      return Reflect.get(target, name, receiver) as unknown;
+    },
+  });
+}
+
 export function renderTemplate(template: string, context: TemplateContext): Result<string> {
   const path = `data.${settingsKeys.template}`;
   try {
     const compiled = engine().compile(template, { noEscape: true, strict: true });
-    return { ok: true, value: compiled(context) };
+    return { ok: true, value: compiled(strictContext(context)) };
   } catch (e) {
     const message = (e as Error).message;
     // nodecred 0.1 templates named the credentials file; the provider now reads one policy file.

@@ -7,8 +7,8 @@ import { join } from "node:path";
 import { parseArgs as parseProviderArgs } from "../../provider/core/cli.ts";
 import { formatGoDuration } from "../../provider/core/duration.ts";
 import { repoRoot } from "./golden.ts";
-import { credentialsFileFromSecret } from "../../installer/core/secret.ts";
-import { configHash } from "../../installer/core/desired-state.ts";
+import { credentialsFromSecret } from "../../installer/core/secret.ts";
+import { kubeletConfigHash } from "../../installer/core/kubelet-config.ts";
 
 // The parser itself is the provider's (provider/core/duration.ts), held to Go by the oracle test.
 // What matters here: the installer passes defaultCacheDuration to the provider as --cache-duration,
@@ -21,8 +21,8 @@ describe("defaultCacheDuration: ConfigMap and provider agree", () => {
     it(JSON.stringify(text), () => {
       const settings = parseSettings({ matchImages: "reg.test", defaultCacheDuration: text });
       const provider = parseProviderArgs([
-        "--credentials",
-        "/c.json",
+        "--policy",
+        "/p.json",
         `--cache-duration=${text.trim()}`,
       ]);
       assert.equal(settings.ok, provider.ok);
@@ -48,7 +48,8 @@ describe("ConfigMap settings", () => {
     assert.deepEqual(r.value, {
       providerName: "nodecred",
       matchImages: ["registry.example.test", "*.example.test"],
-      defaultCacheDuration: "5m",
+      matching: "live",
+      defaultCacheDuration: "0s",
       template: null,
     });
   });
@@ -57,26 +58,47 @@ describe("ConfigMap settings", () => {
       matchImages: "%bad%",
       defaultCacheDuration: "-1s",
       providerName: "a/b",
+      matching: "both",
       typo: "x",
     });
     if (r.ok) assert.fail("accepted");
     assert.deepEqual(r.problems.map((p) => p.path).sort(), [
       "data.defaultCacheDuration",
       "data.matchImages[0]",
+      "data.matching",
       "data.providerName",
       "data.typo",
     ]);
   });
-  it("configHash changes with the content and only with it", () => {
-    const a = parseSettings({ matchImages: "a.test" });
-    const b = parseSettings({ matchImages: "b.test" });
-    assert.ok(a.ok && b.ok);
-    assert.equal(configHash(a.value), configHash({ ...a.value }));
-    assert.notEqual(configHash(a.value), configHash(b.value));
+  it("matching: live or kubelet, surrounding blanks trimmed", () => {
+    for (const [text, want] of [
+      ["live", "live"],
+      [" kubelet\n", "kubelet"],
+      ["Live", null],
+      ["", null],
+    ] as const) {
+      const r = parseSettings({ matchImages: "r.test", matching: text });
+      assert.equal(r.ok ? r.value.matching : null, want, JSON.stringify(text));
+    }
+  });
+  it("kubeletConfigHash changes with what the kubelet reads and only with it", () => {
+    // The full table of decisions is in kubelet-config.test.ts; here, one of each side.
+    const settings = (data: Record<string, string>): Parameters<typeof kubeletConfigHash>[0] => {
+      const r = parseSettings(data);
+      assert.ok(r.ok);
+      return r.value;
+    };
+    const a = settings({ matchImages: "a.test" });
+    assert.equal(kubeletConfigHash(a), kubeletConfigHash({ ...a }));
+    assert.equal(kubeletConfigHash(a), kubeletConfigHash(settings({ matchImages: "b.test" })));
+    assert.notEqual(
+      kubeletConfigHash(settings({ matchImages: "a.test", matching: "kubelet" })),
+      kubeletConfigHash(settings({ matchImages: "b.test", matching: "kubelet" })),
+    );
   });
 });
 
-describe("Secret → credentials file", () => {
+describe("Secret → credentials", () => {
   const docker =
     '{"auths":{"reg.test":{"auth":"' + Buffer.from("u:FAKE-pass").toString("base64") + '"}}}';
   const secret = (over: Record<string, unknown>): Record<string, unknown> => ({
@@ -85,13 +107,10 @@ describe("Secret → credentials file", () => {
     data: { ".dockerconfigjson": Buffer.from(docker).toString("base64") },
     ...over,
   });
-  it("canonical bytes: sorted keys, username/password resolved, trailing newline", () => {
-    const r = credentialsFileFromSecret(secret({}));
+  it("the credentials in document order, auth resolved to username and password", () => {
+    const r = credentialsFromSecret(secret({}));
     assert.ok(r.ok);
-    assert.equal(
-      new TextDecoder().decode(r.value),
-      '{"auths":{"reg.test":{"password":"FAKE-pass","username":"u"}}}\n',
-    );
+    assert.deepEqual(r.value, [{ key: "reg.test", username: "u", password: "FAKE-pass" }]);
   });
   const bad: [string, Record<string, unknown>, string][] = [
     ["wrong type", { type: "Opaque" }, "type"],
@@ -110,7 +129,7 @@ describe("Secret → credentials file", () => {
   ];
   for (const [name, over, path] of bad) {
     it(`rejects ${name}`, () => {
-      const r = credentialsFileFromSecret(secret(over));
+      const r = credentialsFromSecret(secret(over));
       if (r.ok) assert.fail("accepted");
       {
         assert.ok(
@@ -147,7 +166,7 @@ describe("Secret data base64, as the API server reads it", () => {
   ];
   for (const [name, encoded, ok] of cases) {
     it(`${ok ? "accepts" : "rejects"} ${name}`, () => {
-      assert.equal(credentialsFileFromSecret(withData(encoded)).ok, ok);
+      assert.equal(credentialsFromSecret(withData(encoded)).ok, ok);
     });
   }
 });

@@ -6,11 +6,12 @@ import { applyArgs, inputTree, listCases, runInstaller } from "./golden.ts";
 import { diffSnapshots, manifestSnapshot, snapshot } from "./tree.ts";
 
 const fakePassword = "FAKE-test-password-not-real";
+const fakeUser = "fake-user";
 const cases = await listCases();
 
 async function expectedOf(
   dir: string,
-  which: "input" | "expected",
+  which: "input" | "expected" | "pristine",
 ): Promise<ReturnType<typeof manifestSnapshot>> {
   return manifestSnapshot(join(dir, which), await readFile(join(dir, `${which}.modes`), "utf8"));
 }
@@ -26,6 +27,7 @@ describe("golden host trees", () => {
       "aks-merge-yaml",
       "k3s-agent",
       "bottlerocket-refused",
+      "kubeadm-rpm-from-0.1",
     ]) {
       assert.ok(names.includes(n), `missing golden case ${n}`);
     }
@@ -97,8 +99,14 @@ describe("golden host trees", () => {
           const r = await runInstaller(applyArgs(c, root, ["--dry-run"]));
           assert.equal(r.error, null);
           assert.match(r.stdout, /^\+\+\+ b\//m);
-          assert.match(r.stdout, /credentials file: content not shown/);
-          assert.ok(!r.stdout.includes(fakePassword));
+          assert.match(
+            r.stdout,
+            /policy file, rules and registry keys \(credentials not shown\):\n(?: {2}.*\n)*? {2}\+credentials for "registry\.example\.test"\n/,
+          );
+          assert.match(r.stdout, /^ {2}\+matchImages registry\.example\.test$/m);
+          assert.ok(!r.stdout.includes(fakePassword), "password shown");
+          assert.ok(!r.stdout.includes(fakeUser), "username shown");
+          assert.ok(!r.logs.includes(fakePassword) && !r.logs.includes(fakeUser));
           assert.deepEqual(
             diffSnapshots(await expectedOf(c.dir, "input"), await snapshot(root)),
             [],
@@ -108,20 +116,20 @@ describe("golden host trees", () => {
         }
       });
 
-      it("uninstall restores the input tree byte for byte", async () => {
+      it(`uninstall restores the ${c.uninstalled} tree byte for byte`, async () => {
         const root = await inputTree(c);
         try {
           assert.equal((await runInstaller(applyArgs(c, root))).error, null);
           const r = await runInstaller(["uninstall", "--host-root", root, "--restart", "none"]);
           assert.equal(r.error, null, r.error?.message);
           assert.deepEqual(
-            diffSnapshots(await expectedOf(c.dir, "input"), await snapshot(root)),
+            diffSnapshots(await expectedOf(c.dir, c.uninstalled), await snapshot(root)),
             [],
           );
           const twice = await runInstaller(["uninstall", "--host-root", root, "--restart", "none"]);
           assert.equal(twice.error, null);
           assert.deepEqual(
-            diffSnapshots(await expectedOf(c.dir, "input"), await snapshot(root)),
+            diffSnapshots(await expectedOf(c.dir, c.uninstalled), await snapshot(root)),
             [],
           );
         } finally {

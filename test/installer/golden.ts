@@ -4,7 +4,9 @@
  *
  * A case holds input/ + input.modes (the host before), case.json (flavour, kubelet version,
  * expected error), optionally its own configmap.yaml/secret.yaml (else the shared ones next to
- * the cases), and expected/ + expected.modes (the host after `apply`).
+ * the cases), and expected/ + expected.modes (the host after `apply`). A case whose input is a
+ * node nodecred already changed (an older release's layout) also holds pristine/ + pristine.modes,
+ * the node before nodecred, which `uninstall` must restore instead of the input.
  */
 import { readdir, readFile, rm, stat } from "node:fs/promises";
 import { join } from "node:path";
@@ -29,6 +31,8 @@ export interface GoldenCase {
   readonly expectError: string | null;
   readonly configMap: string;
   readonly secret: string;
+  /** The tree uninstall must leave: the input, or pristine/ when the input is not the node before nodecred. */
+  readonly uninstalled: "input" | "pristine";
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -58,6 +62,7 @@ export async function listCases(): Promise<GoldenCase[]> {
       expectError: meta.expectError ?? null,
       configMap: await pick("configmap.yaml"),
       secret: await pick("secret.yaml"),
+      uninstalled: (await exists(join(dir, "pristine.modes"))) ? "pristine" : "input",
     });
   }
   return out;

@@ -6,7 +6,11 @@ import { mkdirSync, readFileSync, statSync, symlinkSync, writeFileSync } from "n
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
-import { configHash } from "../../installer/core/desired-state.ts";
+import {
+  kubeletConfigHash,
+  kubeletSpec,
+  parseAppliedStatus,
+} from "../../installer/core/kubelet-config.ts";
 import { parseSettings } from "../../installer/core/configmap.ts";
 import { applyArgs, inputTree, listCases, runInstaller } from "./golden.ts";
 import { tempDir } from "../temp-dir.ts";
@@ -68,10 +72,17 @@ describe("apply from the pod's volumes", () => {
     const settings = parseSettings(data);
     assert.ok(settings.ok);
     assert.deepEqual(JSON.parse(readFileSync(status, "utf8")), {
-      configHash: configHash(settings.value),
+      kubeletConfigHash: kubeletConfigHash(settings.value),
+      // JSON-stringified: no undefined, exactly the spec the sync container reads back.
+      kubelet: JSON.parse(JSON.stringify(kubeletSpec(settings.value))) as unknown,
       flavour: "kubeadm-rpm",
       restarted: false,
     });
+    // The sync container reads it back with the same code.
+    assert.equal(
+      parseAppliedStatus(readFileSync(status, "utf8"))?.kubeletConfigHash,
+      kubeletConfigHash(settings.value),
+    );
   });
 
   it("refuses, changing nothing, a mounted ConfigMap other than the one the pod was made for", async () => {
@@ -95,7 +106,10 @@ describe("apply from the pod's volumes", () => {
     const settings = parseSettings(data);
     assert.ok(settings.ok);
     const current = await runInstaller(
-      podArgs(applyArgs(c, root), cm, secret, ["--expect-config-hash", configHash(settings.value)]),
+      podArgs(applyArgs(c, root), cm, secret, [
+        "--expect-config-hash",
+        kubeletConfigHash(settings.value),
+      ]),
     );
     assert.equal(current.error, null);
     assert.notDeepEqual(diffSnapshots(before, await snapshot(root)), []);
@@ -107,7 +121,7 @@ describe("apply from the pod's volumes", () => {
     const root = await inputTree(c);
     const owner = ["--credentials-owner", "65532:65532"];
     assert.equal((await runInstaller(podArgs(applyArgs(c, root), cm, secret, owner))).error, null);
-    for (const p of ["etc/nodecred/credentials", "etc/nodecred/credentials/docker-config.json"]) {
+    for (const p of ["etc/nodecred/credentials", "etc/nodecred/credentials/policy.json"]) {
       const st = statSync(join(root, p));
       assert.deepEqual([st.uid, st.gid], [65532, 65532], p);
     }

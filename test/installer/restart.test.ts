@@ -6,117 +6,26 @@
  * not come back must trigger the rollback (checked on disk); a second run must not restart.
  */
 import assert from "node:assert/strict";
-import { spawnSync } from "node:child_process";
-import { mkdtemp, readFile, rm, stat, writeFile, mkdir } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { basename, dirname, join } from "node:path";
+import { readFile, rm, stat, writeFile } from "node:fs/promises";
+import { basename, join } from "node:path";
 import { describe, it } from "node:test";
-import { inputTree, listCases, repoRoot, standInProvider } from "./golden.ts";
+import { inputTree, listCases } from "./golden.ts";
+import {
+  canUnshare,
+  journalOfStep,
+  runScenario as runOn,
+  setKnob,
+  type JournalEntry,
+  type Step,
+} from "./stand-in-node.ts";
 import { diffSnapshots, manifestSnapshot, snapshot } from "./tree.ts";
 
-const node = join(repoRoot, "node_modules/.bin/node");
-const fixtures = join(repoRoot, "test/installer/fixtures");
 const golden = (await listCases()).find((c) => c.name === "kubeadm-deb-double-quoted");
 assert.ok(golden);
 
-interface StepResult {
-  code: number;
-  stdout: string;
-  stderr: string;
-  kubeletActiveAfter: boolean;
-}
-interface JournalEntry {
-  event: string;
-  fromPid1?: string;
-  code?: number;
-  verb?: string;
-  step?: number;
-}
-
-/** One command the stand-in init runs: the installer's apply with extra flags, or any argv. */
-type Step =
-  string[] | { readonly configMap?: string; readonly extra?: string[] } | { raw: string[] };
-
-const canUnshare =
-  spawnSync("unshare", ["--fork", "--pid", "--mount", "--mount-proc", "true"]).status === 0;
-
-async function runScenario(
-  root: string,
-  steps: Step[],
-): Promise<{ results: StepResult[]; journal: JournalEntry[] }> {
+function runScenario(root: string, steps: Step[]): ReturnType<typeof runOn> {
   assert.ok(golden);
-  const work = await mkdtemp(join(tmpdir(), "nodecred-restart-"));
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const installer = (extra: string[], configMap = golden.configMap): string[] => [
-    node,
-    join(repoRoot, "installer/main.ts"),
-    "apply",
-    "--host-root",
-    root,
-    "--configmap",
-    configMap,
-    "--secret",
-    golden.secret,
-    "--restart",
-    "systemd",
-    "--kubelet-version",
-    "v1.31.2",
-    "--provider-binary",
-    standInProvider,
-    "--kubelet-healthz-url",
-    `http://127.0.0.1:${port}/healthz`,
-    "--restart-timeout",
-    "10",
-    ...extra,
-  ];
-  await writeFile(
-    join(work, "scenario.json"),
-    JSON.stringify({
-      root,
-      port,
-      steps: steps.map((step) => ({
-        argv: Array.isArray(step)
-          ? installer(step)
-          : "raw" in step
-            ? step.raw
-            : installer(step.extra ?? [], step.configMap),
-      })),
-    }),
-  );
-  const r = spawnSync(
-    "unshare",
-    ["--fork", "--pid", "--mount", "--mount-proc", node, join(fixtures, "stand-in-init.js"), work],
-    {
-      env: {
-        ...process.env,
-        PATH: `${join(fixtures, "bin")}:${process.env["PATH"] ?? "/usr/sbin:/usr/bin:/sbin:/bin"}`,
-        NODECRED_TEST_NODE: node,
-        NODECRED_TEST_INIT_SOCKET: join(work, "init.sock"),
-      },
-      encoding: "utf8",
-      timeout: 120_000,
-    },
-  );
-  assert.equal(r.status, 0, `stand-in init failed: ${r.stderr}`);
-  const results = JSON.parse(await readFile(join(work, "results.json"), "utf8")) as StepResult[];
-  const journal = (await readFile(join(work, "journal.log"), "utf8"))
-    .split("\n")
-    .filter((l) => l !== "")
-    .map((l) => JSON.parse(l) as JournalEntry);
-  await rm(work, { recursive: true, force: true });
-  return { results, journal };
-}
-
-/**
- * Turns on a stand-in kubelet test knob (fixtures/stand-in-kubelet.js) for the provider named
- * "nodecred": "reject" refuses to start, "crash-after-healthz" answers once and exits.
- * Returns the knob file (removing it turns the knob off).
- */
-async function setKnob(root: string, name: "reject" | "crash-after-healthz"): Promise<string> {
-  const file = join(root, "etc/stand-in-kubelet", name);
-  await mkdir(dirname(file), { recursive: true });
-  await writeFile(file, "nodecred\n");
-  return file;
+  return runOn(golden, root, steps);
 }
 
 describe(
@@ -306,11 +215,7 @@ describe(
         ]);
         const codes = results.map((r) => r.code);
         assert.deepEqual(codes, [6, 8, 6, 6, 8, 0, 0, 0], results.map((r) => r.stderr).join("\n"));
-        const stepOf = (i: number): JournalEntry[] => {
-          const start = journal.findIndex((e) => e.event === "step" && e.step === i);
-          const end = journal.findIndex((e) => e.event === "step" && e.step === i + 1);
-          return journal.slice(start + 1, end === -1 ? undefined : end);
-        };
+        const stepOf = (i: number): JournalEntry[] => journalOfStep(journal, i);
         const restarts = (i: number): number =>
           stepOf(i).filter((e) => e.event === "restart").length;
         assert.deepEqual(

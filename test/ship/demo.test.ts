@@ -1,6 +1,8 @@
-// `npm run demo` inside the test environment: the installer wires the demo node, the installed
-// provider answers, a real image is pulled with that answer, uninstall restores the node, and no
-// password is ever printed. A broken Secret makes it fail with a clear message and no stack trace.
+// `npm run demo` inside the test environment: the installer wires the demo node (policy file,
+// `--policy`, the envelope), the installed provider answers, a real image is pulled with that
+// answer, dry runs show a matchImages edit inside the envelope (policy file only, no restart) and
+// one on a new port (config diff, restart), uninstall restores the node, and no password is ever
+// printed. A broken Secret makes it fail with a clear message and no stack trace.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
@@ -66,7 +68,7 @@ describe("npm run demo", () => {
     assert.doesNotMatch(`${stdout}\n${stderr}`, /demo failed|^\s+at .*:\d+:\d+\)?$/m);
   });
 
-  it("adds the two kubelet flags after the node's own, and writes the config and credentials", async () => {
+  it("adds the two kubelet flags after the node's own, and writes the config and the policy file", async () => {
     const { stdout } = await result;
     assert.ok(stdout.includes('-KUBELET_EXTRA_ARGS="--node-ip=10.0.0.5"\n'), stdout);
     assert.ok(
@@ -79,13 +81,20 @@ describe("npm run demo", () => {
       stdout,
       /^ {2}\+ 0644 +\d+ B {2}\/etc\/nodecred\/credential-provider-config\.yaml$/m,
     );
-    assert.match(
-      stdout,
-      /^ {2}\+ 0600 +\d+ B {2}\/etc\/nodecred\/credentials\/docker-config\.json$/m,
-    );
+    assert.match(stdout, /^ {2}\+ 0600 +\d+ B {2}\/etc\/nodecred\/credentials\/policy\.json$/m);
+    assert.doesNotMatch(stdout, /docker-config\.json|--credentials=/);
     assert.match(stdout, /^ {2}\+ 0755 +\d+ B {2}\/etc\/nodecred\/bin\/nodecred$/m);
     assert.match(stdout, /kind: CredentialProviderConfig/);
-    assert.match(stdout, new RegExp(`- ${escape(registry.host)}$`, "m"));
+    assert.match(stdout, /^ {10}- --policy=\/etc\/nodecred\/credentials\/policy\.json$/m);
+    // The envelope, with a ladder for the test registry's port; the host itself is in the policy.
+    const port = /:(\d+)$/.exec(registry.host)?.[1] ?? "";
+    assert.match(stdout, /^ {10}- "\*\.\*\.\*\.\*\.\*\.\*\.\*"$/m);
+    assert.match(stdout, new RegExp(`^ {10}- "\\*:${port}"$`, "m"));
+    assert.match(stdout, new RegExp(`^ {4}matchImages ${escape(registry.host)}$`, "m"));
+    assert.match(
+      stdout,
+      new RegExp(`^ {4}credentials for ${escape(registry.host)} \\(not shown\\)$`, "m"),
+    );
     assert.match(stdout, /apply again: 0 files changed/);
   });
 
@@ -96,6 +105,34 @@ describe("npm run demo", () => {
       /"registry\.example\.com": \{\s+"username": "demo-robot",\s+"password": "\*{8}"\s+\}/,
     );
     assert.match(stdout, /The answer holds the Secret's username and password/);
+  });
+
+  it("shows an empty answer for an image in the envelope that no rule names, and --check's reason", async () => {
+    const { stdout } = await result;
+    assert.match(
+      stdout,
+      /"image":"docker\.io\/library\/busybox"\}'[^]*?"cacheDuration": "0s",\s+"auth": \{\}/,
+    );
+    assert.match(stdout, /No matchImages rule names it: an empty answer/);
+    assert.match(stdout, /matches rule "?registry\.example\.com"?\n/);
+  });
+
+  it("dry runs: an edit inside the envelope is live, one on a new port restarts the kubelet", async () => {
+    const { stdout } = await result;
+    const live = /matchImages \+ \*\.mirror\.example\.com\/team [^]*?\n\n/.exec(stdout)?.[0] ?? "";
+    assert.match(live, /^ {6}\+matchImages \*\.mirror\.example\.com\/team$/m);
+    assert.match(live, /^ {4}no kubelet restart: the kubelet's config is unchanged/m);
+    assert.doesNotMatch(live, /credential-provider-config\.yaml|^ {4}restart /m);
+    const port = /matchImages \+ mirror\.example\.com:(\d+) /.exec(stdout)?.[1];
+    assert.ok(port !== undefined, stdout);
+    const grown = stdout.slice(stdout.indexOf(`matchImages + mirror.example.com:${port}`));
+    assert.match(grown, /^ {6}\+matchImages mirror\.example\.com:\d+$/m);
+    assert.match(grown, new RegExp(`^ {4}\\+ {6}- "\\*:${port}"$`, "m"));
+    assert.match(
+      grown,
+      /^ {4}restart kubelet: provider-config \/etc\/nodecred\/credential-provider-config\.yaml updated$/m,
+    );
+    assert.doesNotMatch(grown.slice(0, grown.indexOf("== ")), /no kubelet restart/);
   });
 
   it("pulls the test image from the local registry with that answer, after a refusal without", async () => {

@@ -1,0 +1,246 @@
+/**
+ * The node's policy file from the installer's side (installer/core/policy-file.ts): its bytes,
+ * what the sync loop writes when the Secret or the ConfigMap is missing or invalid (nextPolicy),
+ * and how `--dry-run` shows it (plan-diff.ts): rules and registry keys, never a username or
+ * password, and the "no kubelet restart" line when only the policy changes.
+ */
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { describePlan } from "../../installer/core/plan-diff.ts";
+import type { FileWrite, Plan } from "../../installer/core/plan.ts";
+import {
+  nextPolicy,
+  policyFileBytes,
+  type PolicySources,
+} from "../../installer/core/policy-file.ts";
+import { problem, type Result } from "../../installer/core/problems.ts";
+import type { Credential } from "../../provider/core/keyring.ts";
+import { parsePolicy, type Policy } from "../../provider/core/policy.ts";
+
+const decoder = new TextDecoder();
+const alice: Credential = { key: "reg.example.test", username: "alice", password: "FAKE-pw-1" };
+const alice2: Credential = { ...alice, password: "FAKE-pw-2" };
+const bob: Credential = { key: "other.example.test:5000", username: "bob", password: "FAKE-pw-3" };
+/** Every username and password above, none of which may ever be shown. */
+const secrets = ["alice", "bob", "FAKE-pw"];
+
+function policyOf(bytes: Uint8Array): Policy {
+  const r = parsePolicy(decoder.decode(bytes));
+  if (!r.ok) assert.fail(r.problems.join("; "));
+  return r.policy;
+}
+
+describe("policyFileBytes", () => {
+  it("canonical: sorted keys, one line, trailing newline, read back by the provider", () => {
+    const bytes = policyFileBytes(["reg.example.test", "*.example.test:5000/team"], [alice, bob]);
+    assert.equal(
+      decoder.decode(bytes),
+      '{"apiVersion":"nodecred.io/v1","auths":{"other.example.test:5000":{"password":"FAKE-pw-3","username":"bob"},"reg.example.test":{"password":"FAKE-pw-1","username":"alice"}},"kind":"CredentialPolicy","matchImages":["reg.example.test","*.example.test:5000/team"]}\n',
+    );
+    const p = policyOf(bytes);
+    assert.deepEqual(
+      p.rules.map((r) => r.pattern),
+      ["reg.example.test", "*.example.test:5000/team"],
+    );
+    assert.deepEqual(
+      [...p.credentials].sort((a, b) => a.key.localeCompare(b.key)),
+      [bob, alice],
+    );
+  });
+  it("the same content in another credential order: the same bytes (compare-first skips it)", () => {
+    assert.deepEqual(policyFileBytes(["r"], [alice, bob]), policyFileBytes(["r"], [bob, alice]));
+  });
+  it("rule order is kept (the first matching rule is reported by --check --image)", () => {
+    assert.notDeepEqual(policyFileBytes(["a", "b"], [alice]), policyFileBytes(["b", "a"], [alice]));
+  });
+  it("a registry key __proto__ is a key like any other", () => {
+    const proto: Credential = { key: "__proto__", username: "u", password: "FAKE-p" };
+    assert.deepEqual(policyOf(policyFileBytes(["r"], [proto])).credentials, [proto]);
+  });
+});
+
+describe("nextPolicy", () => {
+  const current: Policy = policyOf(policyFileBytes(["current.example.test"], [alice]));
+  const good = <T>(value: T): Result<T> => ({ ok: true, value });
+  const invalid: Result<never> = { ok: false, problems: [problem("data.x", "bad")] };
+  const table: [
+    name: string,
+    sources: PolicySources,
+    want: { matchImages: string[]; credentials: Credential[] } | { missing: string[] },
+  ][] = [
+    [
+      "both objects good: both used",
+      { credentials: good([alice2, bob]), matchImages: good(["new.example.test"]), current },
+      { matchImages: ["new.example.test"], credentials: [alice2, bob] },
+    ],
+    [
+      "Secret missing: the current credentials kept",
+      { credentials: null, matchImages: good(["new.example.test"]), current },
+      { matchImages: ["new.example.test"], credentials: [alice] },
+    ],
+    [
+      "Secret invalid: the current credentials kept",
+      { credentials: invalid, matchImages: good(["new.example.test"]), current },
+      { matchImages: ["new.example.test"], credentials: [alice] },
+    ],
+    [
+      "ConfigMap invalid: the current rules kept",
+      { credentials: good([alice2]), matchImages: invalid, current },
+      { matchImages: ["current.example.test"], credentials: [alice2] },
+    ],
+    [
+      "ConfigMap missing: the current rules kept",
+      { credentials: good([alice2]), matchImages: null, current },
+      { matchImages: ["current.example.test"], credentials: [alice2] },
+    ],
+    [
+      "both bad: the current file as it is",
+      { credentials: invalid, matchImages: null, current },
+      { matchImages: ["current.example.test"], credentials: [alice] },
+    ],
+    [
+      "no current file, both good: written",
+      { credentials: good([bob]), matchImages: good(["r.example.test"]), current: null },
+      { matchImages: ["r.example.test"], credentials: [bob] },
+    ],
+    [
+      "no current file, Secret missing: incomplete",
+      { credentials: null, matchImages: good(["r.example.test"]), current: null },
+      { missing: ["credentials"] },
+    ],
+    [
+      "no current file, ConfigMap invalid: incomplete",
+      { credentials: good([bob]), matchImages: invalid, current: null },
+      { missing: ["matchImages"] },
+    ],
+    [
+      "no current file, nothing: both missing",
+      { credentials: invalid, matchImages: null, current: null },
+      { missing: ["credentials", "matchImages"] },
+    ],
+  ];
+  for (const [name, sources, want] of table) {
+    it(name, () => {
+      const got = nextPolicy(sources);
+      if ("missing" in want) {
+        assert.deepEqual(got, { ok: false, missing: want.missing });
+        return;
+      }
+      assert.ok(got.ok);
+      assert.deepEqual(got.bytes, policyFileBytes(want.matchImages, want.credentials));
+    });
+  }
+  it("both bad: byte for byte the current file (nothing to write)", () => {
+    const bytes = policyFileBytes(["current.example.test"], [alice]);
+    const got = nextPolicy({ credentials: null, matchImages: invalid, current: policyOf(bytes) });
+    assert.ok(got.ok);
+    assert.deepEqual(got.bytes, bytes);
+  });
+});
+
+function policyWrite(before: Uint8Array | null, after: Uint8Array, mode = 0o600): FileWrite {
+  return {
+    path: "/etc/nodecred/credentials/policy.json",
+    role: "credentials",
+    action: before === null ? "create" : "update",
+    before: before === null ? null : { bytes: before, mode },
+    mode: 0o600,
+    bytes: after,
+  };
+}
+
+function plan(writes: FileWrite[], restart: Plan["restart"] = null): Plan {
+  return { mkdirs: [], writes, removals: [], removalsAfterRestart: true, rmdirs: [], restart };
+}
+
+function shown(p: Plan): string {
+  const text = describePlan(p);
+  for (const s of secrets) assert.ok(!text.includes(s), `${s} shown:\n${text}`);
+  return text;
+}
+
+describe("--dry-run of the policy file: rules and keys, never a secret", () => {
+  const noRestartLine =
+    "no kubelet restart: the kubelet's config is unchanged, the provider reads the new policy file on the next pull";
+
+  it("created: every rule and key", () => {
+    const text = shown(
+      plan([policyWrite(null, policyFileBytes(["a.example.test"], [alice, bob]))]),
+    );
+    assert.match(text, /^create \/etc\/nodecred\/credentials\/policy\.json mode 0600$/m);
+    assert.match(text, /policy file, rules and registry keys \(credentials not shown\):/);
+    assert.match(text, /^ {2}\+matchImages a\.example\.test$/m);
+    assert.match(text, /^ {2}\+credentials for "reg\.example\.test"$/m);
+    assert.match(text, /^ {2}\+credentials for "other\.example\.test:5000"$/m);
+  });
+
+  it("a password rotated: named by key, no rule or key lines changed, no restart", () => {
+    const text = shown(
+      plan([
+        policyWrite(
+          policyFileBytes(["a.example.test"], [alice, bob]),
+          policyFileBytes(["a.example.test"], [alice2, bob]),
+        ),
+      ]),
+    );
+    assert.match(text, /^ {2}credentials for "reg\.example\.test" changed$/m);
+    assert.doesNotMatch(text, /other\.example\.test:5000" changed/);
+    assert.doesNotMatch(text, /^ {2}[-+](matchImages|credentials)/m);
+    assert.ok(text.endsWith(`${noRestartLine}\n`), text);
+  });
+
+  it("a username changed: also named by key", () => {
+    const renamed = { ...alice, username: "alice-robot" };
+    const text = describePlan(
+      plan([policyWrite(policyFileBytes(["r"], [alice]), policyFileBytes(["r"], [renamed]))]),
+    );
+    assert.match(text, /credentials for "reg\.example\.test" changed/);
+    assert.ok(!text.includes("alice") && !text.includes("FAKE-pw"), text);
+  });
+
+  it("a matchImages edit and a key added: a diff of rules and keys", () => {
+    const text = shown(
+      plan([
+        policyWrite(
+          policyFileBytes(["a.example.test", "b.example.test"], [alice]),
+          policyFileBytes(["a.example.test", "c.example.test:5000"], [alice, bob]),
+        ),
+      ]),
+    );
+    assert.match(text, /^ {2}-matchImages b\.example\.test$/m);
+    assert.match(text, /^ {2}\+matchImages c\.example\.test:5000$/m);
+    assert.match(text, /^ {2} matchImages a\.example\.test$/m);
+    assert.match(text, /^ {2}\+credentials for "other\.example\.test:5000"$/m);
+    assert.doesNotMatch(text, / changed$/m);
+    assert.match(text, new RegExp(`${noRestartLine}\\n$`));
+  });
+
+  it("with a restart planned: the restart line, not the no-restart line", () => {
+    const text = shown(
+      plan([policyWrite(policyFileBytes(["a"], [alice]), policyFileBytes(["b"], [alice]))], {
+        unit: "kubelet",
+        reasons: ["provider-config /etc/nodecred/credential-provider-config.yaml updated"],
+      }),
+    );
+    assert.match(text, /^restart kubelet: provider-config /m);
+    assert.ok(!text.includes(noRestartLine));
+  });
+
+  it("the file in place is not a policy (a 0.1 credentials file, say): not shown at all", () => {
+    const dockerConfig = new TextEncoder().encode(
+      '{"auths":{"reg.example.test":{"password":"FAKE-pw-1","username":"alice"}}}\n',
+    );
+    const text = shown(plan([policyWrite(dockerConfig, policyFileBytes(["a"], [alice]))]));
+    assert.match(text, /^ {2}-\(not a valid policy file\)$/m);
+  });
+
+  it("a mode change only: no content at all", () => {
+    const bytes = policyFileBytes(["a"], [alice]);
+    const text = shown(plan([{ ...policyWrite(bytes, bytes, 0o644), action: "chmod" }]));
+    assert.equal(text, "chmod /etc/nodecred/credentials/policy.json mode 0600 (was 0644)\n");
+  });
+
+  it("bad beside good: the check above would see a password", () => {
+    assert.throws(() => shown({ ...plan([]), restart: { unit: "FAKE-pw-1", reasons: [] } }));
+  });
+});
