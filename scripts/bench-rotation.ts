@@ -14,12 +14,13 @@ import { spawnSync } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
-import { AppsV1Api, CoreV1Api, Watch } from "@kubernetes/client-node";
+import { CoreV1Api, Watch } from "@kubernetes/client-node";
 import { testEnv } from "../test/env/index.ts";
 import { staticBinary } from "../test/provider/run-provider.ts";
 import {
   adminKubeConfig,
   appliedStatusFor,
+  createBareDaemonSet,
   dockerConfigSecret,
   scratchDir,
   startSyncProcess,
@@ -72,19 +73,7 @@ await core.createNamespacedConfigMap({
   body: { metadata: { name: cmName }, data: cmData([registry]) },
 });
 // The DaemonSet the config loop compares with; the node runs the ConfigMap's kubelet config.
-await kc.makeApiClient(AppsV1Api).createNamespacedDaemonSet({
-  namespace: ns,
-  body: {
-    metadata: { name: "nodecred" },
-    spec: {
-      selector: { matchLabels: { app: "nodecred" } },
-      template: {
-        metadata: { labels: { app: "nodecred" } },
-        spec: { containers: [{ name: "c", image: "busybox" }] },
-      },
-    },
-  },
-});
+await createBareDaemonSet(kc, ns);
 const dir = scratchDir("bench-rotation");
 const host = join(dir, "node");
 mkdirSync(join(host, "etc/nodecred/credentials"), { recursive: true, mode: 0o700 });

@@ -142,6 +142,32 @@ export async function startSync(
     return true;
   };
 
+  /**
+   * A Secret or ConfigMap version that cannot be used: logged by every node, one Warning Event on
+   * the object for the cluster, counted once per version.
+   */
+  const rejected = (
+    kind: "Secret" | "ConfigMap",
+    ref: ObjectRef,
+    version: { resourceVersion: string; uid: string; problems: readonly Problem[] },
+    kept: string,
+  ): void => {
+    log.warn(`${kind} rejected; ${kept}`, {
+      object: `${ref.namespace}/${ref.name}`,
+      resourceVersion: version.resourceVersion,
+      problems: version.problems.map(formatProblem),
+    });
+    const reason = kind === "Secret" ? "SecretRejected" : "ConfigRejected";
+    const first = clusterEvent(
+      { kind, name: ref.name, uid: version.uid },
+      version.resourceVersion,
+      "Warning",
+      reason,
+      `${kind} ${ref.name} (resourceVersion ${version.resourceVersion}) rejected, ${kept}: ${summary(version.problems)}`,
+    );
+    if (first) (kind === "Secret" ? metrics.rejectedSecrets : metrics.rejectedConfigs).inc();
+  };
+
   // Filled by the watches' lists; the loops read them (a change costs no GET).
   const watched = {
     secret: undefined as KeptWatch | undefined,
@@ -167,22 +193,7 @@ export async function startSync(
         );
         break;
       case "invalid":
-        log.warn("Secret rejected; keeping the last good credentials", {
-          object: secretName,
-          resourceVersion: secret.resourceVersion,
-          problems: secret.problems.map(formatProblem),
-        });
-        if (
-          clusterEvent(
-            { kind: "Secret", name: secretRef.name, uid: secret.uid },
-            secret.resourceVersion,
-            "Warning",
-            "SecretRejected",
-            `Secret ${secretRef.name} (resourceVersion ${secret.resourceVersion}) rejected, last good credentials kept: ${summary(secret.problems)}`,
-          )
-        ) {
-          metrics.rejectedSecrets.inc();
-        }
+        rejected("Secret", secretRef, secret, "last good credentials kept");
         break;
     }
     if (file.kind === "incomplete") {
@@ -328,22 +339,7 @@ export async function startSync(
           });
           break;
         case "invalid":
-          log.warn("ConfigMap rejected; not used", {
-            object: `${configMapRef.namespace}/${configMapRef.name}`,
-            resourceVersion: outcome.resourceVersion,
-            problems: outcome.problems.map(formatProblem),
-          });
-          if (
-            clusterEvent(
-              { kind: "ConfigMap", name: configMapRef.name, uid: outcome.uid },
-              outcome.resourceVersion,
-              "Warning",
-              "ConfigRejected",
-              `ConfigMap ${configMapRef.name} (resourceVersion ${outcome.resourceVersion}) rejected, nodes keep their config: ${summary(outcome.problems)}`,
-            )
-          ) {
-            metrics.rejectedConfigs.inc();
-          }
+          rejected("ConfigMap", configMapRef, outcome, "nodes keep their config");
           break;
       }
     },

@@ -3,7 +3,7 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { ApiException, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { ApiException, AppsV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import type { AppliedStatus } from "../../installer/core/kubelet-config.ts";
 import { checkConfigMapForRollout } from "../../installer/core/rollout-check.ts";
 import { testEnv } from "../env/index.ts";
@@ -110,6 +110,26 @@ export function dockerConfigSecret(
     type: "kubernetes.io/dockerconfigjson",
     data: { ".dockerconfigjson": Buffer.from(JSON.stringify(config)).toString("base64") },
   };
+}
+
+/**
+ * A DaemonSet named `nodecred` whose pod template has no kubelet config hash yet (as right after
+ * install): what the sync's config loop compares with and patches. Nothing runs it.
+ */
+export async function createBareDaemonSet(kc: KubeConfig, namespace: string): Promise<void> {
+  await kc.makeApiClient(AppsV1Api).createNamespacedDaemonSet({
+    namespace,
+    body: {
+      metadata: { name: "nodecred" },
+      spec: {
+        selector: { matchLabels: { app: "nodecred" } },
+        template: {
+          metadata: { labels: { app: "nodecred" } },
+          spec: { containers: [{ name: "c", image: "busybox" }] },
+        },
+      },
+    },
+  });
 }
 
 /**

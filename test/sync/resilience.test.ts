@@ -16,6 +16,7 @@ import { runProvider, staticBinary } from "../provider/run-provider.ts";
 import {
   adminKubeConfig,
   appliedStatusFor,
+  createBareDaemonSet,
   dockerConfigSecret,
   eventually,
   scratchDir,
@@ -120,19 +121,7 @@ describe(
         namespace: ns,
         body: { metadata: { name: "nodecred-config" }, data: cmData },
       });
-      await kc.makeApiClient(AppsV1Api).createNamespacedDaemonSet({
-        namespace: ns,
-        body: {
-          metadata: { name: "nodecred" },
-          spec: {
-            selector: { matchLabels: { app: "nodecred" } },
-            template: {
-              metadata: { labels: { app: "nodecred" } },
-              spec: { containers: [{ name: "c", image: "busybox" }] },
-            },
-          },
-        },
-      });
+      await createBareDaemonSet(kc, ns);
       writeFileSync(join(dir, "applied.json"), appliedStatusFor(cmData));
       sync = await startSyncProcess([
         `--kubeconfig=${kube.kubeconfig}`,
