@@ -68,7 +68,12 @@ describe("one installer at a time (node lock)", () => {
       let stderr = "";
       apply.stderr.on("data", (d) => (stderr += String(d)));
       const exited = once(apply, "exit");
-      // Long enough for an unlocked apply of this tree to finish several times over.
+      // Until it says it waits (its start-up may be slow on a loaded machine), then long enough
+      // for an unlocked apply of this tree to finish several times over.
+      for (let i = 0; i < 600 && !stderr.includes("waiting for another installer"); i++) {
+        if (apply.exitCode !== null) break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
       await new Promise((r) => setTimeout(r, 2500));
       assert.equal(apply.exitCode, null, `apply ran while the lock was held: ${stderr}`);
       assert.match(stderr, /waiting for another installer to finish/);

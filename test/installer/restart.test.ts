@@ -134,10 +134,13 @@ describe(
         const [counted, timed] = results;
         assert.ok(counted && timed);
         assert.equal(counted.code, 6, counted.stderr);
-        assert.match(
-          counted.stderr,
-          /"action":"rollback","unit":"kubelet","reason":"kubelet exited 2 times in [\d.]+ s after the restart"/,
-        );
+        // At least the 2 exits asked for: polls are 0.5 s apart and the stand-in restarts a
+        // failed kubelet after 0.3 s, so a poll may see a third run already ended.
+        const exits =
+          /"action":"rollback","unit":"kubelet","reason":"kubelet exited (\d+) times in [\d.]+ s after the restart"/.exec(
+            counted.stderr,
+          );
+        assert.ok(exits !== null && Number(exits[1]) >= 2, counted.stderr);
         assert.equal(counted.kubeletActiveAfter, true, "kubelet is back on the previous files");
         const firstStep = journal.slice(
           0,
