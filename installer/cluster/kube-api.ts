@@ -28,6 +28,18 @@ export interface WatchHandle {
 /** An object as the API server sent it (JSON), or null: it does not exist. */
 export type ApiObject = Record<string, unknown> | null;
 
+/** Which version of an object this is: what an Event about it names. */
+export interface ObjectVersion {
+  readonly resourceVersion: string;
+  readonly uid: string;
+}
+
+/** An object's resourceVersion and uid ("" when absent). */
+export function versionOf(obj: Record<string, unknown>): ObjectVersion {
+  const metadata = obj["metadata"] as { resourceVersion?: string; uid?: string } | undefined;
+  return { resourceVersion: metadata?.resourceVersion ?? "", uid: metadata?.uid ?? "" };
+}
+
 export interface WatchCallbacks {
   /**
    * The object as it is now: first from the list the watch starts from, then from every event

@@ -1,4 +1,10 @@
-import type { ApiObject, KubeApi, ObjectRef } from "../cluster/kube-api.ts";
+import {
+  versionOf,
+  type ApiObject,
+  type KubeApi,
+  type ObjectRef,
+  type ObjectVersion,
+} from "../cluster/kube-api.ts";
 import { restartReasons, type KubeletSpec } from "../core/kubelet-config.ts";
 import type { Problem } from "../core/problems.ts";
 import { checkConfigMapForRollout, type RolloutConfig } from "../core/rollout-check.ts";
@@ -21,24 +27,21 @@ export const configHashAnnotation = "nodecred.io/kubelet-config-hash";
  * rolled out. Right after install the template has no hash yet: a node that already applied the
  * current config leaves it so, which spares a needless second rollout.
  */
+/** A version of the Secret or ConfigMap that cannot be used, and why (its uid: `kubectl describe`). */
+export interface RejectedVersion extends ObjectVersion {
+  readonly problems: readonly Problem[];
+}
+
 export type ConfigOutcome =
   | { readonly kind: "current"; readonly config: RolloutConfig }
-  | {
+  | ({
       readonly kind: "rolled-out";
       readonly config: RolloutConfig;
-      /** The template's hash before (undefined: none). */
-      readonly from: string | undefined;
       /** Why the kubelet must restart, from what this node runs to the new config. */
       readonly reasons: readonly string[];
-    }
+    } & ObjectVersion)
   | { readonly kind: "missing" }
-  | {
-      readonly kind: "invalid";
-      readonly resourceVersion: string;
-      /** The ConfigMap's uid, so the Event is found by `kubectl describe configmap`. */
-      readonly uid: string;
-      readonly problems: readonly Problem[];
-    };
+  | ({ readonly kind: "invalid" } & RejectedVersion);
 
 /** What the node's kubelet runs (the apply init container's record), when known. */
 export interface AppliedConfig {
@@ -48,28 +51,16 @@ export interface AppliedConfig {
 }
 
 /** The ConfigMap object (from the API or a watch) checked for use, or why it cannot be used. */
-export function checkConfigMapObject(cm: ApiObject):
-  | {
-      readonly kind: "ok";
-      readonly config: RolloutConfig;
-      readonly resourceVersion: string;
-      readonly uid: string;
-    }
+export function checkConfigMapObject(
+  cm: ApiObject,
+):
+  | ({ readonly kind: "ok"; readonly config: RolloutConfig } & ObjectVersion)
   | Extract<ConfigOutcome, { kind: "missing" | "invalid" }> {
   if (cm === null) return { kind: "missing" };
-  const metadata = cm["metadata"] as { resourceVersion?: string; uid?: string } | undefined;
-  const resourceVersion = metadata?.resourceVersion ?? "";
-  const data = (cm["data"] ?? {}) as Record<string, unknown>;
-  const checked = checkConfigMapForRollout(data);
-  if (!checked.ok) {
-    return {
-      kind: "invalid",
-      resourceVersion,
-      uid: metadata?.uid ?? "",
-      problems: checked.problems,
-    };
-  }
-  return { kind: "ok", config: checked.value, resourceVersion, uid: metadata?.uid ?? "" };
+  const version = versionOf(cm);
+  const checked = checkConfigMapForRollout((cm["data"] ?? {}) as Record<string, unknown>);
+  if (!checked.ok) return { kind: "invalid", ...version, problems: checked.problems };
+  return { kind: "ok", config: checked.value, ...version };
 }
 
 export async function syncConfig(deps: {
@@ -80,7 +71,7 @@ export async function syncConfig(deps: {
 }): Promise<ConfigOutcome> {
   const checked = checkConfigMapObject(deps.configMap);
   if (checked.kind !== "ok") return checked;
-  const { config } = checked;
+  const { config, resourceVersion, uid } = checked;
   const template = await deps.api.podTemplateAnnotation(deps.daemonSet, configHashAnnotation);
   if (template === config.hash) return { kind: "current", config };
   const applied = await deps.applied();
@@ -90,5 +81,5 @@ export async function syncConfig(deps: {
     applied?.hash === config.hash
       ? ["the DaemonSet template stands for another kubelet config than this node runs"]
       : restartReasons(applied?.kubelet ?? null, config.kubelet);
-  return { kind: "rolled-out", config, from: template, reasons };
+  return { kind: "rolled-out", config, reasons, resourceVersion, uid };
 }

@@ -1,9 +1,8 @@
 import { parsePolicy, type Policy } from "../../provider/core/policy.ts";
-import type { ApiObject } from "../cluster/kube-api.ts";
+import { versionOf, type ApiObject } from "../cluster/kube-api.ts";
 import { nextPolicy } from "../core/policy-file.ts";
-import type { Problem } from "../core/problems.ts";
 import { credentialsFromSecret } from "../core/secret.ts";
-import { checkConfigMapObject } from "./config-rollout.ts";
+import { checkConfigMapObject, type RejectedVersion } from "./config-rollout.ts";
 
 /**
  * One pass of policy sync: the Secret and the ConfigMap as they are now → the node's policy file
@@ -17,13 +16,7 @@ export type SecretState =
   | { readonly kind: "unknown" }
   | { readonly kind: "ok"; readonly resourceVersion: string }
   | { readonly kind: "missing" }
-  | {
-      readonly kind: "invalid";
-      readonly resourceVersion: string;
-      /** The Secret's uid, so the Event is found with the Secret. */
-      readonly uid: string;
-      readonly problems: readonly Problem[];
-    };
+  | ({ readonly kind: "invalid" } & RejectedVersion);
 
 export type FileState =
   | {
@@ -54,19 +47,13 @@ function readSecret(secret: ApiObject | undefined): {
 } {
   if (secret === undefined) return { state: { kind: "unknown" }, credentials: null };
   if (secret === null) return { state: { kind: "missing" }, credentials: null };
-  const metadata = secret["metadata"] as { resourceVersion?: string; uid?: string } | undefined;
-  const resourceVersion = metadata?.resourceVersion ?? "";
+  const version = versionOf(secret);
   // The API server leaves out `kind` on objects inside lists and some clients drop it; the
   // object came from the secrets endpoint, so it is a Secret.
   const credentials = credentialsFromSecret({ ...secret, kind: "Secret" });
   const state: SecretState = credentials.ok
-    ? { kind: "ok", resourceVersion }
-    : {
-        kind: "invalid",
-        resourceVersion,
-        uid: metadata?.uid ?? "",
-        problems: credentials.problems,
-      };
+    ? { kind: "ok", resourceVersion: version.resourceVersion }
+    : { kind: "invalid", ...version, problems: credentials.problems };
   return { state, credentials };
 }
 

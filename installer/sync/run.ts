@@ -8,7 +8,7 @@ import { hostPaths } from "../host/host-paths.ts";
 import type { Logger } from "../log.ts";
 import { healthzOk } from "../process/kubelet-control.ts";
 import { jitteredBackoff } from "./backoff.ts";
-import { configHashAnnotation, syncConfig } from "./config-rollout.ts";
+import { configHashAnnotation, syncConfig, type RejectedVersion } from "./config-rollout.ts";
 import { syncPolicy, type PolicyOutcome } from "./policy-sync.ts";
 import { syncMetrics, type SyncMetrics } from "./metrics.ts";
 import { keepWatching, type KeptWatch } from "./object-watch.ts";
@@ -149,7 +149,7 @@ export async function startSync(
   const rejected = (
     kind: "Secret" | "ConfigMap",
     ref: ObjectRef,
-    version: { resourceVersion: string; uid: string; problems: readonly Problem[] },
+    version: RejectedVersion,
     kept: string,
   ): void => {
     log.warn(`${kind} rejected; ${kept}`, {
@@ -313,10 +313,6 @@ export async function startSync(
           break;
         case "rolled-out": {
           metrics.lastSuccess.setToCurrentTime({ loop: "config" });
-          const metadata = (configMap?.["metadata"] ?? {}) as {
-            resourceVersion?: string;
-            uid?: string;
-          };
           log.info("kubelet config change rolled out", {
             action: "patch",
             object: `${daemonSetRef.namespace}/${daemonSetRef.name}`,
@@ -325,11 +321,11 @@ export async function startSync(
             reason: outcome.reasons.join("; "),
           });
           clusterEvent(
-            { kind: "ConfigMap", name: configMapRef.name, uid: metadata.uid ?? "" },
-            metadata.resourceVersion ?? "",
+            { kind: "ConfigMap", name: configMapRef.name, uid: outcome.uid },
+            outcome.resourceVersion,
             "Normal",
             "ConfigRolloutStarted",
-            `ConfigMap ${configMapRef.name} (resourceVersion ${metadata.resourceVersion ?? "?"}) needs a kubelet restart (${outcome.reasons.join("; ")}): DaemonSet ${daemonSetRef.name} rolls kubelet config ${outcome.config.hash} out node by node`,
+            `ConfigMap ${configMapRef.name} (resourceVersion ${outcome.resourceVersion}) needs a kubelet restart (${outcome.reasons.join("; ")}): DaemonSet ${daemonSetRef.name} rolls kubelet config ${outcome.config.hash} out node by node`,
           );
           break;
         }
