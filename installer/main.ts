@@ -1,8 +1,6 @@
 #!/usr/bin/env node
-import { parseConfig } from "./cli/config.ts";
-import { runCommand } from "./cli/commands.ts";
-import { parseSyncConfig } from "./cli/sync-config.ts";
-import { exitCodeFor, InstallerError, ProcessError } from "./errors.ts";
+import { parseCommandLine, runCommand } from "./cli/commands.ts";
+import { exitCodeFor, exitCodes, InstallerError, ProcessError } from "./errors.ts";
 import { jsonLogger } from "./log.ts";
 import { runSyncUntilSignalled } from "./sync/main.ts";
 
@@ -10,14 +8,21 @@ import { runSyncUntilSignalled } from "./sync/main.ts";
 async function main(): Promise<number> {
   const log = jsonLogger((line) => process.stderr.write(line), { component: "nodecred-installer" });
   try {
-    const argv = process.argv.slice(2);
-    if (argv[0] === "run") {
-      await runSyncUntilSignalled(parseSyncConfig(argv.slice(1), process.env), log);
-      return 0;
+    const line = parseCommandLine(process.argv.slice(2), process.arch, process.env);
+    switch (line.kind) {
+      case "help":
+        process.stdout.write(line.text);
+        return exitCodes.OK;
+      case "usage-error":
+        process.stderr.write(line.text);
+        return exitCodes.USAGE;
+      case "run":
+        await runSyncUntilSignalled(line.config, log);
+        return exitCodes.OK;
+      case "apply-or-uninstall":
+        await runCommand(line.config, log, (text) => process.stdout.write(text));
+        return exitCodes.OK;
     }
-    const config = parseConfig(argv, process.arch, process.env);
-    await runCommand(config, log, (text) => process.stdout.write(text));
-    return 0;
   } catch (e) {
     const code = e instanceof InstallerError ? e.code : "INTERNAL";
     const fields: Record<string, string | number | null | readonly string[]> = { code };
@@ -34,14 +39,14 @@ async function main(): Promise<number> {
     const cause = e instanceof Error && e.cause !== undefined ? e.cause : null;
     if (cause !== null)
       fields["cause"] = cause instanceof Error ? cause.message : JSON.stringify(cause);
+    // With problems, the message is a headline ending in ":" and the list, which is in `problems`.
     const message =
       e instanceof InstallerError && e.problems.length > 0
-        ? (e.message.split("\n")[0] ?? "")
+        ? (e.message.split("\n")[0] ?? "").replace(/:$/, "")
         : e instanceof Error
           ? e.message
           : String(e);
     log.error(message, fields);
-    if (e instanceof InstallerError && e.code === "USAGE") process.stderr.write(`${e.message}\n`);
     return exitCodeFor(e);
   }
 }

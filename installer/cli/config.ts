@@ -1,4 +1,4 @@
-import { parseArgs } from "node:util";
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import { isFlavourName, type FlavourName } from "../core/flavour.ts";
 import { defaultMaxExits } from "../core/health-window.ts";
 import { parseKubeletVersion, type KubeletVersion } from "../core/kubelet-version.ts";
@@ -62,18 +62,72 @@ export interface EventTarget {
   readonly daemonSetName: string;
 }
 
-export const usage = `usage:
-  nodecred-installer apply --host-root DIR (--configmap FILE | --configmap-dir DIR)
+export const applyUsage = `  nodecred-installer apply --host-root DIR (--configmap FILE | --configmap-dir DIR)
       (--secret FILE | --secret-dir DIR) [--status-file FILE] [--expect-config-hash HASH]
       [--events [--kubeconfig FILE] [--configmap-name NAME] [--daemonset-name NAME]]
       [--credentials-owner UID:GID] [--restart none|systemd] [--dry-run] [--flavour NAME]
       [--kubelet-version vX.Y.Z] [--provider-binary PATH] [--kubelet-healthz-url URL] [--health-timeout SECONDS]
       [--restart-timeout SECONDS] [--health-stable-seconds SECONDS] [--health-max-exits N]
       [--retry-failed] [--lock-timeout SECONDS]
-  nodecred-installer uninstall --host-root DIR [--restart none|systemd] [--dry-run]
+`;
+export const uninstallUsage = `  nodecred-installer uninstall --host-root DIR [--restart none|systemd] [--dry-run]
       [--kubelet-healthz-url URL] [--health-timeout SECONDS] [--restart-timeout SECONDS]
       [--health-stable-seconds SECONDS] [--health-max-exits N] [--lock-timeout SECONDS]
 `;
+
+/** One problem per flag: `--host-root` given without a value is not also "required". */
+export function firstPerFlag(problems: readonly Problem[]): Problem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    if (!p.path.startsWith("-")) return true;
+    if (seen.has(p.path)) return false;
+    seen.add(p.path);
+    return true;
+  });
+}
+
+/**
+ * Checks argv against the declared flags, collecting every problem: an unknown flag, a flag
+ * without its value (last, or followed by another flag: a value starting with `-` is written
+ * `--flag=-value`), a value given to a switch. Returns argv without the offending flags, which
+ * `parseArgs` (strict) then reads as usual, so the remaining problems are found too.
+ */
+export function checkFlags(
+  argv: readonly string[],
+  options: ParseArgsOptionsConfig,
+  problems: Problem[],
+): string[] {
+  const { tokens } = parseArgs({
+    args: [...argv],
+    options,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+  });
+  const drop = new Set<number>();
+  for (const t of tokens) {
+    if (t.kind !== "option") continue;
+    const spec = Object.hasOwn(options, t.name) ? options[t.name] : undefined;
+    // A separate value (`--flag value`) sits right after the flag.
+    const withValue = t.value !== undefined && !t.inlineValue;
+    if (spec === undefined) {
+      problems.push({ path: t.rawName, message: "unknown flag" });
+      drop.add(t.index);
+      if (withValue) drop.add(t.index + 1);
+    } else if (spec.type === "boolean" && t.value !== undefined) {
+      problems.push({ path: t.rawName, message: "takes no value" });
+      drop.add(t.index);
+    } else if (
+      spec.type === "string" &&
+      (t.value === undefined || (withValue && t.value.startsWith("-") && t.value !== "-"))
+    ) {
+      // The argument after it, if any, is a flag of its own: kept.
+      problems.push({ path: t.rawName, message: "needs a value" });
+      drop.add(t.index);
+    }
+  }
+  return argv.filter((_, i) => !drop.has(i));
+}
 
 function goArch(arch: string): string {
   return arch === "x64" ? "amd64" : arch;
@@ -84,52 +138,52 @@ export function defaultProviderBinary(arch: string): string {
   return `/opt/nodecred/bin/nodecred-provider-linux-${goArch(arch)}`;
 }
 
+const applyFlags = {
+  "host-root": { type: "string" },
+  configmap: { type: "string" },
+  secret: { type: "string" },
+  "configmap-dir": { type: "string" },
+  "secret-dir": { type: "string" },
+  "status-file": { type: "string" },
+  "expect-config-hash": { type: "string" },
+  events: { type: "boolean", default: false },
+  kubeconfig: { type: "string" },
+  "configmap-name": { type: "string", default: "nodecred-config" },
+  "daemonset-name": { type: "string", default: "nodecred" },
+  "credentials-owner": { type: "string" },
+  restart: { type: "string", default: "systemd" },
+  "dry-run": { type: "boolean", default: false },
+  flavour: { type: "string" },
+  "kubelet-version": { type: "string" },
+  "provider-binary": { type: "string" },
+  "kubelet-healthz-url": { type: "string", default: "http://127.0.0.1:10248/healthz" },
+  "health-timeout": { type: "string", default: "120" },
+  "restart-timeout": { type: "string", default: "90" },
+  "health-stable-seconds": { type: "string", default: "10" },
+  "health-max-exits": { type: "string", default: String(defaultMaxExits) },
+  "retry-failed": { type: "boolean", default: false },
+  "lock-timeout": { type: "string", default: String(defaultLockTimeoutMs / 1000) },
+} as const satisfies ParseArgsOptionsConfig;
+
 export function parseConfig(
   argv: readonly string[],
   arch: string,
   env: Readonly<Record<string, string | undefined>> = {},
 ): Config {
+  const problems: Problem[] = [];
   let parsed;
   try {
     parsed = parseArgs({
-      args: [...argv],
+      args: checkFlags(argv, applyFlags, problems),
       allowPositionals: true,
       strict: true,
-      options: {
-        "host-root": { type: "string" },
-        configmap: { type: "string" },
-        secret: { type: "string" },
-        "configmap-dir": { type: "string" },
-        "secret-dir": { type: "string" },
-        "status-file": { type: "string" },
-        "expect-config-hash": { type: "string" },
-        events: { type: "boolean", default: false },
-        kubeconfig: { type: "string" },
-        "configmap-name": { type: "string", default: "nodecred-config" },
-        "daemonset-name": { type: "string", default: "nodecred" },
-        "credentials-owner": { type: "string" },
-        restart: { type: "string", default: "systemd" },
-        "dry-run": { type: "boolean", default: false },
-        flavour: { type: "string" },
-        "kubelet-version": { type: "string" },
-        "provider-binary": { type: "string" },
-        "kubelet-healthz-url": { type: "string", default: "http://127.0.0.1:10248/healthz" },
-        "health-timeout": { type: "string", default: "120" },
-        "restart-timeout": { type: "string", default: "90" },
-        "health-stable-seconds": { type: "string", default: "10" },
-        "health-max-exits": { type: "string", default: String(defaultMaxExits) },
-        "retry-failed": { type: "boolean", default: false },
-        "lock-timeout": { type: "string", default: String(defaultLockTimeoutMs / 1000) },
-        help: { type: "boolean", default: false },
-      },
+      options: applyFlags,
     });
   } catch (e) {
-    throw new InstallerError("USAGE", `${(e as Error).message}\n${usage}`, { cause: e });
+    throw new InstallerError("USAGE", (e as Error).message.split("\n")[0] ?? "", { cause: e });
   }
   const v = parsed.values;
-  const problems: Problem[] = [];
   const [command, ...extra] = parsed.positionals;
-  if (v.help) throw new InstallerError("USAGE", usage);
   if (command !== "apply" && command !== "uninstall") {
     problems.push({
       path: "command",
@@ -219,7 +273,7 @@ export function parseConfig(
     problems.push({ path: "--kubelet-healthz-url", message: "not a URL" });
   }
   if (problems.length > 0)
-    throw new InstallerError("USAGE", `invalid command line\n${usage}`, { problems });
+    throw new InstallerError("USAGE", "invalid command line", { problems: firstPerFlag(problems) });
   return Object.freeze({
     command: command as Command,
     hostRoot: v["host-root"] ?? "",

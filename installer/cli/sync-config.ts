@@ -1,19 +1,37 @@
-import { parseArgs } from "node:util";
+import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
 import type { Problem } from "../core/problems.ts";
 import { InstallerError } from "../errors.ts";
 import type { SyncConfig } from "../sync/run.ts";
+import { checkFlags, firstPerFlag } from "./config.ts";
 
 /**
  * `nodecred-installer run`: flags and the pod's environment (downward API) → one frozen
  * SyncConfig, every problem listed at once. The only place `run` reads either.
  */
-export const syncUsage = `usage:
-  nodecred-installer run [--host-root DIR] [--namespace NS] [--secret NAME] [--configmap NAME]
+export const runUsage = `  nodecred-installer run [--host-root DIR] [--namespace NS] [--secret NAME] [--configmap NAME]
       [--daemonset NAME] [--node NAME] [--pod NAME] [--kubeconfig FILE] [--listen HOST:PORT]
       [--resync SECONDS] [--applied-status-file FILE] [--kubelet-healthz-url URL]
-environment (set by the DaemonSet through the downward API; flags win):
-  POD_NAMESPACE, POD_NAME, NODE_NAME, NODECRED_POD_CONFIG_HASH
+      environment (the DaemonSet sets it through the downward API; flags win):
+      POD_NAMESPACE, POD_NAME, NODE_NAME, NODECRED_POD_CONFIG_HASH
 `;
+
+/** The manifest's: the node's loopback only (hostNetwork), a port of its own. */
+export const defaultListen = "127.0.0.1:9847";
+
+const runFlags = {
+  "host-root": { type: "string", default: "/host" },
+  namespace: { type: "string" },
+  secret: { type: "string", default: "nodecred-credentials" },
+  configmap: { type: "string", default: "nodecred-config" },
+  daemonset: { type: "string", default: "nodecred" },
+  node: { type: "string" },
+  pod: { type: "string" },
+  kubeconfig: { type: "string" },
+  listen: { type: "string", default: defaultListen },
+  resync: { type: "string", default: "300" },
+  "applied-status-file": { type: "string" },
+  "kubelet-healthz-url": { type: "string", default: "http://127.0.0.1:10248/healthz" },
+} as const satisfies ParseArgsOptionsConfig;
 
 function parseListen(text: string, problems: Problem[]): { host: string; port: number } {
   const i = text.lastIndexOf(":");
@@ -32,32 +50,25 @@ export function parseSyncConfig(
   argv: readonly string[],
   env: Readonly<Record<string, string | undefined>>,
 ): SyncConfig {
+  const problems: Problem[] = [];
   let parsed;
   try {
     parsed = parseArgs({
-      args: [...argv],
+      args: checkFlags(argv, runFlags, problems),
       strict: true,
-      allowPositionals: false,
-      options: {
-        "host-root": { type: "string", default: "/host" },
-        namespace: { type: "string" },
-        secret: { type: "string", default: "nodecred-credentials" },
-        configmap: { type: "string", default: "nodecred-config" },
-        daemonset: { type: "string", default: "nodecred" },
-        node: { type: "string" },
-        pod: { type: "string" },
-        kubeconfig: { type: "string" },
-        listen: { type: "string", default: "0.0.0.0:9808" },
-        resync: { type: "string", default: "300" },
-        "applied-status-file": { type: "string" },
-        "kubelet-healthz-url": { type: "string", default: "http://127.0.0.1:10248/healthz" },
-      },
+      allowPositionals: true,
+      options: runFlags,
     });
   } catch (e) {
-    throw new InstallerError("USAGE", `${(e as Error).message}\n${syncUsage}`, { cause: e });
+    throw new InstallerError("USAGE", (e as Error).message.split("\n")[0] ?? "", { cause: e });
   }
   const v = parsed.values;
-  const problems: Problem[] = [];
+  if (parsed.positionals.length > 0) {
+    problems.push({
+      path: "",
+      message: `unexpected arguments: ${parsed.positionals.join(" ")}`,
+    });
+  }
   const required = (flag: string, value: string | undefined, envName: string): string => {
     if (value === undefined || value === "") {
       problems.push({
@@ -91,7 +102,9 @@ export function parseSyncConfig(
     kubeletHealthzUrl: v["kubelet-healthz-url"],
   });
   if (problems.length > 0) {
-    throw new InstallerError("USAGE", "invalid arguments for run", { problems });
+    throw new InstallerError("USAGE", "invalid command line", {
+      problems: firstPerFlag(problems),
+    });
   }
   return config;
 }

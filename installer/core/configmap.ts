@@ -1,6 +1,15 @@
 import { parseGoDuration } from "../../provider/core/duration.ts";
-import { matchImageError } from "./match-image.ts";
+import { envelopeFor, envelopeSize } from "./envelope.ts";
+import { flavourNames, isRefusal, layoutFor, nodecredPaths } from "./flavour.ts";
+import {
+  hasLoneSurrogate,
+  matchImageError,
+  matchImageLimitError,
+  preview,
+  utf8ByteLength,
+} from "./match-image.ts";
 import { problem, type Problem, type Result } from "./problems.ts";
+import { backupPathFor } from "./state.ts";
 import { isRecord, parseStrictYaml } from "./strict-yaml.ts";
 
 /**
@@ -40,6 +49,128 @@ export const defaultSettings = {
   defaultCacheDuration: "0s",
 } as const;
 
+/**
+ * Bounds on what nodecred accepts from the ConfigMap, each refused with its path like any other
+ * problem, so that validating the largest accepted ConfigMap stays well under a second (see
+ * scripts/bench-limits) and no message repeats a huge value.
+ */
+export const configMapLimits = {
+  /**
+   * The API server's own bound (ValidateConfigMap: the values' bytes, data and binaryData, may
+   * not exceed core.MaxSecretSize, 1 MiB): checked again because `apply` also reads manifest files.
+   */
+  dataBytes: 1024 * 1024,
+  /**
+   * credentialProviderConfigTemplate: the built-in template is about 500 bytes; a config with one
+   * provider needs no more than a few kB of template even with every optional field.
+   */
+  templateBytes: 64 * 1024,
+  /**
+   * matchImages entries, and the most patterns the kubelet registers for nodecred in either mode
+   * (the envelope in `live`): the kubelet and, in `live`, the provider try every pattern on every
+   * pull. Real clusters list a handful of registries; 1,000 is far above that and keeps both
+   * lists small.
+   */
+  matchImages: 1000,
+  /**
+   * A ConfigMap manifest file (apply --configmap): the data's 1 MiB, even with every byte escaped
+   * as `\uXXXX` (6 bytes), plus metadata. Checked before the YAML is parsed.
+   */
+  manifestBytes: 8 * 1024 * 1024,
+} as const;
+
+/**
+ * Names nodecred makes from providerName, which the kernel must accept too (NAME_MAX, 255 bytes):
+ * the binary itself, its temp file (host/atomic-write.ts: `.NAME.nodecred-tmp-PID-8HEX`, PID at
+ * most 7 digits: pid_max is at most 2^22), the backup of a binary someone else left at that name
+ * (state.ts backupPathFor) and the backup's temp file.
+ */
+const nameMax = 255;
+export const tempMarker = ".nodecred-tmp-";
+const tempExtraBytes = 1 + tempMarker.length + 7 + 1 + 8;
+const binDirs = flavourNames.flatMap((f) => {
+  const l = layoutFor(f);
+  return isRefusal(l) ? [] : [l.binDir];
+});
+
+function backupName(binDir: string, name: string): string {
+  const path = backupPathFor(nodecredPaths.backupDir, `${binDir}/${name}`);
+  return path.slice(path.lastIndexOf("/") + 1);
+}
+
+/** The longest file name nodecred would make from a provider name, in bytes, and what it is. */
+function longestDerivedName(name: string): { bytes: number; what: string } {
+  let longest = { bytes: utf8ByteLength(name) + tempExtraBytes, what: "its temp file" };
+  for (const dir of binDirs) {
+    const bytes = backupName(dir, name).length + tempExtraBytes; // %-encoded: ASCII
+    if (bytes > longest.bytes) {
+      longest = { bytes, what: `the temp file of a backup of ${dir}/<name>` };
+    }
+  }
+  return longest;
+}
+
+/** The longest provider name of plain ASCII (letters, digits, `-`, `_`, `.`) every flavour takes. */
+export const maxProviderNameChars = ((): number => {
+  let n = 1;
+  while (longestDerivedName("n".repeat(n + 1)).bytes <= nameMax) n++;
+  return n;
+})();
+
+/**
+ * Why a provider name cannot be used, or nothing. A superset of the kubelet's rules (config.go
+ * validateCredentialProviderConfig: not empty, no '/', no space, not '.' or '..'; the binary must
+ * exist in the bin dir under that name): no whitespace or control characters, nothing the kernel
+ * refuses in a file name, including in the names nodecred derives from it, and nothing that could
+ * be taken for one of nodecred's temp files (which start with '.' and are swept as stale).
+ */
+export function providerNameProblems(name: string): string[] {
+  const out: string[] = [];
+  if (name === "") return ["must not be empty"];
+  if (name.includes("/")) out.push("must not contain '/' (it is a file name in the bin dir)");
+  if (/\s/.test(name)) out.push("must not contain whitespace (the kubelet refuses spaces)");
+  // eslint-disable-next-line no-control-regex
+  if (/[\x00-\x1f\x7f]/.test(name)) out.push("must not contain control characters (NUL included)");
+  if (name.startsWith(".")) {
+    out.push(
+      "must not start with '.': nodecred's temp files in the bin dir do (and the kubelet refuses '.' and '..')",
+    );
+  }
+  if (name.includes(tempMarker)) {
+    out.push(`must not contain ${JSON.stringify(tempMarker)}, the mark of nodecred's temp files`);
+  }
+  if (hasLoneSurrogate(name)) out.push("must be valid Unicode (no lone surrogate)");
+  else {
+    const longest = longestDerivedName(name);
+    if (longest.bytes > nameMax) {
+      out.push(
+        `is ${String(utf8ByteLength(name))} bytes long: ${longest.what} would be named with ${String(longest.bytes)} bytes, and Linux allows ${String(nameMax)}; at most ${String(maxProviderNameChars)} ASCII characters`,
+      );
+    }
+  }
+  return out;
+}
+
+/** The most problems reported at once, and the longest message: every one is written to logs and Events. */
+const maxProblems = 100;
+const maxMessageChars = 1024;
+
+/**
+ * A safety net under the messages: at most maxProblems, each at most maxMessageChars (the checks
+ * themselves quote long values with `preview`), with a last line saying how many were left out.
+ */
+export function boundProblems(problems: readonly Problem[]): Problem[] {
+  const cut = (s: string, n: number): string =>
+    s.length <= n ? s : `${s.slice(0, n)}… (${String(s.length)} characters)`;
+  const out = problems
+    .slice(0, maxProblems)
+    .map((p) => problem(cut(p.path, 256), cut(p.message, maxMessageChars)));
+  if (problems.length > maxProblems) {
+    out.push(problem("", `… and ${String(problems.length - maxProblems)} more problems`));
+  }
+  return out;
+}
+
 /** One entry per line; blank lines and `#` comments ignored, surrounding blanks trimmed. */
 function lines(text: string): string[] {
   return text
@@ -48,14 +179,45 @@ function lines(text: string): string[] {
     .filter((l) => l !== "" && !l.startsWith("#"));
 }
 
+/** `data` over configMapLimits.dataBytes: one problem naming the largest keys. */
+function dataTooLarge(data: Readonly<Record<string, unknown>>): Problem | null {
+  const limit = configMapLimits.dataBytes;
+  const sizes: [string, number][] = [];
+  let total = 0;
+  for (const [key, v] of Object.entries(data)) {
+    if (typeof v !== "string") continue;
+    // Past the limit the exact total does not matter: counting stops there.
+    const bytes = utf8ByteLength(v, limit);
+    sizes.push([key, bytes]);
+    total += bytes;
+    if (total > limit) break;
+  }
+  if (total <= limit) return null;
+  const largest = sizes
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3)
+    .map(([k, b]) => `${preview(k, 64)} ${b > limit ? `over ${String(limit)}` : String(b)} bytes`)
+    .join(", ");
+  return problem(
+    "data",
+    `the values total more than ${String(limit)} bytes (${largest}); the API server accepts at most 1 MiB per ConfigMap`,
+  );
+}
+
 /** Checks a ConfigMap's `data` map (values must be strings) and returns the settings. */
 export function parseSettings(data: Readonly<Record<string, unknown>>): Result<Settings> {
+  // Over the API server's limit nothing else is looked at: bounded work for any input.
+  const tooLarge = dataTooLarge(data);
+  if (tooLarge !== null) return { ok: false, problems: [tooLarge] };
   const problems: Problem[] = [];
   const known: readonly string[] = Object.values(settingsKeys);
   for (const key of Object.keys(data)) {
     if (!known.includes(key)) {
       problems.push(
-        problem(`data.${key}`, `unknown key; known keys: ${[...known].sort().join(", ")}`),
+        problem(
+          `data.${key.length > 64 ? preview(key, 64) : key}`,
+          `unknown key; known keys: ${[...known].sort().join(", ")}`,
+        ),
       );
     }
   }
@@ -70,29 +232,10 @@ export function parseSettings(data: Readonly<Record<string, unknown>>): Result<S
   };
 
   const providerName = (str(settingsKeys.providerName) ?? defaultSettings.providerName).trim();
-  const namePath = `data.${settingsKeys.providerName}`;
   // The name is also the binary's file name in the kubelet's bin dir.
-  if (providerName === "") problems.push(problem(namePath, "must not be empty"));
-  if (/[/\s\0]/.test(providerName)) {
-    problems.push(problem(namePath, "must not contain '/', whitespace or NUL"));
+  for (const message of providerNameProblems(providerName)) {
+    problems.push(problem(`data.${settingsKeys.providerName}`, message));
   }
-  if (providerName === "." || providerName === "..") {
-    problems.push(problem(namePath, "must not be '.' or '..'"));
-  }
-
-  const rawImages = str(settingsKeys.matchImages);
-  const matchImages = rawImages === null ? [] : lines(rawImages);
-  const imagesPath = `data.${settingsKeys.matchImages}`;
-  if (matchImages.length === 0) {
-    problems.push(problem(imagesPath, "Required value: at least one image pattern, one per line"));
-  }
-  matchImages.forEach((m, i) => {
-    const err = matchImageError(m);
-    if (err !== null)
-      problems.push(
-        problem(`${imagesPath}[${i}]`, `invalid match image ${JSON.stringify(m)}: ${err}`),
-      );
-  });
 
   const matchingText = (str(settingsKeys.matching) ?? defaultSettings.matching).trim();
   const matching = matchingModes.find((m) => m === matchingText);
@@ -100,9 +243,49 @@ export function parseSettings(data: Readonly<Record<string, unknown>>): Result<S
     problems.push(
       problem(
         `data.${settingsKeys.matching}`,
-        `must be one of ${matchingModes.join(", ")}, got ${JSON.stringify(matchingText)}`,
+        `must be one of ${matchingModes.join(", ")}, got ${preview(matchingText)}`,
       ),
     );
+  }
+
+  const rawImages = str(settingsKeys.matchImages);
+  const matchImages = rawImages === null ? [] : lines(rawImages);
+  const imagesPath = `data.${settingsKeys.matchImages}`;
+  if (matchImages.length === 0) {
+    problems.push(problem(imagesPath, "Required value: at least one image pattern, one per line"));
+  } else if (matchImages.length > configMapLimits.matchImages) {
+    problems.push(
+      problem(
+        imagesPath,
+        `${String(matchImages.length)} patterns; at most ${String(configMapLimits.matchImages)}`,
+      ),
+    );
+  } else {
+    let valid = true;
+    for (const [i, m] of matchImages.entries()) {
+      const err = matchImageLimitError(m) ?? matchImageError(m);
+      if (err === null) continue;
+      valid = false;
+      // A refused entry is quoted in full only when it is short (matchImageLimitError quotes a prefix).
+      problems.push(
+        problem(
+          `${imagesPath}[${String(i)}]`,
+          m.length > 200 ? err : `invalid match image ${JSON.stringify(m)}: ${err}`,
+        ),
+      );
+    }
+    if (valid && matching === "live") {
+      const envelope = envelopeFor(matchImages);
+      const size = envelopeSize(envelope);
+      if (size > configMapLimits.matchImages) {
+        problems.push(
+          problem(
+            imagesPath,
+            `with matching: live the kubelet would register ${String(size)} patterns for these (${String(envelope.ports.length)} ports, counting none, × ${String(envelope.segments)} dot-segments); at most ${String(configMapLimits.matchImages)}: use fewer distinct ports or shorter hosts, or matching: kubelet`,
+          ),
+        );
+      }
+    }
   }
 
   const defaultCacheDuration = (
@@ -110,12 +293,33 @@ export function parseSettings(data: Readonly<Record<string, unknown>>): Result<S
   ).trim();
   const duration = parseGoDuration(defaultCacheDuration);
   const durationPath = `data.${settingsKeys.defaultCacheDuration}`;
-  if (!duration.ok) problems.push(problem(durationPath, duration.error));
-  else if (duration.nanos < 0n)
+  if (!duration.ok) {
+    problems.push(
+      problem(
+        durationPath,
+        defaultCacheDuration.length > 40
+          ? `time: invalid duration ${preview(defaultCacheDuration)}`
+          : duration.error,
+      ),
+    );
+  } else if (duration.nanos < 0n)
     problems.push(problem(durationPath, "must be greater than or equal to 0"));
 
   const template = str(settingsKeys.template);
-  if (problems.length > 0 || matching === undefined) return { ok: false, problems };
+  if (template !== null) {
+    const bytes = utf8ByteLength(template, configMapLimits.templateBytes);
+    if (bytes > configMapLimits.templateBytes) {
+      problems.push(
+        problem(
+          `data.${settingsKeys.template}`,
+          `longer than ${String(configMapLimits.templateBytes)} bytes (the built-in template has about 500)`,
+        ),
+      );
+    }
+  }
+  if (problems.length > 0 || matching === undefined) {
+    return { ok: false, problems: boundProblems(problems) };
+  }
   return {
     ok: true,
     value: { providerName, matchImages, matching, defaultCacheDuration, template },
@@ -124,6 +328,17 @@ export function parseSettings(data: Readonly<Record<string, unknown>>): Result<S
 
 /** Reads a ConfigMap manifest (YAML or JSON) and returns its settings. */
 export function settingsFromConfigMapText(text: string): Result<Settings> {
+  if (text.length > configMapLimits.manifestBytes) {
+    return {
+      ok: false,
+      problems: [
+        problem(
+          "configmap",
+          `the manifest is ${String(text.length)} characters long; a ConfigMap the API server accepts fits in ${String(configMapLimits.manifestBytes)}`,
+        ),
+      ],
+    };
+  }
   const parsed = parseStrictYaml(text, "configmap");
   if (!parsed.ok) return parsed;
   const cm = parsed.value;

@@ -1,4 +1,5 @@
 import type { Credential } from "../../provider/core/keyring.ts";
+import { bytesOf, byteString } from "./byte-string.ts";
 import type { Settings } from "./configmap.ts";
 import { nodecredPaths, type Layout } from "./flavour.ts";
 import { editKubeletFlagsFile } from "./kubelet-flags.ts";
@@ -174,8 +175,9 @@ export function desiredNodeState(inputs: NodeInputs): Result<DesiredState> {
   if (layout.wiring.kind === "flags") {
     const { flagsFile, variable } = layout.wiring;
     const current = inputs.current.get(flagsFile) ?? null;
+    // Edited as bytes: whatever the file holds besides our flags comes back unchanged.
     const edited = editKubeletFlagsFile(
-      current === null ? null : decoder.decode(current.bytes),
+      current === null ? null : byteString(current.bytes),
       variable,
       { configPath: layout.configPath, binDir: layout.binDir },
       flagsFile,
@@ -186,7 +188,7 @@ export function desiredNodeState(inputs: NodeInputs): Result<DesiredState> {
         path: flagsFile,
         role: "kubelet-flags",
         mode: current === null ? 0o644 : current.mode & 0o7777,
-        bytes: encoder.encode(edited.value),
+        bytes: bytesOf(edited.value),
       });
     }
   }

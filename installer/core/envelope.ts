@@ -1,5 +1,6 @@
 import { goFilepathMatch } from "../../provider/core/glob.ts";
-import { parseSchemelessUrl, type SchemelessUrl } from "../../provider/core/url-match.ts";
+import type { SchemelessUrl } from "../../provider/core/url-match.ts";
+import { parsePattern } from "./match-image.ts";
 
 /**
  * The envelope: the fixed patterns the kubelet registers for nodecred in `matching: live`, so
@@ -37,12 +38,17 @@ export function envelopeFor(matchImages: readonly string[]): Envelope {
   const ports = new Set<string>([""]);
   let segments = minEnvelopeSegments;
   for (const pattern of matchImages) {
-    const parsed = parseSchemelessUrl(pattern);
+    const parsed = parsePattern(pattern);
     if (!parsed.ok) continue;
     ports.add(parsed.url.port);
     segments = Math.max(segments, parsed.url.hostParts.length);
   }
   return { ports: [...ports].sort(comparePorts), segments };
+}
+
+/** How many patterns envelopePatterns registers: one ladder per port. */
+export function envelopeSize(envelope: Envelope): number {
+  return envelope.ports.length * envelope.segments;
 }
 
 /** The matchImages the kubelet registers for an envelope: per port, `*` to `*.*.…` (segments stars). */
@@ -82,10 +88,30 @@ function urlCovers(outer: SchemelessUrl, inner: SchemelessUrl): boolean {
  * matchImages, which would silently never ask nodecred about some of them.
  */
 export function isCovered(inner: string, registered: readonly string[]): boolean {
-  const i = parseSchemelessUrl(inner);
-  if (!i.ok) return true; // an invalid pattern is reported by its own check
-  return registered.some((r) => {
-    const o = parseSchemelessUrl(r);
-    return o.ok && urlCovers(o.url, i.url);
-  });
+  return coveredBy(registered)(inner);
+}
+
+/**
+ * isCovered against one registered list, for many patterns: the list is parsed once and indexed
+ * by port and segment count (the only entries that can cover a pattern), so checking n patterns
+ * against m registered ones costs about n + m, not n × m URL parses.
+ */
+export function coveredBy(registered: readonly string[]): (inner: string) => boolean {
+  const exact = new Set(registered);
+  const byShape = new Map<string, SchemelessUrl[]>();
+  for (const r of registered) {
+    const o = parsePattern(r);
+    if (!o.ok) continue;
+    const key = `${o.url.port}/${String(o.url.hostParts.length)}`;
+    const list = byShape.get(key);
+    if (list === undefined) byShape.set(key, [o.url]);
+    else list.push(o.url);
+  }
+  return (inner) => {
+    const i = parsePattern(inner);
+    if (!i.ok) return true; // an invalid pattern is reported by its own check
+    if (exact.has(inner)) return true;
+    const candidates = byShape.get(`${i.url.port}/${String(i.url.hostParts.length)}`) ?? [];
+    return candidates.some((o) => urlCovers(o, i.url));
+  };
 }

@@ -1,6 +1,6 @@
 import { isMap, isSeq, parseDocument, type Document } from "yaml";
 import { problem, type Result } from "./problems.ts";
-import { isRecord } from "./strict-yaml.ts";
+import { isRecord, parseStrictYaml } from "./strict-yaml.ts";
 
 /**
  * Adds, replaces or removes provider entries (by name) in a CredentialProviderConfig that
@@ -98,6 +98,12 @@ export function removeProviders(
   const keep = (item: unknown): boolean => !names.includes(String(nameOf(item)));
   if (detectFormat(text) === "json") return editJson(text, path, (items) => items.filter(keep));
   return editYaml(text, path, (_doc, items) => items.filter(keep));
+}
+
+/** Names of the providers in a config's text; none when it does not parse. */
+export function providerNamesIn(text: string): string[] {
+  const parsed = parseStrictYaml(text, "config");
+  return parsed.ok ? providerNames(parsed.value) : [];
 }
 
 /** Names of the providers in a config, for the first-touch ownership check. */

@@ -1,9 +1,17 @@
 import type { CurrentFile, DesiredDir, DesiredState } from "./desired-state.ts";
 import type { Layout } from "./flavour.ts";
 import { editKubeletFlagsFile } from "./kubelet-flags.ts";
-import { removeProviders } from "./merge-config.ts";
+import { bytesOf, byteString } from "./byte-string.ts";
+import { providerNamesIn, removeProviders } from "./merge-config.ts";
 import { problem, type Problem, type Result } from "./problems.ts";
-import { applyOrder, sha256Hex, wiringRoles, type FileRole, type NodeState } from "./state.ts";
+import {
+  applyOrder,
+  sha256Hex,
+  wiringRoles,
+  type FileRole,
+  type NodeState,
+  type OwnedFile,
+} from "./state.ts";
 
 /**
  * The difference between a node and its desired state, as a list of actions. Apply and
@@ -53,16 +61,6 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
 
 export interface CurrentDir {
   readonly mode: number;
-}
-
-export function isEmptyPlan(plan: Plan): boolean {
-  return (
-    plan.mkdirs.length === 0 &&
-    plan.writes.length === 0 &&
-    plan.removals.length === 0 &&
-    plan.rmdirs.length === 0 &&
-    plan.restart === null
-  );
 }
 
 /** Compare-first: only what differs in bytes or mode is written. */
@@ -117,8 +115,15 @@ export function uninstallInputs(state: NodeState): string[] {
 
 /**
  * Undo what the state records, wiring first (flags, then config) so the kubelet never points
- * at something already gone. A file we modified is restored from its backup when it still
- * holds what we wrote; if someone changed it since, only our part is taken out of it.
+ * at something already gone. The rule is "take out exactly what we added, from the file as it is
+ * now": others (config management, an admin) edit these files after us, and their edits stay.
+ * - A file we modified is restored from its backup only while it still holds exactly what we
+ *   last wrote (then the backup is the node's own content from just before: apply drops a
+ *   backup as soon as it finds the file changed by someone else). Otherwise our flags or our
+ *   provider entries are taken out of it in place.
+ * - A file we created goes whole only while it still holds what we wrote. A flags file someone
+ *   added settings to keeps them, minus our flags; a provider config of ours someone added
+ *   their own provider to is refused (it only works through the flags we are removing).
  */
 export function planUninstall(
   state: NodeState,
@@ -131,50 +136,72 @@ export function planUninstall(
   const removals: FileRemoval[] = [];
   const problems: Problem[] = [];
   const reasons: string[] = [];
-  const decoder = new TextDecoder();
+  const variable = layout?.wiring.kind === "flags" ? layout.wiring.variable : "KUBELET_EXTRA_ARGS";
+  /** The file as it is now, minus what we added; null when that cannot be done in place. */
+  const withoutOurs = (f: OwnedFile, before: CurrentFile): Result<Uint8Array> | null => {
+    const text = byteString(before.bytes);
+    const edited =
+      f.role === "kubelet-flags"
+        ? editKubeletFlagsFile(text, variable, null, f.path)
+        : f.role === "provider-config"
+          ? removeProviders(text, state.providerNames, f.path)
+          : null;
+    if (edited === null) return null;
+    return edited.ok ? { ok: true, value: bytesOf(edited.value) } : edited;
+  };
   for (const f of files) {
     const before = current.get(f.path) ?? null;
+    if (before === null) continue; // gone already: nothing of ours left in it
+    // null: a write of ours was cut short; the file then holds our last bytes or the new ones.
+    const unchanged = f.writtenSha256 === null || sha256Hex(before.bytes) === f.writtenSha256;
     if (f.origin === "created") {
-      if (before !== null) {
+      const edited = unchanged ? null : withoutOurs(f, before);
+      if (edited === null) {
         removals.push({ path: f.path, role: f.role, before });
         if (wiringRoles.has(f.role)) reasons.push(`${f.role} ${f.path} removed`);
-      }
-      continue;
-    }
-    const backup = f.backup === null ? null : (current.get(f.backup) ?? null);
-    if (before === null) continue; // gone already: nothing of ours left in it
-    let target: { bytes: Uint8Array; mode: number };
-    if (
-      backup !== null &&
-      (f.writtenSha256 === null || sha256Hex(before.bytes) === f.writtenSha256)
-    ) {
-      target = { bytes: backup.bytes, mode: f.originalMode ?? backup.mode };
-    } else {
-      const text = decoder.decode(before.bytes);
-      const edited =
-        f.role === "kubelet-flags"
-          ? editKubeletFlagsFile(
-              text,
-              layout?.wiring.kind === "flags" ? layout.wiring.variable : "KUBELET_EXTRA_ARGS",
-              null,
-              f.path,
-            )
-          : f.role === "provider-config"
-            ? removeProviders(text, state.providerNames, f.path)
-            : null;
-      if (edited === null) {
-        problems.push(problem(f.path, "changed since nodecred wrote it and has no backup"));
         continue;
       }
       if (!edited.ok) {
         problems.push(...edited.problems);
         continue;
       }
-      target = { bytes: new TextEncoder().encode(edited.value), mode: before.mode & 0o7777 };
+      if (f.role === "provider-config") {
+        const others = providerNamesIn(byteString(edited.value));
+        if (others.length > 0) {
+          problems.push(
+            problem(
+              f.path,
+              `nodecred created this file, but it now also holds ${others.map((n) => JSON.stringify(n)).join(", ")}, which the kubelet reads only through nodecred's flags; move them to a config of your own first`,
+            ),
+          );
+          continue;
+        }
+        removals.push({ path: f.path, role: f.role, before });
+        reasons.push(`${f.role} ${f.path} removed`);
+        continue;
+      }
+      // A flags file we created that holds settings of someone else's now: keep them.
+      addRestore(writes, reasons, f, before, { bytes: edited.value, mode: before.mode & 0o7777 });
+      continue;
     }
-    if (sameBytes(target.bytes, before.bytes) && (before.mode & 0o7777) === target.mode) continue;
-    writes.push({ path: f.path, role: f.role, action: "restore", before, ...target });
-    if (wiringRoles.has(f.role)) reasons.push(`${f.role} ${f.path} restored`);
+    const backup = f.backup === null ? null : (current.get(f.backup) ?? null);
+    if (unchanged && backup !== null) {
+      addRestore(writes, reasons, f, before, {
+        bytes: backup.bytes,
+        mode: f.originalMode ?? backup.mode,
+      });
+      continue;
+    }
+    const edited = withoutOurs(f, before);
+    if (edited === null) {
+      problems.push(problem(f.path, "changed since nodecred wrote it and has no backup"));
+      continue;
+    }
+    if (!edited.ok) {
+      problems.push(...edited.problems);
+      continue;
+    }
+    addRestore(writes, reasons, f, before, { bytes: edited.value, mode: before.mode & 0o7777 });
   }
   if (problems.length > 0) return { ok: false, problems };
   if (state.pendingRestart && reasons.length === 0) {
@@ -191,4 +218,16 @@ export function planUninstall(
       restart: reasons.length > 0 ? { unit: state.unit, reasons } : null,
     },
   };
+}
+
+function addRestore(
+  writes: FileWrite[],
+  reasons: string[],
+  f: OwnedFile,
+  before: CurrentFile,
+  target: { readonly bytes: Uint8Array; readonly mode: number },
+): void {
+  if (sameBytes(target.bytes, before.bytes) && (before.mode & 0o7777) === target.mode) return;
+  writes.push({ path: f.path, role: f.role, action: "restore", before, ...target });
+  if (wiringRoles.has(f.role)) reasons.push(`${f.role} ${f.path} restored`);
 }

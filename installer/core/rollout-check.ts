@@ -1,4 +1,4 @@
-import { parseSettings, type Settings } from "./configmap.ts";
+import { configMapLimits, parseSettings, type Settings } from "./configmap.ts";
 import { nodecredPaths } from "./flavour.ts";
 import { kubeletSpec, kubeletSpecHash, type KubeletSpec } from "./kubelet-config.ts";
 import type { Result } from "./problems.ts";
@@ -19,9 +19,30 @@ export interface RolloutConfig {
   readonly hash: string;
 }
 
+/**
+ * The last ConfigMap checked and the answer: the sync container checks the same ConfigMap from
+ * both of its loops at every event and again at every resync, and at the largest accepted size a
+ * check costs a few hundred milliseconds of the event loop (scripts/bench-limits). Only a
+ * ConfigMap within the API server's size bound is remembered.
+ */
+let last: { readonly key: string; readonly result: Result<RolloutConfig> } | null = null;
+
 export function checkConfigMapForRollout(
   data: Readonly<Record<string, unknown>>,
 ): Result<RolloutConfig> {
+  let key: string | null = null;
+  try {
+    key = JSON.stringify(data);
+  } catch {
+    // not JSON (a BigInt, a cycle): not remembered, checked as it is
+  }
+  if (key !== null && last?.key === key) return last.result;
+  const result = check(data);
+  last = key !== null && key.length <= 2 * configMapLimits.dataBytes ? { key, result } : null;
+  return result;
+}
+
+function check(data: Readonly<Record<string, unknown>>): Result<RolloutConfig> {
   const settings = parseSettings(data);
   if (!settings.ok) return settings;
   const rendered = renderCredentialProviderConfig(

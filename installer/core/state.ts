@@ -101,60 +101,96 @@ export function serializeState(state: NodeState): Uint8Array {
 
 const roles: readonly string[] = applyOrder;
 
-/** Parses the state file; null if it is not one we wrote (treated as "nothing owned"). */
-export function parseState(text: string): NodeState | null {
+export type ParsedState =
+  | { readonly ok: true; readonly value: NodeState }
+  | { readonly ok: false; readonly reason: string };
+
+function refused(reason: string): ParsedState {
+  return { ok: false, reason };
+}
+
+const isHostPath = (x: unknown): x is string =>
+  typeof x === "string" && x.startsWith("/") && !x.includes("\0") && !x.split("/").includes("..");
+const isNullable =
+  <T>(check: (x: unknown) => x is T) =>
+  (x: unknown): x is T | null =>
+    x === null || check(x);
+const isString = (x: unknown): x is string => typeof x === "string";
+const isMode = (x: unknown): x is number =>
+  typeof x === "number" && Number.isInteger(x) && x >= 0 && x <= 0o7777;
+
+/**
+ * Parses the state file strictly: every field we rely on must be there with its type, every
+ * path must be a clean host path. Anything else is refused with the reason (the caller stops;
+ * it never treats an unreadable record as "nothing owned").
+ */
+export function parseState(bytes: Uint8Array): ParsedState {
   let v: unknown;
   try {
-    v = JSON.parse(text);
+    v = JSON.parse(new TextDecoder("utf-8", { fatal: true }).decode(bytes));
   } catch {
-    return null;
+    return refused("not valid JSON");
   }
-  if (!isRecord(v) || v["version"] !== 1) return null;
+  if (!isRecord(v)) return refused("not a JSON object");
+  if (v["version"] !== 1) return refused(`version ${JSON.stringify(v["version"])}, expected 1`);
   const flavour = v["flavour"];
   const unit = v["unit"];
-  if (typeof flavour !== "string" || !isFlavourName(flavour) || typeof unit !== "string")
-    return null;
+  if (typeof flavour !== "string" || !isFlavourName(flavour)) return refused("unknown flavour");
+  if (typeof unit !== "string" || unit === "") return refused("no unit");
+  if (!Array.isArray(v["files"])) return refused("no files list");
   const files: OwnedFile[] = [];
-  for (const f of Array.isArray(v["files"]) ? (v["files"] as unknown[]) : []) {
-    if (!isRecord(f) || typeof f["path"] !== "string" || typeof f["role"] !== "string") return null;
-    if (!roles.includes(f["role"])) return null;
+  for (const [i, f] of (v["files"] as unknown[]).entries()) {
+    const at = `files[${String(i)}]`;
+    if (!isRecord(f)) return refused(`${at} is not an object`);
+    const { path, role, origin, backup, originalMode, writtenSha256 } = f;
+    if (!isHostPath(path)) return refused(`${at}.path is not a host path`);
+    if (typeof role !== "string" || !roles.includes(role)) return refused(`${at}.role unknown`);
+    if (origin !== "created" && origin !== "modified") return refused(`${at}.origin unknown`);
+    if (!isNullable(isHostPath)(backup)) return refused(`${at}.backup is not a host path`);
+    if (!isNullable(isMode)(originalMode)) return refused(`${at}.originalMode is not a mode`);
+    if (!isNullable(isString)(writtenSha256)) return refused(`${at}.writtenSha256 invalid`);
     files.push({
-      path: f["path"],
-      role: f["role"] as FileRole,
-      origin: f["origin"] === "modified" ? "modified" : "created",
-      backup: typeof f["backup"] === "string" ? f["backup"] : null,
-      originalMode: typeof f["originalMode"] === "number" ? f["originalMode"] : null,
-      writtenSha256: typeof f["writtenSha256"] === "string" ? f["writtenSha256"] : null,
+      path,
+      role: role as FileRole,
+      origin,
+      backup,
+      originalMode,
+      writtenSha256,
     });
   }
-  const strings = (x: unknown): string[] =>
-    Array.isArray(x) ? x.filter((s): s is string => typeof s === "string") : [];
+  const strings = (x: unknown): string[] | null =>
+    Array.isArray(x) && x.every(isString) ? x : null;
+  const providerNames = strings(v["providerNames"] ?? []);
+  if (providerNames === null) return refused("providerNames is not a list of names");
+  const dirs = strings(v["dirs"] ?? []);
+  if (dirs === null || !dirs.every(isHostPath)) return refused("dirs is not a list of host paths");
   const state: NodeState = {
     version: 1,
     flavour,
     unit,
     pendingRestart: v["pendingRestart"] === true,
-    providerNames: strings(v["providerNames"]),
+    providerNames,
     files,
-    dirs: strings(v["dirs"]),
+    dirs,
   };
   const f = v["failedApply"];
+  if (f === undefined) return { ok: true, value: state };
   if (
-    isRecord(f) &&
-    typeof f["configHash"] === "string" &&
-    typeof f["providerSha256"] === "string" &&
-    typeof f["at"] === "string" &&
-    typeof f["reason"] === "string"
+    !isRecord(f) ||
+    typeof f["configHash"] !== "string" ||
+    typeof f["providerSha256"] !== "string" ||
+    typeof f["at"] !== "string" ||
+    typeof f["reason"] !== "string"
   ) {
-    const failedApply: FailedApply = {
-      configHash: f["configHash"],
-      providerSha256: f["providerSha256"],
-      at: f["at"],
-      reason: f["reason"],
-    };
-    return { ...state, failedApply };
+    return refused("failedApply is not a record of a failed apply");
   }
-  return state;
+  const failedApply: FailedApply = {
+    configHash: f["configHash"],
+    providerSha256: f["providerSha256"],
+    at: f["at"],
+    reason: f["reason"],
+  };
+  return { ok: true, value: { ...state, failedApply } };
 }
 
 export function findOwned(state: NodeState | null, path: string): OwnedFile | undefined {
@@ -165,7 +201,14 @@ export function withFile(state: NodeState, file: OwnedFile): NodeState {
   return { ...state, files: [...state.files.filter((f) => f.path !== file.path), file] };
 }
 
-/** Where the backup of a host path is kept: one flat directory, path percent-encoded. */
+/**
+ * Where the backup of a host path is kept: one flat directory, path percent-encoded (readable
+ * at a glance); a path whose encoding would pass the kernel's 255-byte name limit (a node's own
+ * provider config can be anywhere) by its sha256 instead. The name is recorded in the state.
+ */
 export function backupPathFor(backupDir: string, path: string): string {
-  return `${backupDir}/${encodeURIComponent(path)}`;
+  const encoded = encodeURIComponent(path);
+  const name =
+    encoded.length <= 200 ? encoded : `sha256-${sha256Hex(new TextEncoder().encode(path))}`;
+  return `${backupDir}/${name}`;
 }

@@ -1,4 +1,11 @@
-import { parseAllDocuments, type ScalarTag, type Tags } from "yaml";
+import {
+  LineCounter,
+  parseAllDocuments,
+  type ErrorCode,
+  type ScalarTag,
+  type Tags,
+  type YAMLError,
+} from "yaml";
 import { problem, type Problem, type Result } from "./problems.ts";
 
 /**
@@ -43,8 +50,58 @@ function goYamlTags(tags: Tags): Tags {
   return out;
 }
 
+/**
+ * What a YAML error says, without the text it is about: the parser's messages quote the source
+ * (an escape sequence, a tag, an alias name; with `prettyErrors`, the whole line), and the source
+ * may be a Secret. Only the kind (the parser's stable code) and the position are kept.
+ */
+const errorKinds: Readonly<Record<ErrorCode, string>> = {
+  ALIAS_PROPS: "An alias cannot have an anchor or a tag",
+  BAD_ALIAS: "Invalid alias",
+  BAD_COLLECTION_TYPE: "A tag does not fit its collection",
+  BAD_DIRECTIVE: "Invalid directive",
+  BAD_DQ_ESCAPE: "Invalid escape sequence in a double-quoted string",
+  BAD_INDENT: "Bad indentation (or an unclosed bracket)",
+  BAD_PROP_ORDER: "Anchor or tag in the wrong place",
+  BAD_SCALAR_START: "A plain value starts with a reserved character (quote it)",
+  BLOCK_AS_IMPLICIT_KEY:
+    "A mapping inside a one-line key (a missing space after a colon, or a value to quote?)",
+  BLOCK_IN_FLOW: "A block collection inside a flow collection",
+  DUPLICATE_KEY: "Map keys must be unique",
+  IMPOSSIBLE: "Parser error",
+  KEY_OVER_1024_CHARS: "A one-line key longer than 1024 characters",
+  MISSING_CHAR: "Missing character (an unclosed quote or bracket, or a missing comma or colon)",
+  MULTILINE_IMPLICIT_KEY: "A key without an explicit indicator spans lines",
+  MULTIPLE_ANCHORS: "More than one anchor on a node",
+  MULTIPLE_DOCS: "More than one document",
+  MULTIPLE_TAGS: "More than one tag on a node",
+  NON_STRING_KEY: "A key that is not a string",
+  RESOURCE_EXHAUSTION: "Too large to resolve",
+  TAB_AS_INDENT: "A tab used as indentation",
+  TAG_RESOLVE_FAILED: "A tag that cannot be resolved",
+  UNEXPECTED_TOKEN: "Unexpected token",
+};
+
+function describeError(e: YAMLError, lines: LineCounter): string {
+  const kind = Object.hasOwn(errorKinds, e.code) ? errorKinds[e.code] : "Syntax error";
+  const { line, col } = lines.linePos(e.pos[0]);
+  return `YAML: ${kind} at line ${String(line)}, column ${String(col)} (${e.code})`;
+}
+
+/** The same for what converting to plain values throws (it has no position). */
+function describeConversionError(e: unknown): string {
+  const message = e instanceof Error ? e.message : "";
+  if (message.startsWith("Unresolved alias")) {
+    return "YAML: An alias refers to no anchor defined before it";
+  }
+  if (message.startsWith("Excessive alias count")) return "YAML: Too many aliases";
+  return "YAML: Cannot be converted to plain values";
+}
+
 export function parseStrictYaml(text: string, path = ""): Result<unknown> {
+  const lines = new LineCounter();
   const docs = parseAllDocuments(text, {
+    lineCounter: lines,
     version: "1.1",
     uniqueKeys: true,
     strict: true,
@@ -64,12 +121,12 @@ export function parseStrictYaml(text: string, path = ""): Result<unknown> {
   }
   const doc = list[0];
   if (doc === undefined) return { ok: false, problems: [problem(path, "empty document")] };
-  const problems: Problem[] = doc.errors.map((e) => problem(path, `YAML: ${e.message}`));
+  const problems: Problem[] = doc.errors.map((e) => problem(path, describeError(e, lines)));
   if (problems.length > 0) return { ok: false, problems };
   try {
     return { ok: true, value: doc.toJS({ maxAliasCount: 100 }) as unknown };
   } catch (e) {
-    return { ok: false, problems: [problem(path, `YAML: ${(e as Error).message}`)] };
+    return { ok: false, problems: [problem(path, describeConversionError(e))] };
   }
 }
 

@@ -1,7 +1,7 @@
 import { formatGoDuration, parseGoDuration } from "../../provider/core/duration.ts";
 import { API_GROUP } from "../../provider/core/request.ts";
 import { atLeast, type KubeletVersion } from "./kubelet-version.ts";
-import { matchImageError } from "./match-image.ts";
+import { matchImageError, quote } from "./match-image.ts";
 import { child, index, problem, type Problem } from "./problems.ts";
 import { qualifiedNameErrors } from "./qualified-name.ts";
 import { isRecord } from "./strict-yaml.ts";
@@ -89,7 +89,10 @@ class Decoder {
     for (const key of Object.keys(obj)) {
       if (!known.includes(key)) {
         this.problems.push(
-          problem(child(path, key), `strict decoding error: unknown field "${child(path, key)}"`),
+          problem(
+            child(path, key.length > 64 ? `${key.slice(0, 64)}…` : key),
+            `strict decoding error: unknown field ${quote(child(path, key))}`,
+          ),
         );
       }
     }
@@ -272,12 +275,12 @@ export function decodeCredentialProviderConfig(raw: unknown): {
       d.problems.push(
         problem(
           "apiVersion",
-          `no kind "${kind}" is registered for version "${apiVersion}"; supported: ${[...configApiVersions.keys()].sort().join(", ")}`,
+          `no kind ${quote(kind)} is registered for version ${quote(apiVersion)}; supported: ${[...configApiVersions.keys()].sort().join(", ")}`,
         ),
       );
     } else if (kind !== "CredentialProviderConfig") {
       d.problems.push(
-        problem("kind", `no kind "${kind}" is registered for version "${apiVersion}"`),
+        problem("kind", `no kind ${quote(kind)} is registered for version ${quote(apiVersion)}`),
       );
     }
   }
@@ -311,9 +314,9 @@ function validateAnnotationKeys(path: string, keys: readonly string[]): Problem[
   for (const k of keys) {
     // Upstream: "QualifiedName except that case doesn't matter".
     for (const msg of qualifiedNameErrors(k.toLowerCase())) {
-      out.push(problem(path, `Invalid value: ${JSON.stringify(k)}: ${msg}`));
+      out.push(problem(path, `Invalid value: ${quote(k)}: ${msg}`));
     }
-    if (seen.has(k)) out.push(problem(path, `Duplicate value: ${JSON.stringify(k)}`));
+    if (seen.has(k)) out.push(problem(path, `Duplicate value: ${quote(k)}`));
     seen.add(k);
   }
   return out;
@@ -345,7 +348,7 @@ export function validateCredentialProviderConfig(
   config.providers.forEach((p, i) => {
     const at = index("providers", i);
     const name = child(at, "name");
-    const quoted = JSON.stringify(p.name);
+    const quoted = quote(p.name);
     if (p.name === "") out.push(problem(name, "Required value"));
     if (p.name.includes("/")) {
       out.push(problem(name, `Invalid value: ${quoted}: provider name cannot contain '/'`));
@@ -371,7 +374,7 @@ export function validateCredentialProviderConfig(
       out.push(
         problem(
           apiVersion,
-          `Unsupported value: ${JSON.stringify(p.apiVersion)}: supported values: ${supported}`,
+          `Unsupported value: ${quote(p.apiVersion)}: supported values: ${supported}`,
         ),
       );
     } else if (kv !== undefined) {
@@ -396,7 +399,7 @@ export function validateCredentialProviderConfig(
         out.push(
           problem(
             index(matchImages, j),
-            `Invalid value: ${JSON.stringify(m)}: match image is invalid: ${err}`,
+            `Invalid value: ${quote(m)}: match image is invalid: ${err}`,
           ),
         );
       }
@@ -406,8 +409,15 @@ export function validateCredentialProviderConfig(
     if (p.defaultCacheDuration === null) out.push(problem(durationPath, "Required value"));
     else {
       const parsed = parseGoDuration(p.defaultCacheDuration);
-      if (!parsed.ok) out.push(problem(durationPath, `Invalid value: ${parsed.error}`));
-      else if (parsed.nanos < 0n) {
+      if (!parsed.ok) {
+        const text = p.defaultCacheDuration;
+        out.push(
+          problem(
+            durationPath,
+            `Invalid value: ${text.length > 40 ? `time: invalid duration ${quote(text)}` : parsed.error}`,
+          ),
+        );
+      } else if (parsed.nanos < 0n) {
         out.push(
           problem(
             durationPath,
@@ -486,7 +496,7 @@ export function validateCredentialProviderConfig(
         out.push(
           problem(
             child(tp, "cacheType"),
-            `Unsupported value: ${JSON.stringify(ta.cacheType)}: supported values: ${validCacheTypes.map((c) => JSON.stringify(c)).join(", ")}`,
+            `Unsupported value: ${quote(ta.cacheType)}: supported values: ${validCacheTypes.map((c) => JSON.stringify(c)).join(", ")}`,
           ),
         );
       }

@@ -1,6 +1,7 @@
 import type { Credential } from "../../provider/core/keyring.ts";
 import type { Settings } from "../core/configmap.ts";
 import { desiredNodeState, type CurrentFile, type DesiredState } from "../core/desired-state.ts";
+import { decideWiring, flagSources } from "../core/existing-provider.ts";
 import {
   detectFlavour,
   isRefusal,
@@ -10,6 +11,7 @@ import {
   type FlavourName,
   type Layout,
 } from "../core/flavour.ts";
+import { configFlag } from "../core/kubelet-flags.ts";
 import type { KubeletVersion } from "../core/kubelet-version.ts";
 import { planApply, type CurrentDir, type Plan } from "../core/plan.ts";
 import {
@@ -23,6 +25,7 @@ import {
   withoutFailure,
   type FailedApply,
   type NodeState,
+  type OwnedFile,
 } from "../core/state.ts";
 import { InstallerError } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -142,6 +145,50 @@ async function ensureStateDirs(
   return st;
 }
 
+/** True when the file no longer holds what we last wrote (someone else changed it since). */
+function changedSinceOurWrite(owned: OwnedFile, before: CurrentFile | null): boolean {
+  if (owned.writtenSha256 === null) return false; // our write never completed: unknown
+  return before === null || sha256Hex(before.bytes) !== owned.writtenSha256;
+}
+
+/**
+ * The layout with the node's own credential provider taken into account (core/existing-provider):
+ * ours, merged into theirs, or refused (exit 4, nothing written).
+ */
+async function existingProviderLayout(
+  paths: HostPaths,
+  layout: Layout,
+  log: Logger,
+): Promise<Layout> {
+  const current = new Map<string, CurrentFile | null>();
+  for (const source of flagSources(layout)) {
+    // The flags file we edit is read like every file we write (no link followed); the others
+    // are only read, and are followed inside the host like any host fact.
+    const own = layout.wiring.kind === "flags" && source.path === layout.wiring.flagsFile;
+    current.set(
+      source.path,
+      await readCurrentFile(own ? paths.resolve(source.path) : paths.resolveFollowing(source.path)),
+    );
+  }
+  const decision = decideWiring(layout, current);
+  if (decision.kind === "refuse") {
+    throw new InstallerError("UNSUPPORTED_HOST", `refusing to change this node: ${decision.why}`);
+  }
+  if (decision.kind === "ours") return decision.layout;
+  if ((await readCurrentFile(paths.resolve(decision.layout.configPath))) === null) {
+    throw new InstallerError(
+      "UNSUPPORTED_HOST",
+      `refusing to change this node: its kubelet's ${configFlag} points at ${decision.layout.configPath}, which does not exist; the kubelet would not start with it either`,
+    );
+  }
+  log.info("merging into the node's own credential provider config", {
+    action: "merge",
+    path: decision.layout.configPath,
+    reason: decision.why,
+  });
+  return decision.layout;
+}
+
 interface Undo {
   readonly path: string;
   readonly before: CurrentFile | null;
@@ -160,10 +207,12 @@ export async function applyNode(req: ApplyRequest): Promise<ApplyOutcome> {
 
 async function applyLocked(
   req: ApplyRequest,
-  { layout, unit }: ResolvedHost,
+  resolved: ResolvedHost,
   lockDirs: readonly string[],
 ): Promise<ApplyOutcome> {
+  const { unit } = resolved;
   const { paths, log } = req;
+  const layout = await existingProviderLayout(paths, resolved.layout, log);
   const kubeletVersion = await req.kubeletVersion(layout);
   if (kubeletVersion === undefined) {
     log.warn("kubelet version unknown: config checked without version rules", {
@@ -257,6 +306,18 @@ async function applyLocked(
 
   for (const w of plan.writes) {
     let owned = findOwned(state, w.path);
+    if (owned !== undefined && owned.backup !== null && changedSinceOurWrite(owned, w.before)) {
+      // Someone else edited the file after our last write: the backup is older than what it
+      // would replace. Uninstall takes our part out of the file in place instead.
+      await removeFile(paths.resolve(owned.backup));
+      owned = { ...owned, backup: null, originalMode: null };
+      state = withFile(state, owned);
+      await saveState(paths, state);
+      log.info("backup dropped: the file changed since nodecred wrote it", {
+        action: "backup",
+        path: w.path,
+      });
+    }
     if (owned === undefined) {
       if (w.before !== null) {
         const backup = backupPathFor(nodecredPaths.backupDir, w.path);
@@ -281,7 +342,10 @@ async function applyLocked(
         };
       }
     }
-    state = withFile(state, owned);
+    // Write-ahead: until the write is done, what the file holds is ours either way (the bytes we
+    // wrote last time or the new ones), so "unknown" (null) rather than a stale hash that would
+    // make the next run take our own half-done write for someone else's change.
+    state = withFile(state, { ...owned, writtenSha256: null });
     if (wiringRoles.has(w.role) && w.action !== "chmod") state = { ...state, pendingRestart: true };
     await saveState(paths, state);
     undo.push({ path: w.path, before: w.before });

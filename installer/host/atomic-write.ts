@@ -8,7 +8,6 @@ import {
   mkdir,
   open,
   readdir,
-  readFile,
   rename,
   rmdir,
   unlink,
@@ -43,17 +42,56 @@ function isMissing(e: unknown): boolean {
   return code === "ENOENT" || code === "ENOTDIR";
 }
 
-/** Current bytes and mode of a regular file, or null when there is none. */
+/**
+ * The largest host file nodecred reads (the provider binary, ~2 MB, is the largest one we own;
+ * kubelet flags files and provider configs are a few kB).
+ */
+export const maxHostFileBytes = 64 * 1024 * 1024;
+
+/**
+ * Current bytes and mode of a regular file, or null when there is none. The last component is
+ * never followed (O_NOFOLLOW) and nothing but a regular file is read: a FIFO or a device is an
+ * error at once (O_NONBLOCK keeps the open itself from waiting for a FIFO's writer), and so is a
+ * file over maxHostFileBytes, without reading it.
+ */
 export async function readCurrentFile(path: string): Promise<CurrentFile | null> {
+  let handle;
   try {
-    const st = await lstat(path);
-    if (!st.isFile())
-      throw new InstallerError("HOST_IO", `${path} exists but is not a regular file`);
-    return { bytes: new Uint8Array(await readFile(path)), mode: st.mode & 0o7777 };
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch (e) {
     if (isMissing(e)) return null;
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === "ELOOP") {
+      throw new InstallerError("HOST_IO", `${path} is a symbolic link, not a regular file`);
+    }
+    throw ioError("reading", path, e);
+  }
+  try {
+    const st = await handle.stat();
+    if (!st.isFile())
+      throw new InstallerError("HOST_IO", `${path} exists but is not a regular file`);
+    if (st.size > maxHostFileBytes) {
+      throw new InstallerError(
+        "HOST_IO",
+        `${path} is ${String(st.size)} bytes, more than the ${String(maxHostFileBytes)} nodecred reads`,
+      );
+    }
+    const buf = Buffer.alloc(st.size + 1);
+    let n = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buf, n, buf.length - n, n);
+      if (bytesRead === 0) break;
+      n += bytesRead;
+      if (n === buf.length) {
+        throw new InstallerError("HOST_IO", `${path} grew while it was read; try again`);
+      }
+    }
+    return { bytes: new Uint8Array(buf.subarray(0, n)), mode: st.mode & 0o7777 };
+  } catch (e) {
     if (e instanceof InstallerError) throw e;
     throw ioError("reading", path, e);
+  } finally {
+    await handle.close();
   }
 }
 

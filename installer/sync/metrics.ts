@@ -58,7 +58,7 @@ export function syncMetrics(): SyncMetrics {
     }),
     appliedConfig: new Gauge({
       name: "nodecred_config_applied_info",
-      help: "1 for the kubelet config hash this node runs (from the init container).",
+      help: "1 for the kubelet config hash this node runs (the init container's status file, read on every pass).",
       labelNames: ["hash"],
       registers,
     }),

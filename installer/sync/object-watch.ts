@@ -6,6 +6,7 @@ import type {
   WatchHandle,
 } from "../cluster/kube-api.ts";
 import type { Backoff } from "./backoff.ts";
+import type { WatchProgress } from "./health.ts";
 
 /**
  * Keeps one list+watch of one object alive for as long as it is needed. The client's watcher
@@ -21,6 +22,8 @@ import type { Backoff } from "./backoff.ts";
 export interface KeptWatch {
   /** The object as last seen (null: it does not exist); undefined until the first list. */
   current(): ApiObject | undefined;
+  /** When it last heard anything (an object, an end, a failed attempt), for /healthz (health.ts). */
+  progress(): WatchProgress;
   stop(): void;
 }
 
@@ -31,8 +34,13 @@ export function keepWatching(options: {
   backoff: Backoff;
   onChange: () => void;
   onError: (err: unknown, retryInMs: number) => void;
+  /** A monotonic clock in ms (health.ts); tests step it by hand. */
+  now?: () => number;
 }): KeptWatch {
   const { api, kind, ref, backoff, onChange, onError } = options;
+  const now = options.now ?? ((): number => performance.now());
+  const startedAt = now();
+  let lastHeardAt: number | null = null;
   // stop() may run while a watch is being opened; read through a function so the check after the
   // await is not narrowed away.
   const state = { stopped: false };
@@ -49,6 +57,7 @@ export function keepWatching(options: {
 
   const ended = (err: unknown): void => {
     handle = undefined;
+    lastHeardAt = now();
     if (state.stopped) return;
     if (err === null || err === undefined) {
       schedule(100); // a clean close: reopen promptly, but never spin
@@ -68,6 +77,7 @@ export function keepWatching(options: {
           if (run.finished) return;
           // Only a working watch proves the server healthy: a list alone does not reset the backoff.
           if (from === "watch") backoff.reset();
+          lastHeardAt = now();
           latest = obj;
           onChange();
         },
@@ -93,6 +103,7 @@ export function keepWatching(options: {
   void start();
   return {
     current: () => latest,
+    progress: () => ({ startedAt, lastHeardAt }),
     stop(): void {
       state.stopped = true;
       clearTimeout(timer);

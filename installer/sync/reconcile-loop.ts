@@ -1,16 +1,22 @@
 import type { Backoff } from "./backoff.ts";
+import type { LoopProgress } from "./health.ts";
 
 /**
  * Level-triggered reconciliation: watch events only mark the state dirty; one loop (never two at
  * once) reads the latest objects and converges. A periodic resync marks dirty too, catching
  * anything a watch missed; a failed pass is retried with backoff. `stop()` lets the pass under way
- * finish (a write in progress completes) and runs no other.
+ * finish (a write in progress completes) and runs no other. `progress()` says when a pass last
+ * started and ended, for /healthz (health.ts).
  */
 export class ReconcileLoop {
   readonly #reconcile: () => Promise<void>;
   readonly #backoff: Backoff;
   readonly #onError: (err: unknown) => void;
   readonly #resyncMs: number;
+  readonly #now: () => number;
+  #startedAt: number;
+  #passStartedAt: number | null = null;
+  #lastPassEndedAt: number | null = null;
   #dirty = false;
   #stopped = false;
   #running: Promise<void> | null = null;
@@ -22,14 +28,19 @@ export class ReconcileLoop {
     backoff: Backoff;
     resyncMs: number;
     onError: (err: unknown) => void;
+    /** A monotonic clock in ms (health.ts); tests step it by hand. */
+    now?: () => number;
   }) {
     this.#reconcile = options.reconcile;
     this.#backoff = options.backoff;
     this.#resyncMs = options.resyncMs;
     this.#onError = options.onError;
+    this.#now = options.now ?? (() => performance.now());
+    this.#startedAt = this.#now();
   }
 
   start(): void {
+    this.#startedAt = this.#now();
     this.#resync = setInterval(() => {
       this.markDirty();
     }, this.#resyncMs);
@@ -40,6 +51,14 @@ export class ReconcileLoop {
     if (this.#stopped) return;
     this.#dirty = true;
     this.#running ??= this.#drain();
+  }
+
+  progress(): LoopProgress {
+    return {
+      startedAt: this.#startedAt,
+      passStartedAt: this.#passStartedAt,
+      lastPassEndedAt: this.#lastPassEndedAt,
+    };
   }
 
   /** Resolves when no pass is running or pending (tests and shutdown use it). */
@@ -58,6 +77,7 @@ export class ReconcileLoop {
     try {
       while (this.#dirty && !this.#stopped) {
         this.#dirty = false;
+        this.#passStartedAt = this.#now();
         try {
           await this.#reconcile();
           this.#backoff.reset();
@@ -67,6 +87,10 @@ export class ReconcileLoop {
           this.#retry = setTimeout(() => {
             this.markDirty();
           }, this.#backoff.next());
+        } finally {
+          // An error ends a pass too: the loop is alive and retrying (health.ts).
+          this.#passStartedAt = null;
+          this.#lastPassEndedAt = this.#now();
         }
       }
     } finally {

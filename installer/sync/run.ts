@@ -9,6 +9,7 @@ import type { Logger } from "../log.ts";
 import { healthzOk } from "../process/kubelet-control.ts";
 import { jitteredBackoff } from "./backoff.ts";
 import { configHashAnnotation, syncConfig, type RejectedVersion } from "./config-rollout.ts";
+import { healthBounds, stuckReason } from "./health.ts";
 import { syncPolicy, type PolicyOutcome } from "./policy-sync.ts";
 import { syncMetrics, type SyncMetrics } from "./metrics.ts";
 import { keepWatching, type KeptWatch } from "./object-watch.ts";
@@ -59,8 +60,15 @@ export interface SyncHandle {
   readonly metrics: SyncMetrics;
   /** The status server's bound port (the configured one, or the kernel's choice for port 0). */
   readonly port: number;
+  /** Resolves when neither loop has a pass running or pending (tests). */
+  idle(): Promise<void>;
   /** Stops watching, finishes the write in progress, closes the server. */
   stop(): Promise<void>;
+}
+
+export interface SyncOptions {
+  /** A monotonic clock in ms for /healthz (default `performance.now`); tests step it by hand. */
+  readonly now?: () => number;
 }
 
 /**
@@ -74,7 +82,9 @@ export async function startSync(
   config: SyncConfig,
   api: KubeApi,
   log: Logger,
+  options: SyncOptions = {},
 ): Promise<SyncHandle> {
+  const now = options.now ?? ((): number => performance.now());
   const metrics = syncMetrics();
   const paths = hostPaths(config.hostRoot);
   const policyFile = paths.resolve(nodecredPaths.policyFile);
@@ -174,6 +184,22 @@ export async function startSync(
     configMap: undefined as KeptWatch | undefined,
   };
 
+  /**
+   * The apply init container's record, read on every pass and by /readyz: the one reader of the
+   * file, so `nodecred_config_applied_info` follows it whoever asks.
+   */
+  let appliedHash: string | null | undefined;
+  const observeApplied = async (): Promise<AppliedStatus | null> => {
+    const applied = await readApplied(config.appliedStatusFile);
+    const hash = applied?.kubeletConfigHash ?? null;
+    if (hash !== appliedHash) {
+      metrics.appliedConfig.reset();
+      if (hash !== null) metrics.appliedConfig.set({ hash }, 1);
+      appliedHash = hash;
+    }
+    return applied;
+  };
+
   let policyGood = false;
   let lastPolicy: PolicyOutcome | null = null;
   const reportPolicy = async (outcome: PolicyOutcome): Promise<void> => {
@@ -222,7 +248,7 @@ export async function startSync(
     }
     if (!file.rulesChanged || outcome.configHash === null) return;
     metrics.liveConfigUpdates.inc();
-    const applied = await readApplied(config.appliedStatusFile);
+    const applied = await observeApplied();
     const live = applied?.kubeletConfigHash === outcome.configHash;
     log.info("matchImages written to the policy file", {
       action: "write",
@@ -259,7 +285,9 @@ export async function startSync(
           : {}),
       });
     },
+    now,
     reconcile: async () => {
+      await observeApplied();
       const secret = watched.secret?.current();
       const configMap = watched.configMap?.current();
       // Neither listed yet: the first list marks the loop dirty again. One alone is enough: the
@@ -287,6 +315,7 @@ export async function startSync(
   const configLoop = new ReconcileLoop({
     resyncMs: config.resyncMs,
     backoff: jitteredBackoff(1000, 60_000),
+    now,
     onError: (err) => {
       metrics.reconciles.inc({ loop: "config", result: "error" });
       metrics.errors.inc({ source: "reconcile" });
@@ -300,7 +329,7 @@ export async function startSync(
         configMap,
         daemonSet: daemonSetRef,
         applied: async () => {
-          const applied = await readApplied(config.appliedStatusFile);
+          const applied = await observeApplied();
           return applied === null
             ? null
             : { hash: applied.kubeletConfigHash, kubelet: applied.kubelet };
@@ -347,7 +376,7 @@ export async function startSync(
       metrics.errors.inc({ source: "watch" });
       log.warn("watch ended; restarting", { kind, error: errorText(err), retryInMs });
     };
-  watched.secret = keepWatching({
+  const secretWatch = keepWatching({
     api,
     kind: "secrets",
     ref: secretRef,
@@ -356,8 +385,9 @@ export async function startSync(
       policyLoop.markDirty();
     },
     onError: watchError("secrets"),
+    now,
   });
-  watched.configMap = keepWatching({
+  const configMapWatch = keepWatching({
     api,
     kind: "configmaps",
     ref: configMapRef,
@@ -367,14 +397,33 @@ export async function startSync(
       configLoop.markDirty();
     },
     onError: watchError("configmaps"),
+    now,
   });
+  watched.secret = secretWatch;
+  watched.configMap = configMapWatch;
   policyLoop.start();
   configLoop.start();
 
+  const bounds = healthBounds(config.resyncMs);
+  let stuck = false;
   const server = await startStatusServer(
     config.listen,
     {
-      healthy: () => null,
+      healthy: () => {
+        const why = stuckReason(
+          { "policy loop": policyLoop.progress(), "config loop": configLoop.progress() },
+          {
+            [`watch of Secret ${secretRef.name}`]: secretWatch.progress(),
+            [`watch of ConfigMap ${configMapRef.name}`]: configMapWatch.progress(),
+          },
+          now(),
+          bounds,
+        );
+        // The kubelet restarts the container after a few failed probes: its last logs say why.
+        if (why !== null && !stuck) log.error("stuck: /healthz fails", { reason: why });
+        stuck = why !== null;
+        return why;
+      },
       ready: async () => {
         if (!policyGood) {
           const why =
@@ -385,9 +434,7 @@ export async function startSync(
                 : `Secret ${lastPolicy.secret.kind}`;
           return `policy file not synced yet (${why})`;
         }
-        const applied = await readApplied(config.appliedStatusFile);
-        metrics.appliedConfig.reset();
-        if (applied !== null) metrics.appliedConfig.set({ hash: applied.kubeletConfigHash }, 1);
+        const applied = await observeApplied();
         if (config.appliedStatusFile !== null && applied === null) {
           return "no applied config recorded by the apply init container";
         }
@@ -416,9 +463,12 @@ export async function startSync(
   return {
     metrics,
     port,
+    async idle(): Promise<void> {
+      await Promise.all([policyLoop.idle(), configLoop.idle()]);
+    },
     async stop(): Promise<void> {
-      watched.secret?.stop();
-      watched.configMap?.stop();
+      secretWatch.stop();
+      configMapWatch.stop();
       await Promise.all([policyLoop.stop(), configLoop.stop()]);
       await new Promise<void>((resolve) => {
         server.close(() => {

@@ -2,8 +2,8 @@ import { createServer, type Server } from "node:http";
 import type { Registry } from "prom-client";
 
 /**
- * /healthz (the process and its loop are alive), /readyz (this node runs the current config and
- * has credentials: what gates the DaemonSet's rollout) and /metrics.
+ * /healthz (no loop or watch is stuck: health.ts; the liveness probe), /readyz (this node runs
+ * the current config and has credentials: what gates the DaemonSet's rollout) and /metrics.
  */
 export interface Probe {
   /** null when fine, else the reason (shown in the probe's body). */

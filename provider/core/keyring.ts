@@ -2,7 +2,7 @@
 // normalised, ordered and looked up for an image, including the Docker Hub fallback.
 
 import { parseGoUrl } from "./go-url.ts";
-import { urlsMatchStr } from "./url-match.ts";
+import { isPlainHost, parseSchemelessUrl, urlsMatch } from "./url-match.ts";
 
 export interface Credential {
   /** The registry key exactly as written in the Docker config. */
@@ -21,6 +21,7 @@ export const DEFAULT_REGISTRY_HOST = "index.docker.io";
  * kubelet logs and ignores such keys.
  */
 export function normalizeKey(key: string): string | undefined {
+  if (isPlainHost(key)) return key; // host only: nothing to parse or to reduce
   const value = key.startsWith("https://") || key.startsWith("http://") ? key : "https://" + key;
   const parsed = parseGoUrl(value);
   if (!parsed.ok) return undefined;
@@ -39,6 +40,11 @@ export function compareGoStrings(a: string, b: string): number {
     if (x > 0xffff) i++;
   }
   return a.length - b.length;
+}
+
+function belowSurrogates(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) >= 0xd800) return false;
+  return true;
 }
 
 export interface Keyring {
@@ -66,7 +72,14 @@ export function buildKeyring(credentials: readonly Credential[]): Keyring {
       list.push(c);
     }
   }
-  index.sort((a, b) => compareGoStrings(b, a));
+  if (index.every(belowSurrogates)) {
+    // Below U+D800, UTF-16 order is code point order: the engine's own sort (no call per
+    // comparison), reversed; keys are distinct, so there are no ties to keep in order.
+    index.sort();
+    index.reverse();
+  } else {
+    index.sort((a, b) => compareGoStrings(b, a));
+  }
   return { index, creds };
 }
 
@@ -91,11 +104,20 @@ export interface LookupResult {
   readonly via: "match" | "default-registry" | "none";
 }
 
-/** BasicDockerKeyring.Lookup. */
+/**
+ * BasicDockerKeyring.Lookup: URLsMatchStr(key, image) for every key, with the image parsed once
+ * (a parse error on either side is "no match"), so one call costs about the size of the keys.
+ */
 export function lookup(keyring: Keyring, image: string): LookupResult {
   const found: Credential[] = [];
-  for (const key of keyring.index) {
-    if (urlsMatchStr(key, image)) found.push(...(keyring.creds[key] ?? []));
+  const target = parseSchemelessUrl(image);
+  if (target.ok) {
+    for (const key of keyring.index) {
+      const glob = parseSchemelessUrl(key);
+      if (!glob.ok || !urlsMatch(glob.url, target.url)) continue;
+      // One push per credential: a spread of a long list would overflow the argument limit.
+      for (const c of keyring.creds[key] ?? []) found.push(c);
+    }
   }
   if (found.length > 0) return { credentials: found, via: "match" };
   const hub = keyring.creds[DEFAULT_REGISTRY_HOST];

@@ -124,7 +124,8 @@ export function parsePolicy(text: string): PolicyResult {
   else {
     const auths = parseAuths(doc["auths"]);
     if (auths.ok) credentials = auths.entries;
-    else problems.push(...auths.problems);
+    // A loop, not push(...list): a list of 100,000 problems would overflow the argument limit.
+    else for (const p of auths.problems) problems.push(p);
   }
   if (problems.length > 0) return { ok: false, problems };
   return { ok: true, policy: { rules, credentials } };

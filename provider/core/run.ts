@@ -4,6 +4,10 @@
 //
 // Failure contract (the kubelet logs stderr only when the exec fails): exactly one line on stderr,
 // exit code 1, nothing on stdout. Nothing derived from a credential value is ever written to stderr.
+//
+// Bounded input: the shells read at most MAX_FILE_BYTES of the policy/credentials file (only a
+// regular file: a FIFO or a device could block or never end) and MAX_REQUEST_BYTES of stdin, and
+// refuse more; a failure line lists at most a few problems and is cut to MAX_LINE_CHARS.
 
 import { parseArgs, USAGE, type Command, type Source } from "./cli.ts";
 import { describeKey, parseDockerConfig } from "./docker-config.ts";
@@ -14,13 +18,59 @@ import { parseRequest } from "./request.ts";
 import { answerFromLookup, EMPTY_ANSWER, encodeResponse, type ProviderAnswer } from "./response.ts";
 import { PROGRAM, VERSION } from "./version.ts";
 
-/** The result of reading a file or stdin: its text, or the POSIX error name (e.g. "ENOENT"). */
+/**
+ * The largest policy or credentials file read. The installer writes the policy from one Secret and
+ * one ConfigMap, each at most 1 MiB (the API server's limit); re-encoding can grow the credentials
+ * (an `auth` field is base64; a control character in a password comes back as a 6-byte \u escape,
+ * 4.5 times its base64), so even a contrived pair stays under 6 MiB, and a real one near 2 MiB.
+ */
+export const MAX_FILE_BYTES = 8 * 1024 * 1024;
+
+/**
+ * The largest request read from stdin: the kubelet sends an image name and, at most, a service
+ * account token and the account's annotations (256 KiB in all, the API server's limit).
+ */
+export const MAX_REQUEST_BYTES = 1024 * 1024;
+
+/** How much of a failure one stderr line shows. */
+const MAX_LINE_CHARS = 4096;
+const MAX_PROBLEMS_PER_LINE = 10;
+const MAX_PROBLEM_LINES = 100;
+
+/**
+ * The result of reading a file or stdin: its text, or why not: a POSIX error name (e.g. "ENOENT";
+ * "EFBIG" when over the limit) or, for a file that is not a regular file, its type (S_IFIFO...).
+ */
 export type ReadResult =
   { readonly ok: true; readonly text: string } | { readonly ok: false; readonly code: string };
 
 export interface ProgramInputs {
-  readonly readStdin: () => ReadResult;
-  readonly readFile: (path: string) => ReadResult;
+  /** Reads stdin to its end, or fails with EFBIG as soon as it holds more than maxBytes. */
+  readonly readStdin: (maxBytes: number) => ReadResult;
+  /**
+   * Reads a regular file (following symbolic links), or fails without reading: with the type
+   * code of fileTypeCode for anything else, with EFBIG for one over maxBytes. Never blocks on a
+   * FIFO, never reads more than maxBytes + 1 bytes.
+   */
+  readonly readFile: (path: string, maxBytes: number) => ReadResult;
+}
+
+// File types of st_mode (the same numbers on every Linux architecture and POSIX system).
+const S_IFMT = 0o170000;
+const FILE_TYPES: Readonly<Record<number, string>> = {
+  [0o100000]: "",
+  [0o040000]: "EISDIR",
+  [0o010000]: "S_IFIFO",
+  [0o020000]: "S_IFCHR",
+  [0o060000]: "S_IFBLK",
+  [0o140000]: "S_IFSOCK",
+  [0o120000]: "S_IFLNK",
+};
+
+/** For a stat mode, the ReadResult code when it is not a regular file; undefined when it is. */
+export function fileTypeCode(mode: number): string | undefined {
+  const code = FILE_TYPES[mode & S_IFMT] ?? "S_IFMT";
+  return code === "" ? undefined : code;
 }
 
 export interface ProgramOutput {
@@ -39,20 +89,56 @@ const ERRNO_TEXT: Readonly<Record<string, string>> = {
   ENAMETOOLONG: "file name too long",
   EMFILE: "too many open files",
   EIO: "input/output error",
+  EBADF: "bad file descriptor (closed?)",
+  EAGAIN: "resource temporarily unavailable",
+  ENXIO: "no such device or address",
+  S_IFIFO: "not a regular file but a FIFO (named pipe)",
+  S_IFCHR: "not a regular file but a character device",
+  S_IFBLK: "not a regular file but a block device",
+  S_IFSOCK: "not a regular file but a socket",
+  S_IFLNK: "not a regular file but a symbolic link",
+  S_IFMT: "not a regular file",
 };
 
 function describeErrno(code: string): string {
   return Object.prototype.hasOwnProperty.call(ERRNO_TEXT, code) ? (ERRNO_TEXT[code] ?? code) : code;
 }
 
-/** Line breaks become spaces, so one message is one line. (No RegExp: the binary leaves it out.) */
+/** Why a read failed, for a message; EFBIG names the limit. */
+function describeRead(code: string, maxBytes: number): string {
+  return code === "EFBIG"
+    ? `larger than the limit of ${String(maxBytes)} bytes`
+    : describeErrno(code);
+}
+
+/**
+ * Line breaks become spaces, so one message is one line, cut to MAX_LINE_CHARS (a problem may
+ * quote a key, and a key may be long). (No RegExp: the binary leaves it out.)
+ */
 function oneLine(s: string): string {
-  return s.split("\r").join(" ").split("\n").join(" ");
+  const line = s.split("\r").join(" ").split("\n").join(" ");
+  if (line.length <= MAX_LINE_CHARS) return line;
+  // Not between the halves of a surrogate pair: both builds must write the same bytes.
+  const high = line.charCodeAt(MAX_LINE_CHARS - 1);
+  const cut = high >= 0xd800 && high <= 0xdbff ? MAX_LINE_CHARS - 1 : MAX_LINE_CHARS;
+  return `${line.slice(0, cut)}... (${String(line.length - cut)} more characters)`;
+}
+
+/** The first `max` problems, and how many more there are. */
+function someProblems(problems: readonly string[], max: number): string[] {
+  if (problems.length <= max) return [...problems];
+  return [...problems.slice(0, max), `and ${String(problems.length - max)} more problems`];
 }
 
 function fail(message: string): ProgramOutput {
   return { stdout: "", stderr: `${PROGRAM}: ${oneLine(message)}\n`, exitCode: 1 };
 }
+
+/**
+ * The stderr line of a shell whose stdout write failed (closed, a gone reader, a full disk): the
+ * answer never reached the kubelet, so the exit code is 1 whatever run() returned.
+ */
+export const STDOUT_FAILURE = `${PROGRAM}: cannot write the response to stdout\n`;
 
 function ok(stdout: string): ProgramOutput {
   return { stdout, stderr: "", exitCode: 0 };
@@ -60,9 +146,15 @@ function ok(stdout: string): ProgramOutput {
 
 /** Runs the provider. */
 export function run(argv: readonly string[], inputs: ProgramInputs): ProgramOutput {
-  const cli = parseArgs(argv);
-  if (!cli.ok) return fail(`${cli.problems.join("; ")} (see --help)`);
-  return runCommand(cli.command, inputs);
+  try {
+    const cli = parseArgs(argv);
+    if (!cli.ok) return fail(`${cli.problems.join("; ")} (see --help)`);
+    return runCommand(cli.command, inputs);
+  } catch (e) {
+    // Still the failure contract. Only the error's type: an engine message may quote input.
+    const name = e instanceof Error ? e.name : typeof e;
+    return fail(`internal error (${name})`);
+  }
 }
 
 function runCommand(command: Command, inputs: ProgramInputs): ProgramOutput {
@@ -95,8 +187,10 @@ function describeSource(source: Source): string {
 }
 
 function load(source: Source, inputs: ProgramInputs): LoadResult {
-  const file = inputs.readFile(source.path);
-  if (!file.ok) return { ok: false, unreadable: true, problems: [describeErrno(file.code)] };
+  const file = inputs.readFile(source.path, MAX_FILE_BYTES);
+  if (!file.ok) {
+    return { ok: false, unreadable: true, problems: [describeRead(file.code, MAX_FILE_BYTES)] };
+  }
   if (source.kind === "policy") {
     const parsed = parsePolicy(file.text);
     if (!parsed.ok) return { ok: false, unreadable: false, problems: parsed.problems };
@@ -115,7 +209,7 @@ function loadProblems(
   const where = describeSource(source);
   return r.unreadable
     ? [`cannot read ${where}: ${r.problems.join("; ")}`]
-    : r.problems.map((p) => `${where}: ${p}`);
+    : someProblems(r.problems, MAX_PROBLEM_LINES).map((p) => `${where}: ${p}`);
 }
 
 /** The one decision, shared by the answer and by `--check --image`. */
@@ -142,8 +236,12 @@ function decide(loaded: Loaded, image: string, cacheDurationNs: bigint): Decisio
 }
 
 function provide(source: Source, cacheDurationNs: bigint, inputs: ProgramInputs): ProgramOutput {
-  const stdin = inputs.readStdin();
-  if (!stdin.ok) return fail(`cannot read the request from stdin: ${describeErrno(stdin.code)}`);
+  const stdin = inputs.readStdin(MAX_REQUEST_BYTES);
+  if (!stdin.ok) {
+    return fail(
+      `cannot read the request from stdin: ${describeRead(stdin.code, MAX_REQUEST_BYTES)}`,
+    );
+  }
   const request = parseRequest(stdin.text);
   if (!request.ok) return fail(request.reason);
   const loaded = load(source, inputs);
@@ -151,7 +249,7 @@ function provide(source: Source, cacheDurationNs: bigint, inputs: ProgramInputs)
     return fail(
       loaded.unreadable
         ? (loadProblems(source, loaded)[0] ?? "")
-        : `${describeSource(source)} is invalid: ${loaded.problems.join("; ")}`,
+        : `${describeSource(source)} is invalid: ${someProblems(loaded.problems, MAX_PROBLEMS_PER_LINE).join("; ")}`,
     );
   }
   const { answer } = decide(loaded.loaded, request.request.image, cacheDurationNs);

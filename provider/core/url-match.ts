@@ -19,8 +19,31 @@ export type SchemelessUrlResult =
   | { readonly ok: true; readonly url: SchemelessUrl }
   | { readonly ok: false; readonly error: string };
 
+/**
+ * Whether s is a plain host name: letters, digits and ".-_*" only. url.Parse("https://" + s) then
+ * yields s itself as the host, with no port and no path, so callers may skip the parser: the
+ * common case of every key and image, which a policy with many keys repeats per call.
+ */
+export function isPlainHost(s: string): boolean {
+  if (s.length === 0) return false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    const plain =
+      (c >= 97 && c <= 122) || // a-z
+      (c >= 65 && c <= 90) || // A-Z
+      (c >= 48 && c <= 57) || // 0-9
+      c === 46 || // .
+      c === 45 || // -
+      c === 95 || // _
+      c === 42; // *
+    if (!plain) return false;
+  }
+  return true;
+}
+
 /** ParseSchemelessURL followed by SplitURL. */
 export function parseSchemelessUrl(s: string): SchemelessUrlResult {
+  if (isPlainHost(s)) return { ok: true, url: { hostParts: s.split("."), port: "", path: "" } };
   const parsed = parseGoUrl("https://" + s);
   if (!parsed.ok) return parsed;
   const { host, path } = parsed.url;

@@ -53,22 +53,46 @@ export function decodeUtf8OrLatin1(bytes: readonly number[]): string {
   return out;
 }
 
-/** UTF-8 bytes of a string; a lone surrogate becomes U+FFFD, as TextEncoder (and Go) would have it. */
-export function encodeUtf8(text: string): number[] {
-  const bytes: number[] = [];
-  for (const ch of text) {
-    const raw = ch.codePointAt(0) ?? 0;
-    const cp = raw >= 0xd800 && raw <= 0xdfff ? 0xfffd : raw;
-    if (cp < 0x80) bytes.push(cp);
-    else if (cp < 0x800) bytes.push(0xc0 | (cp >> 6), 0x80 | (cp & 63));
-    else if (cp < 0x10000) bytes.push(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 63), 0x80 | (cp & 63));
-    else
-      bytes.push(
+/**
+ * The UTF-8 bytes of a string as a string of char codes 0..255, one per byte (the string itself
+ * when it is ASCII, so the common case copies nothing): lets a port of Go code that indexes bytes
+ * use charCodeAt. A lone surrogate becomes U+FFFD, as TextEncoder (and Go) would have it.
+ */
+export function utf8ByteString(text: string): string {
+  let i = 0;
+  while (i < text.length && text.charCodeAt(i) < 0x80) i++;
+  if (i === text.length) return text;
+  let out = text.slice(0, i);
+  for (; i < text.length; i++) {
+    let cp = text.charCodeAt(i);
+    if (cp >= 0xd800 && cp <= 0xdbff && i + 1 < text.length) {
+      const low = text.charCodeAt(i + 1);
+      if (low >= 0xdc00 && low <= 0xdfff) {
+        cp = 0x10000 + ((cp - 0xd800) << 10) + (low - 0xdc00);
+        i++;
+      }
+    }
+    if (cp >= 0xd800 && cp <= 0xdfff) cp = 0xfffd;
+    if (cp < 0x80) out += String.fromCharCode(cp);
+    else if (cp < 0x800) out += String.fromCharCode(0xc0 | (cp >> 6), 0x80 | (cp & 63));
+    else if (cp < 0x10000) {
+      out += String.fromCharCode(0xe0 | (cp >> 12), 0x80 | ((cp >> 6) & 63), 0x80 | (cp & 63));
+    } else {
+      out += String.fromCharCode(
         0xf0 | (cp >> 18),
         0x80 | ((cp >> 12) & 63),
         0x80 | ((cp >> 6) & 63),
         0x80 | (cp & 63),
       );
+    }
   }
+  return out;
+}
+
+/** UTF-8 bytes of a string; a lone surrogate becomes U+FFFD, as TextEncoder (and Go) would have it. */
+export function encodeUtf8(text: string): number[] {
+  const b = utf8ByteString(text);
+  const bytes: number[] = [];
+  for (let i = 0; i < b.length; i++) bytes.push(b.charCodeAt(i));
   return bytes;
 }

@@ -10,8 +10,10 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import {
+  coveredBy,
   envelopeFor,
   envelopePatterns,
+  envelopeSize,
   isCovered,
   minEnvelopeSegments,
   type Envelope,
@@ -313,6 +315,34 @@ describe("isCovered", () => {
         if (urlsMatchStr(inner, image)) {
           assert.notDeepEqual(matchedBy(registered, image), [], `${inner} → ${image}`);
         }
+      }
+    }
+  });
+});
+
+describe("envelopeSize and coveredBy (the bounds' helpers)", () => {
+  it("envelopeSize is the number of patterns registered", () => {
+    for (const e of [
+      envelopeFor([]),
+      envelopeFor(["a.b:5000", "c:6000"]),
+      envelopeFor([Array(12).fill("a").join(".")]),
+    ]) {
+      assert.equal(envelopeSize(e), envelopePatterns(e).length);
+    }
+  });
+  it("coveredBy answers like a pairwise search, for many patterns against many", () => {
+    const registered = Array.from({ length: 300 }, (_, i) =>
+      i % 3 === 0 ? `r${String(i)}.example.test/team` : `*.example.test:${String(5000 + (i % 7))}`,
+    );
+    const cover = coveredBy(registered);
+    const pairwise = (inner: string): boolean => registered.some((r) => isCovered(inner, [r]));
+    for (let i = 0; i < 300; i++) {
+      for (const inner of [
+        `r${String(i)}.example.test/team/app`,
+        `r${String(i)}.example.test`,
+        `x${String(i)}.example.test:${String(5000 + (i % 9))}/a`,
+      ]) {
+        assert.equal(cover(inner), pairwise(inner), inner);
       }
     }
   });

@@ -2,15 +2,22 @@
  * Rendering the CredentialProviderConfig (installer/core/render-config.ts): what a template sees,
  * what the built-in template registers in each matching mode, the refusal of a template that
  * registers less than matchImages (the kubelet would never ask nodecred about those images), and
- * the hint for a nodecred 0.1 template that still names credentialsFile.
+ * the hint for a nodecred 0.1 template that still names credentialsFile; the template's bounds (size,
+ * tags, partials, rendering work, output); our provider entry held to what the provider itself
+ * accepts (its own argv parser, the policy file in `live`) and no secret-looking env.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { parseSettings, type Settings } from "../../installer/core/configmap.ts";
 import { envelopeFor, envelopePatterns } from "../../installer/core/envelope.ts";
 import { nodecredPaths } from "../../installer/core/flavour.ts";
+import { configMapLimits } from "../../installer/core/configmap.ts";
+import type { Problem, Result } from "../../installer/core/problems.ts";
 import {
+  defaultTemplate,
   renderCredentialProviderConfig,
+  renderLimits,
+  secretLikeEnv,
   templateContext,
 } from "../../installer/core/render-config.ts";
 
@@ -218,5 +225,298 @@ providers:
       undefined,
     );
     assert.ok(r.ok, JSON.stringify(r.ok ? null : r.problems));
+  });
+});
+
+const problemsOf = (r: Result<unknown>): readonly Problem[] => (r.ok ? [] : r.problems);
+
+/** The built-in template with its provider entry's args and env replaced. */
+function withEntry(
+  args: readonly string[],
+  env: readonly { name: string; value: string }[] = [],
+): string {
+  const argLines = args.map((a) => `      - ${JSON.stringify(a)}\n`).join("");
+  const envLines = env
+    .map(
+      (e) => `      - name: ${JSON.stringify(e.name)}\n        value: ${JSON.stringify(e.value)}\n`,
+    )
+    .join("");
+  return defaultTemplate.replace(
+    / {4}args:\n(.*\n)*$/,
+    `    args:${args.length === 0 ? " []" : ""}\n${argLines}${env.length > 0 ? `    env:\n${envLines}` : ""}`,
+  );
+}
+
+describe("the provider's args: what nodecred's provider itself accepts (provider/core/cli.ts)", () => {
+  const policy = `--policy=${nodecredPaths.policyFile}`;
+  const table: [
+    name: string,
+    args: string[],
+    matching: "live" | "kubelet",
+    refused: RegExp | null,
+  ][] = [
+    ["the built-in args", [policy, "--cache-duration=0s"], "live", null],
+    ["no args: the provider reads the policy file by default", [], "live", null],
+    ["--policy PATH as two args", ["--policy", nodecredPaths.policyFile], "live", null],
+    [
+      "an unknown flag",
+      [policy, "--verbose"],
+      "live",
+      /refuses these args.*unexpected argument "--verbose"/,
+    ],
+    ["a flag given twice", [policy, policy], "live", /--policy is given more than once/],
+    [
+      "a malformed --cache-duration",
+      [policy, "--cache-duration=5x"],
+      "live",
+      /--cache-duration "5x" is not a non-negative Go duration/,
+    ],
+    ["a negative --cache-duration", [policy, "--cache-duration=-1s"], "live", /not a non-negative/],
+    [
+      "--credentials in live",
+      ["--credentials=/etc/nodecred/credentials/docker-config.json"],
+      "live",
+      /must read the policy file.*--credentials=/,
+    ],
+    [
+      "--policy elsewhere in live",
+      ["--policy=/etc/other/policy.json"],
+      "live",
+      /must read the policy file.*--policy="\/etc\/other/,
+    ],
+    [
+      "--credentials in kubelet mode too (nodecred writes only the policy file)",
+      ["--credentials=/etc/x.json"],
+      "kubelet",
+      /with matching: kubelet the provider must read the policy file.*--credentials=/,
+    ],
+    ["the policy file in kubelet mode", [policy, "--cache-duration=10m"], "kubelet", null],
+    [
+      "--check: the provider would answer no request",
+      [policy, "--check"],
+      "live",
+      /runs as --check/,
+    ],
+    ["--version", ["--version"], "kubelet", /runs as --version/],
+    ["both sources", [policy, "--credentials=/x"], "kubelet", /not both/],
+  ];
+  for (const [name, args, matching, refused] of table) {
+    it(`${refused === null ? "accepts" : "refuses"} ${name}`, () => {
+      const r = renderCredentialProviderConfig(
+        settings({ matchImages, matching, credentialProviderConfigTemplate: withEntry(args) }),
+        node,
+        undefined,
+      );
+      if (refused === null) {
+        assert.ok(r.ok, JSON.stringify(problemsOf(r)));
+        assert.deepEqual(r.value.config.providers[0]?.args, args);
+        return;
+      }
+      assert.deepEqual(
+        problemsOf(r).map((p) => p.path),
+        ["rendered CredentialProviderConfig: providers[0].args"],
+      );
+      assert.match(problemsOf(r)[0]?.message ?? "", refused);
+    });
+  }
+  it("a huge unknown argument is quoted by a prefix", () => {
+    const r = renderCredentialProviderConfig(
+      settings({
+        matchImages,
+        credentialProviderConfigTemplate: withEntry([`--x=${"y".repeat(50_000)}`]),
+      }),
+      node,
+      undefined,
+    );
+    assert.ok(!r.ok);
+    assert.ok((problemsOf(r)[0]?.message.length ?? 0) < 400);
+  });
+});
+
+describe("env: nothing that looks like a secret (the config is world-readable on the node)", () => {
+  const table: [name: string, value: string, refused: RegExp | null][] = [
+    ["HTTPS_PROXY", "http://proxy.internal:3128", null],
+    ["NO_PROXY", "localhost,127.0.0.1,.svc", null],
+    ["GODEBUG", "x509sha1=1", null],
+    ["LOG_LEVEL", "debug", null],
+    ["CONFIG_DIR", "/var/lib/kubelet/credential-provider", null],
+    ["REGISTRY", "registry.example.test:5000", null],
+    ["PWD", "/", null],
+    ["PASSWORD", "x", /name says PASSWORD/],
+    ["DB_PASSWD", "x", /name says PASSWD/],
+    ["GITHUB_TOKEN", "x", /name says TOKEN/],
+    ["AWS_SECRET_ACCESS_KEY", "x", /name says SECRET/],
+    ["apiKey", "x", /name says KEY/],
+    ["REGISTRY_AUTH", "x", /name says AUTH/],
+    ["AWS_SHARED_CREDENTIALS_FILE", "/x", /name says CREDENTIALS/],
+    ["VALUE", "robot:s3cr3t", /user:password/],
+    ["VALUE", "https://robot:s3cr3t@registry.example.test", /URL with a password/],
+    ["VALUE", "Bearer abc.def", /Authorization header/],
+    ["VALUE", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2ln", /JSON Web Token/],
+    ["VALUE", "-----BEGIN PRIVATE KEY-----\nMIIE", /PEM block/],
+    ["VALUE", "AKIAIOSFODNN7EXAMPLE", /AWS access key ID/],
+    ["VALUE", "dXNlcjpwYXNzd29yZC13aXRoLWEtbG9uZy10YWls", /random-looking/],
+    ["VALUE", "0123456789abcdef0123456789abcdef", /random-looking/],
+  ];
+  for (const [name, value, refused] of table) {
+    it(`${refused === null ? "accepts" : "refuses"} ${name}=${value.length > 24 ? `${value.slice(0, 24)}…` : value}`, () => {
+      const why = secretLikeEnv({ name, value });
+      if (refused === null) assert.equal(why, null);
+      else assert.match(why ?? "", refused);
+      const r = renderCredentialProviderConfig(
+        settings({
+          matchImages,
+          credentialProviderConfigTemplate: withEntry(
+            [],
+            [
+              { name: "LOG_LEVEL", value: "1" },
+              { name, value },
+            ],
+          ),
+        }),
+        node,
+        undefined,
+      );
+      if (refused === null) {
+        assert.ok(r.ok, JSON.stringify(problemsOf(r)));
+        return;
+      }
+      assert.deepEqual(
+        problemsOf(r).map((p) => p.path),
+        ["rendered CredentialProviderConfig: providers[0].env[1]"],
+      );
+      // The value is a secret: it is never repeated.
+      if (value.length > 1) assert.ok(!JSON.stringify(problemsOf(r)).includes(value.slice(0, 12)));
+    });
+  }
+});
+
+describe("the template's bounds", () => {
+  const padTo = (bytes: number): string => {
+    const head = `${defaultTemplate}# `;
+    return `${head}${"x".repeat(bytes - head.length - 1)}\n`;
+  };
+  it("64 KiB accepted, one byte more refused (before it is compiled)", () => {
+    assert.ok(
+      renderCredentialProviderConfig(
+        settings({
+          matchImages,
+          credentialProviderConfigTemplate: padTo(configMapLimits.templateBytes),
+        }),
+        node,
+        undefined,
+      ).ok,
+    );
+    const r = parseSettings({
+      matchImages,
+      credentialProviderConfigTemplate: padTo(configMapLimits.templateBytes + 1),
+    });
+    assert.deepEqual(
+      problemsOf(r).map((p) => p.path),
+      ["data.credentialProviderConfigTemplate"],
+    );
+  });
+  it(`${String(renderLimits.tags)} {{ tags accepted, one more refused`, () => {
+    const tags = (n: number): string => `${defaultTemplate}${"{{! c }}\n".repeat(n - 7)}`;
+    assert.ok(
+      renderCredentialProviderConfig(
+        settings({ matchImages, credentialProviderConfigTemplate: tags(renderLimits.tags) }),
+        node,
+        undefined,
+      ).ok,
+    );
+    const r = renderCredentialProviderConfig(
+      settings({ matchImages, credentialProviderConfigTemplate: tags(renderLimits.tags + 1) }),
+      node,
+      undefined,
+    );
+    assert.match(problemsOf(r)[0]?.message ?? "", /257 \{\{…\}\} tags; at most 256/);
+  });
+  const refusedTemplates: [name: string, template: string, message: RegExp][] = [
+    ["a partial", `${defaultTemplate}{{> other}}`, /a partial \(\{\{> name\}\}\) is not supported/],
+    ["a partial block", `${defaultTemplate}{{#> other}}x{{/other}}`, /a partial block/],
+    [
+      "an inline partial calling itself",
+      `{{#*inline "a"}}{{> a}}{{/inline}}{{> a}}`,
+      /an inline partial/,
+    ],
+    ["the log helper (it writes to stdout)", `${defaultTemplate}{{log matchImages}}`, /template: /],
+    [
+      "a loop in a loop in a loop over matchImages",
+      `${defaultTemplate}{{#each matchImages}}{{#each @root.matchImages}}{{#each @root.matchImages}}#{{/each}}{{/each}}{{/each}}`,
+      /rendering stopped after 4194304 characters of work/,
+    ],
+    [
+      "a list written out 200 times",
+      `${defaultTemplate}${"# {{json matchImages}}\n".repeat(200)}`,
+      /rendering stopped/,
+    ],
+    [
+      "the list as text, through this",
+      `${defaultTemplate}{{#with matchImages}}${"# {{this}}\n".repeat(200)}{{/with}}`,
+      /rendering stopped/,
+    ],
+  ];
+  // 1,000 patterns of 200 characters: ~200 kB, so that a few hundred copies exceed the budget.
+  const many = Array.from(
+    { length: 1000 },
+    (_, i) => `r${String(i)}.example.test/${"p".repeat(180)}`,
+  ).join("\n");
+  for (const [name, template, message] of refusedTemplates) {
+    it(`refuses ${name}`, () => {
+      const r = renderCredentialProviderConfig(
+        settings({
+          matchImages: many,
+          matching: "kubelet",
+          credentialProviderConfigTemplate: template,
+        }),
+        node,
+        undefined,
+      );
+      assert.deepEqual(
+        problemsOf(r)
+          .map((p) => p.path)
+          .slice(0, 1),
+        ["data.credentialProviderConfigTemplate"],
+      );
+      assert.match(problemsOf(r)[0]?.message ?? "", message);
+    });
+  }
+  it("output over 1.5 MiB is refused (within the work budget)", () => {
+    // 1,000 patterns of ~1,000 characters, listed twice: ~2 MB of output, ~2 MB of work.
+    const big = Array.from(
+      { length: 1000 },
+      (_, i) => `r${String(i)}.example.test/${"%61".repeat(255)}?${"q".repeat(219)}`,
+    ).join("\n");
+    const template = `${defaultTemplate}# {{json matchImages}}\n`;
+    const once = renderCredentialProviderConfig(
+      settings({ matchImages: big, matching: "kubelet" }),
+      node,
+      undefined,
+    );
+    assert.ok(once.ok, JSON.stringify(problemsOf(once)));
+    const r = renderCredentialProviderConfig(
+      settings({
+        matchImages: big,
+        matching: "kubelet",
+        credentialProviderConfigTemplate: template,
+      }),
+      node,
+      undefined,
+    );
+    assert.match(problemsOf(r)[0]?.message ?? "", /renders \d+ characters; .* at most 1572864/);
+  });
+  it("the largest real config renders: 1,000 patterns of ~1 KiB, matching: kubelet", () => {
+    const big = Array.from(
+      { length: 1000 },
+      (_, i) => `r${String(i)}.example.test/${"%61".repeat(255)}${"?".padEnd(230, "q")}`,
+    );
+    const data = { matchImages: big.join("\n"), matching: "kubelet" };
+    assert.ok(
+      big.join("\n").length > 1_000_000 && big.join("\n").length < configMapLimits.dataBytes,
+    );
+    const r = renderCredentialProviderConfig(settings(data), node, undefined);
+    assert.ok(r.ok, JSON.stringify(problemsOf(r)));
+    assert.equal(r.value.config.providers[0]?.matchImages.length, 1000);
   });
 });

@@ -4,11 +4,11 @@
  * (git keeps only the executable bit, and no empty directories, so modes and directories are
  * recorded in the manifest and the tree holds the file contents).
  */
-import { chmod, lstat, mkdir, readdir, readFile, writeFile } from "node:fs/promises";
+import { chmod, lstat, mkdir, readdir, readFile, readlink, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
 
 export interface Entry {
-  readonly type: "d" | "f";
+  readonly type: "d" | "f" | "l";
   readonly mode: number;
   readonly bytes: Buffer | null;
   readonly ino: number;
@@ -37,6 +37,15 @@ export async function snapshot(
           mtimeMs: st.mtimeMs,
         });
         await walk(p);
+      } else if (st.isSymbolicLink()) {
+        // A link is recorded by its target, never followed.
+        out.set(p, {
+          type: "l",
+          mode: st.mode & 0o7777,
+          bytes: Buffer.from(await readlink(join(root, p))),
+          ino: st.ino,
+          mtimeMs: st.mtimeMs,
+        });
       } else {
         out.set(p, {
           type: "f",

@@ -687,6 +687,34 @@ describe("kubelet version rules", () => {
   });
 });
 
+describe("long values are quoted by a prefix, not in full", () => {
+  const long = "x".repeat(100_000);
+  const table: [name: string, provider: ProviderCase, path: string][] = [
+    ["a provider name with a space", { ...base, name: `${long} y` }, "providers[0].name"],
+    ["an apiVersion", { ...base, apiVersion: long }, "providers[0].apiVersion"],
+    ["a match image", { ...base, matchImages: [`%zz${long}`] }, "providers[0].matchImages[0]"],
+    [
+      "a cache duration",
+      { ...base, defaultCacheDuration: long },
+      "providers[0].defaultCacheDuration",
+    ],
+    ["an unknown field", { ...base, [long]: 1 }, `providers[0].${"x".repeat(64)}…`],
+  ];
+  for (const [name, provider, path] of table) {
+    it(name, () => {
+      const r = check(configText([provider]));
+      const p = r.problems.find((q) => q.path === path);
+      assert.ok(p, JSON.stringify(r.problems).slice(0, 500));
+      assert.ok(p.message.length < 400, p.message.slice(0, 500));
+      assert.match(p.message, /"[^"]{40}"… \(\d+ characters\)/);
+    });
+  }
+  it("a short value is still quoted in full, as the kubelet does", () => {
+    const r = check(configText([{ ...base, name: "a b" }]));
+    assertHas(r.problems, { path: "providers[0].name", text: 'Invalid value: "a b"' });
+  });
+});
+
 describe("the installer writes nothing for a config the kubelet would reject", async () => {
   const golden = (await listCases()).find((c) => c.name === "kubeadm-deb-double-quoted");
   assert.ok(golden);

@@ -258,6 +258,13 @@ describe("filepath.Match (host segments)", () => {
     ["unicode rune for ?", "a?b", "a\u263ab", "match"],
     ["bad pattern: unclosed class", "a[", "ab", "bad-pattern"],
     ["bad pattern: trailing backslash", "\\", "a", "bad-pattern"],
+    // Go works on UTF-8 bytes: a * skips single bytes, so a chunk may start inside a character,
+    // where ? and classes decode U+FFFD of width 1. (Answers from Go's filepath.Match, go1.26.)
+    ["a * may stop inside a character: ?? takes two bytes of the three", "*??", "\u20ac", "match"],
+    ["no byte offset helps three ?", "*???", "\u20ac", "no-match"],
+    ["a class holding U+FFFD matches a stray byte", "*[\ufffd]", "x\u00e9", "match"],
+    ["a literal compares whole bytes", "*\u00e9", "x\u00e9", "match"],
+    ["a lone surrogate is U+FFFD, as after Go's JSON decoding", "\ud800", "\ufffd", "match"],
   ];
   for (const [name, pattern, value, want] of cases) {
     test(name, () => {
@@ -394,6 +401,22 @@ describe("keyring lookup", () => {
     ];
     assert.deepEqual(users(creds, "a.reg.io/team/sub/x"), ["sub", "team", "host", "wild"]);
     assert.deepEqual(users(creds, "b.reg.io/team/sub/x"), ["wild"]);
+  });
+
+  test("the order is Go's byte order, also past U+FFFF (where UTF-16 order differs)", () => {
+    const keys = ["reg.io/\uffff", "reg.io/\u{1f600}", "reg.io/a", "reg.io/\u00e9"];
+    // UTF-8: a < é (C3 A9) < U+FFFF (EF BF BF) < U+1F600 (F0 9F 98 80); the kubelet goes backwards.
+    const want = ["reg.io/\u{1f600}", "reg.io/\uffff", "reg.io/\u00e9", "reg.io/a"];
+    assert.deepEqual(buildKeyring(keys.map((k) => cred(k, k))).index, want);
+    // Below U+D800 the engine's own order is the same.
+    const plain = ["a.io", "b.io/x", "b.io", "\u00e9.io", "B.io"];
+    assert.deepEqual(buildKeyring(plain.map((k) => cred(k, k))).index, [
+      "\u00e9.io",
+      "b.io/x",
+      "b.io",
+      "a.io",
+      "B.io",
+    ]);
   });
 
   test("keys that normalise alike are de-duplicated, credentials kept in file order", () => {

@@ -1,0 +1,99 @@
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { CurrentFile } from "../../installer/core/desired-state.ts";
+import { decideWiring } from "../../installer/core/existing-provider.ts";
+import { isRefusal, layoutFor, type Layout } from "../../installer/core/flavour.ts";
+
+const rpm = layoutFor("kubeadm-rpm");
+if (isRefusal(rpm)) throw new Error("kubeadm-rpm refused");
+const layout: Layout = rpm;
+const extra = "/etc/sysconfig/kubelet";
+const kubeadm = "/var/lib/kubelet/kubeadm-flags.env";
+const file = (text: string): CurrentFile => ({
+  bytes: new TextEncoder().encode(text),
+  mode: 0o644,
+});
+const ours =
+  "--image-credential-provider-config=/etc/nodecred/credential-provider-config.yaml --image-credential-provider-bin-dir=/etc/nodecred/bin";
+const theirs =
+  "--image-credential-provider-config=/etc/kubernetes/cp.yaml --image-credential-provider-bin-dir=/opt/cp/bin/";
+
+type Want = "ours" | { merge: [string, string] } | { refuse: RegExp };
+const cases: [string, Record<string, string | null>, Want][] = [
+  ["no flags files at all", {}, "ours"],
+  ["flags without provider flags", { [extra]: 'KUBELET_EXTRA_ARGS="--v=2"\n' }, "ours"],
+  ["our own flags from an earlier apply", { [extra]: `KUBELET_EXTRA_ARGS="${ours}"\n` }, "ours"],
+  [
+    "the node's own in KUBELET_EXTRA_ARGS (trailing slash on the bin dir)",
+    { [extra]: `KUBELET_EXTRA_ARGS="--v=2 ${theirs}"\n` },
+    { merge: ["/etc/kubernetes/cp.yaml", "/opt/cp/bin"] },
+  ],
+  [
+    "the node's own in kubeadm-flags.env",
+    { [kubeadm]: `KUBELET_KUBEADM_ARGS="${theirs}"\n`, [extra]: "KUBELET_EXTRA_ARGS=\n" },
+    { merge: ["/etc/kubernetes/cp.yaml", "/opt/cp/bin"] },
+  ],
+  [
+    "the node's own, two-word form",
+    {
+      [extra]:
+        'KUBELET_EXTRA_ARGS="--image-credential-provider-config /a/c.yaml --image-credential-provider-bin-dir /a/bin"\n',
+    },
+    { merge: ["/a/c.yaml", "/a/bin"] },
+  ],
+  [
+    "later assignment wins: theirs replaced ours",
+    { [extra]: `KUBELET_EXTRA_ARGS="${ours}"\nKUBELET_EXTRA_ARGS="${theirs}"\n` },
+    { merge: ["/etc/kubernetes/cp.yaml", "/opt/cp/bin"] },
+  ],
+  [
+    "only the config flag",
+    { [extra]: 'KUBELET_EXTRA_ARGS="--image-credential-provider-config=/a/c.yaml"\n' },
+    { refuse: /not --image-credential-provider-bin-dir/ },
+  ],
+  [
+    "only the bin dir flag",
+    { [extra]: 'KUBELET_EXTRA_ARGS="--image-credential-provider-bin-dir=/a/bin"\n' },
+    { refuse: /not --image-credential-provider-config/ },
+  ],
+  [
+    "relative paths",
+    {
+      [extra]:
+        'KUBELET_EXTRA_ARGS="--image-credential-provider-config=c.yaml --image-credential-provider-bin-dir=/a/bin"\n',
+    },
+    { refuse: /not clean absolute paths/ },
+  ],
+  [
+    "ours shadowing theirs (an earlier version replaced them)",
+    { [kubeadm]: `KUBELET_KUBEADM_ARGS="${theirs}"\n`, [extra]: `KUBELET_EXTRA_ARGS="${ours}"\n` },
+    { refuse: /would override the node's own in \/var\/lib\/kubelet\/kubeadm-flags\.env/ },
+  ],
+];
+
+describe("a node's own credential provider: merge, keep ours, or refuse", () => {
+  for (const [name, files, want] of cases) {
+    it(name, () => {
+      const current = new Map<string, CurrentFile | null>(
+        Object.entries(files).map(([p, t]) => [p, t === null ? null : file(t)]),
+      );
+      const d = decideWiring(layout, current);
+      if (want === "ours") {
+        assert.equal(d.kind, "ours");
+      } else if ("merge" in want) {
+        assert.equal(d.kind, "merge", d.kind === "refuse" ? d.why : "");
+        assert.deepEqual([d.layout.configPath, d.layout.binDir], want.merge);
+        assert.equal(d.layout.wiring.kind, "merge");
+      } else {
+        assert.equal(d.kind, "refuse");
+        assert.match(d.why, want.refuse);
+      }
+    });
+  }
+  it("other flavours are never re-wired", () => {
+    const eks = layoutFor("eks-al2");
+    if (isRefusal(eks)) throw new Error("refused");
+    const d = decideWiring(eks, new Map([[extra, file(`KUBELET_EXTRA_ARGS="${theirs}"\n`)]]));
+    assert.equal(d.kind, "ours");
+  });
+});

@@ -1,0 +1,259 @@
+// The sync container's /healthz, /metrics against the real kube-apiserver, in-process so that the
+// health check's clock can be stepped by hand: /healthz follows what the loops and watches really
+// did; nodecred_config_applied_info follows the status file without anyone calling /readyz; a
+// rejected Secret or ConfigMap version is counted once, however many passes see it.
+import assert from "node:assert/strict";
+import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { CoreV1Api, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { kubeApi } from "../../installer/cluster/kube-api.ts";
+import { checkConfigMapForRollout } from "../../installer/core/rollout-check.ts";
+import { jsonLogger } from "../../installer/log.ts";
+import { startSync, type SyncConfig, type SyncHandle } from "../../installer/sync/run.ts";
+import {
+  adminKubeConfig,
+  appliedStatusFor,
+  createBareDaemonSet,
+  dockerConfigSecret,
+  eventually,
+  scratchDir,
+} from "./cluster.ts";
+
+const secretName = "nodecred-credentials";
+const cmName = "nodecred-config";
+const dataA = { matchImages: "registry.probes.test\n" };
+const dataB = { matchImages: "registry.probes.test\n", defaultCacheDuration: "5m" };
+
+function hashOf(data: Readonly<Record<string, string>>): string {
+  const checked = checkConfigMapForRollout(data);
+  assert.ok(checked.ok);
+  return checked.value.hash;
+}
+
+/** A metric's value in the exposition text (0 when absent). */
+function sample(metrics: string, name: string): number {
+  const line = metrics.split("\n").find((l) => l.startsWith(`${name} `));
+  return line === undefined ? 0 : Number(line.split(" ").pop());
+}
+
+async function get(
+  sync: SyncHandle,
+  path: "/healthz" | "/metrics",
+): Promise<{ status: number; body: string }> {
+  const res = await fetch(`http://127.0.0.1:${String(sync.port)}${path}`);
+  return { status: res.status, body: await res.text() };
+}
+
+describe("sync probes and metrics", { timeout: 120_000 }, () => {
+  const admin = adminKubeConfig();
+  const core = admin.makeApiClient(CoreV1Api);
+  const dir = scratchDir("probes");
+  const started: SyncHandle[] = [];
+  let logs = "";
+  const log = jsonLogger((l) => (logs += l));
+
+  /** A namespace with our Secret, ConfigMap (dataA) and a bare DaemonSet. */
+  const namespace = async (name: string): Promise<void> => {
+    await core.createNamespace({ body: { metadata: { name } } });
+    await core.createNamespacedSecret({
+      namespace: name,
+      body: dockerConfigSecret(secretName, name, {
+        "registry.probes.test": { username: "u", password: "probes-password-1" },
+      }),
+    });
+    await core.createNamespacedConfigMap({
+      namespace: name,
+      body: { metadata: { name: cmName }, data: dataA },
+    });
+    await createBareDaemonSet(admin, name);
+  };
+
+  const start = async (
+    ns: string,
+    resyncMs: number,
+    appliedStatusFile: string,
+    now?: () => number,
+  ): Promise<SyncHandle> => {
+    const hostRoot = join(dir, ns);
+    mkdirSync(join(hostRoot, "etc/nodecred/credentials"), { recursive: true, mode: 0o700 });
+    const config: SyncConfig = {
+      namespace: ns,
+      secretName,
+      configMapName: cmName,
+      daemonSetName: "nodecred",
+      nodeName: "node-a",
+      podName: "pod-a",
+      hostRoot,
+      kubeconfig: null,
+      listen: { host: "127.0.0.1", port: 0 },
+      resyncMs,
+      podConfigHash: "",
+      appliedStatusFile,
+      kubeletHealthzUrl: "",
+    };
+    const sync = await startSync(config, kubeApi(admin), log, now === undefined ? {} : { now });
+    started.push(sync);
+    return sync;
+  };
+
+  const passes = async (sync: SyncHandle, loop: "policy" | "config"): Promise<number> =>
+    sample(
+      (await get(sync, "/metrics")).body,
+      `nodecred_reconciles_total{loop="${loop}",result="ok"}`,
+    );
+
+  before(async () => {
+    await namespace("probes-health");
+    await namespace("probes-metrics");
+  });
+
+  after(async () => {
+    await Promise.all(started.map((s) => s.stop()));
+    assert.ok(!logs.includes("probes-password"), "a password reached the logs");
+  });
+
+  it("/healthz fails for the loops and watches that stopped moving, and recovers with them", async () => {
+    const ns = "probes-health";
+    const applied = join(dir, "health-applied.json");
+    writeFileSync(applied, appliedStatusFor(dataA));
+    let clock = 0;
+    // A resync far beyond the test: whatever moves here, a watch event made it move.
+    const sync = await start(ns, 300_000, applied, () => clock);
+    // Both objects listed (the policy file needs both) and a config pass done; then nothing
+    // changes in the cluster, so once the loops are idle nothing moves until the test says so.
+    await eventually("the policy file and a config pass", async () =>
+      existsSync(join(dir, ns, "etc/nodecred/credentials/policy.json")) &&
+      (await passes(sync, "config")) >= 1
+        ? true
+        : undefined,
+    );
+    await sync.idle();
+    assert.deepEqual(await get(sync, "/healthz"), { status: 200, body: "ok\n" });
+
+    // 31 minutes on the health check's clock, and nothing happened in them.
+    clock = 31 * 60_000;
+    const stuck = await get(sync, "/healthz");
+    assert.equal(stuck.status, 503);
+    for (const what of [
+      "policy loop: no pass ended in 1860 s (limit 900 s)",
+      "config loop: no pass ended in 1860 s",
+      `watch of Secret ${secretName}: nothing heard in 1860 s (limit 1800 s)`,
+      `watch of ConfigMap ${cmName}: nothing heard in 1860 s`,
+    ]) {
+      assert.ok(stuck.body.includes(what), `${what} in ${stuck.body}`);
+    }
+    assert.equal(logs.split("\n").filter((l) => l.includes("stuck: /healthz fails")).length, 1);
+
+    // A Secret update: its watch is heard and the policy loop runs; the rest is still stuck.
+    await core.replaceNamespacedSecret({
+      namespace: ns,
+      name: secretName,
+      body: dockerConfigSecret(secretName, ns, {
+        "registry.probes.test": { username: "u", password: "probes-password-2" },
+      }),
+    });
+    const partly = await eventually("the Secret's side healthy again", async () => {
+      const r = await get(sync, "/healthz");
+      return r.body.includes("policy loop") || r.body.includes("Secret") ? undefined : r;
+    });
+    assert.equal(partly.status, 503);
+    assert.match(partly.body, /config loop: no pass ended/);
+    assert.match(partly.body, /watch of ConfigMap nodecred-config: nothing heard/);
+
+    // A ConfigMap event moves the rest.
+    await core.patchNamespacedConfigMap(
+      { namespace: ns, name: cmName, body: { metadata: { annotations: { touched: "1" } } } },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
+    await eventually("healthy again", async () => {
+      const r = await get(sync, "/healthz");
+      return r.status === 200 && r.body === "ok\n" ? true : undefined;
+    });
+  });
+
+  it("nodecred_config_applied_info follows the status file without /readyz, and counts each rejected version once", async () => {
+    const ns = "probes-metrics";
+    const applied = join(dir, "metrics-applied.json");
+    writeFileSync(applied, appliedStatusFor(dataA));
+    const sync = await start(ns, 100, applied);
+    const info = (metrics: string): string[] =>
+      metrics
+        .split("\n")
+        .filter((l) => l.startsWith("nodecred_config_applied_info{"))
+        .sort();
+    await eventually("the applied hash in the metrics", async () =>
+      info((await get(sync, "/metrics")).body).length > 0 ? true : undefined,
+    );
+    assert.deepEqual(info((await get(sync, "/metrics")).body), [
+      `nodecred_config_applied_info{hash="${hashOf(dataA)}"} 1`,
+    ]);
+    // A new pod's init container records another config (written atomically, as apply does).
+    writeFileSync(`${applied}.tmp`, appliedStatusFor(dataB));
+    renameSync(`${applied}.tmp`, applied);
+    await eventually("the new hash, and only it", async () => {
+      const lines = info((await get(sync, "/metrics")).body);
+      return lines.length === 1 && lines[0]?.includes(hashOf(dataB)) === true ? true : undefined;
+    });
+    // No record at all: no hash claimed.
+    renameSync(applied, `${applied}.gone`);
+    await eventually("no applied hash", async () =>
+      info((await get(sync, "/metrics")).body).length === 0 ? true : undefined,
+    );
+
+    // One malformed Secret version, seen by many passes (a resync every 100 ms).
+    const rejected = async (name: string): Promise<number> =>
+      sample((await get(sync, "/metrics")).body, name);
+    assert.equal(await rejected("nodecred_secret_rejected_total"), 0);
+    await core.replaceNamespacedSecret({
+      namespace: ns,
+      name: secretName,
+      body: {
+        metadata: { name: secretName, namespace: ns },
+        type: "kubernetes.io/dockerconfigjson",
+        data: { ".dockerconfigjson": Buffer.from('{"auths":{}}').toString("base64") },
+      },
+    });
+    await eventually("the Secret rejected", async () =>
+      (await rejected("nodecred_secret_rejected_total")) > 0 ? true : undefined,
+    );
+    const policyPasses = await passes(sync, "policy");
+    await eventually("five more policy passes", async () =>
+      (await passes(sync, "policy")) >= policyPasses + 5 ? true : undefined,
+    );
+    assert.equal(await rejected("nodecred_secret_rejected_total"), 1);
+
+    // The same for an invalid ConfigMap version, through the config loop.
+    assert.equal(await rejected("nodecred_config_rejected_total"), 0);
+    const invalid = { matchImages: "%invalid%\n" };
+    await core.replaceNamespacedConfigMap({
+      namespace: ns,
+      name: cmName,
+      body: { metadata: { name: cmName }, data: invalid },
+    });
+    await eventually("the ConfigMap rejected", async () =>
+      (await rejected("nodecred_config_rejected_total")) > 0 ? true : undefined,
+    );
+    const configPasses = await passes(sync, "config");
+    await eventually("five more config passes", async () =>
+      (await passes(sync, "config")) >= configPasses + 5 ? true : undefined,
+    );
+    assert.equal(await rejected("nodecred_config_rejected_total"), 1);
+
+    // Another rejected version counts again: once.
+    await core.replaceNamespacedConfigMap({
+      namespace: ns,
+      name: cmName,
+      body: { metadata: { name: cmName }, data: { ...invalid, providerName: "Bad Name" } },
+    });
+    await eventually("the second version rejected", async () =>
+      (await rejected("nodecred_config_rejected_total")) > 1 ? true : undefined,
+    );
+    const more = await passes(sync, "config");
+    await eventually("five more config passes", async () =>
+      (await passes(sync, "config")) >= more + 5 ? true : undefined,
+    );
+    assert.equal(await rejected("nodecred_config_rejected_total"), 2);
+    assert.equal(await rejected("nodecred_secret_rejected_total"), 1);
+  });
+});
