@@ -5,10 +5,9 @@ import {
   hasLoneSurrogate,
   matchImageError,
   matchImageLimitError,
-  preview,
   utf8ByteLength,
 } from "./match-image.ts";
-import { problem, type Problem, type Result } from "./problems.ts";
+import { boundProblems, preview, problem, type Problem, type Result } from "./problems.ts";
 import { backupPathFor } from "./state.ts";
 import { isRecord, parseStrictYaml } from "./strict-yaml.ts";
 
@@ -147,26 +146,6 @@ export function providerNameProblems(name: string): string[] {
         `is ${String(utf8ByteLength(name))} bytes long: ${longest.what} would be named with ${String(longest.bytes)} bytes, and Linux allows ${String(nameMax)}; at most ${String(maxProviderNameChars)} ASCII characters`,
       );
     }
-  }
-  return out;
-}
-
-/** The most problems reported at once, and the longest message: every one is written to logs and Events. */
-const maxProblems = 100;
-const maxMessageChars = 1024;
-
-/**
- * A safety net under the messages: at most maxProblems, each at most maxMessageChars (the checks
- * themselves quote long values with `preview`), with a last line saying how many were left out.
- */
-export function boundProblems(problems: readonly Problem[]): Problem[] {
-  const cut = (s: string, n: number): string =>
-    s.length <= n ? s : `${s.slice(0, n)}… (${String(s.length)} characters)`;
-  const out = problems
-    .slice(0, maxProblems)
-    .map((p) => problem(cut(p.path, 256), cut(p.message, maxMessageChars)));
-  if (problems.length > maxProblems) {
-    out.push(problem("", `… and ${String(problems.length - maxProblems)} more problems`));
   }
   return out;
 }

@@ -4,6 +4,7 @@ import {
   parseSchemelessUrl,
   type SchemelessUrlResult,
 } from "../../provider/core/url-match.ts";
+import { preview, quote } from "./problems.ts";
 
 /**
  * parseSchemelessUrl, remembered: one ConfigMap check parses each pattern several times (its own
@@ -67,20 +68,6 @@ export const longestImageChars =
  * bounded messages); a shorter one only when it can never match (matchImageLimitError).
  */
 export const maxMatchImageChars = 1024;
-
-/** The first `chars` characters of a value and its length, for messages about long values. */
-export function preview(value: string, chars = 40): string {
-  if (value.length <= chars) return JSON.stringify(value);
-  const head = Array.from(value.slice(0, chars + 1))
-    .slice(0, chars)
-    .join("");
-  return `${JSON.stringify(head)}… (${String(value.length)} characters)`;
-}
-
-/** A value quoted in full when it is short (up to 200 characters), else as a `preview`. */
-export function quote(value: string): string {
-  return value.length <= 200 ? JSON.stringify(value) : preview(value);
-}
 
 /**
  * The UTF-8 length of a string (Go's len), without encoding it; stops counting past `stopAbove`

@@ -37,3 +37,37 @@ export function child(parent: string, key: string): string {
 export function index(parent: string, i: number): string {
   return `${parent}[${i}]`;
 }
+
+/** The first `chars` characters of a value and its length, for messages about long values. */
+export function preview(value: string, chars = 40): string {
+  if (value.length <= chars) return JSON.stringify(value);
+  const head = Array.from(value.slice(0, chars + 1))
+    .slice(0, chars)
+    .join("");
+  return `${JSON.stringify(head)}… (${String(value.length)} characters)`;
+}
+
+/** A value quoted in full when it is short (up to 200 characters), else as a `preview`. */
+export function quote(value: string): string {
+  return value.length <= 200 ? JSON.stringify(value) : preview(value);
+}
+
+/** The most problems reported at once, and the longest message: every one is written to logs and Events. */
+const maxProblems = 100;
+const maxMessageChars = 1024;
+
+/**
+ * A safety net under the messages: at most maxProblems, each at most maxMessageChars (the checks
+ * themselves quote long values with `preview`), with a last line saying how many were left out.
+ */
+export function boundProblems(problems: readonly Problem[]): Problem[] {
+  const cut = (s: string, n: number): string =>
+    s.length <= n ? s : `${s.slice(0, n)}… (${String(s.length)} characters)`;
+  const out = problems
+    .slice(0, maxProblems)
+    .map((p) => problem(cut(p.path, 256), cut(p.message, maxMessageChars)));
+  if (problems.length > maxProblems) {
+    out.push(problem("", `… and ${String(problems.length - maxProblems)} more problems`));
+  }
+  return out;
+}

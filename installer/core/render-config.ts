@@ -2,18 +2,11 @@ import Handlebars from "handlebars";
 import { stringify } from "yaml";
 import { parseArgs as parseProviderArgs } from "../../provider/core/cli.ts";
 import type { KubeletVersion } from "./kubelet-version.ts";
-import { index, problem, type Problem, type Result } from "./problems.ts";
-import {
-  boundProblems,
-  configMapLimits,
-  settingsKeys,
-  type Matching,
-  type Settings,
-} from "./configmap.ts";
+import { boundProblems, index, preview, problem, type Problem, type Result } from "./problems.ts";
+import { configMapLimits, settingsKeys, type Matching, type Settings } from "./configmap.ts";
 import { coveredBy } from "./envelope.ts";
 import { nodecredPaths } from "./flavour.ts";
 import { kubeletSpec } from "./kubelet-config.ts";
-import { preview } from "./match-image.ts";
 import { parseStrictYaml } from "./strict-yaml.ts";
 import {
   decodeCredentialProviderConfig,

@@ -1,8 +1,8 @@
 import { formatGoDuration, parseGoDuration } from "../../provider/core/duration.ts";
 import { API_GROUP } from "../../provider/core/request.ts";
 import { atLeast, type KubeletVersion } from "./kubelet-version.ts";
-import { matchImageError, quote } from "./match-image.ts";
-import { child, index, problem, type Problem } from "./problems.ts";
+import { matchImageError } from "./match-image.ts";
+import { child, index, problem, quote, type Problem } from "./problems.ts";
 import { qualifiedNameErrors } from "./qualified-name.ts";
 import { isRecord } from "./strict-yaml.ts";
 

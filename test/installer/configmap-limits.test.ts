@@ -23,11 +23,10 @@ import { nodecredPaths } from "../../installer/core/flavour.ts";
 import {
   matchImageLimitError,
   maxMatchImageChars,
-  preview,
   shortestGlobMatch,
   utf8ByteLength,
 } from "../../installer/core/match-image.ts";
-import type { Problem, Result } from "../../installer/core/problems.ts";
+import { preview, type Problem, type Result } from "../../installer/core/problems.ts";
 import { backupPathFor } from "../../installer/core/state.ts";
 import { validateCredentialProviderConfig } from "../../installer/core/validate-config.ts";
 import { writeFileAtomic } from "../../installer/host/atomic-write.ts";

@@ -16,6 +16,8 @@ import {
 import { problem, type Result } from "../../installer/core/problems.ts";
 import type { Credential } from "../../provider/core/keyring.ts";
 import { parsePolicy, type Policy } from "../../provider/core/policy.ts";
+import { MAX_FILE_BYTES } from "../../provider/core/run.ts";
+import { credentialsFromDockerConfigJson, maxSecretBytes } from "../../installer/core/secret.ts";
 
 const decoder = new TextDecoder();
 const alice: Credential = { key: "reg.example.test", username: "alice", password: "FAKE-pw-1" };
@@ -242,5 +244,31 @@ describe("--dry-run of the policy file: rules and keys, never a secret", () => {
 
   it("bad beside good: the check above would see a password", () => {
     assert.throws(() => shown({ ...plan([]), restart: { unit: "FAKE-pw-1", reasons: [] } }));
+  });
+});
+
+describe("the largest inputs the installer accepts give a policy file the provider reads", () => {
+  it("a 1 MiB Secret whose password is all control characters (JSON escapes each as 6 bytes) and 1,000 long rules stay under the provider's MAX_FILE_BYTES", () => {
+    // base64 of ":" + N bytes of \x01: every 4 base64 characters become 3 password bytes, each
+    // written to the policy file as \u0001 (the worst expansion there is, 4.5x).
+    const wrap = (auth: string): string => `{"auths":{"r.example.test":{"auth":"${auth}"}}}`;
+    const room = maxSecretBytes - wrap("").length;
+    const raw = Math.floor((room / 4) * 3) - 3;
+    const auth = Buffer.from(`:${"\u0001".repeat(raw - 1)}`, "latin1").toString("base64");
+    const secretBytes = new TextEncoder().encode(wrap(auth));
+    assert.ok(secretBytes.length <= maxSecretBytes && secretBytes.length > maxSecretBytes - 8);
+    const credentials = credentialsFromDockerConfigJson(secretBytes);
+    assert.ok(credentials.ok, "the worst-case Secret must be one the installer accepts");
+    const rules = Array.from(
+      { length: 1000 },
+      (_, i) => `r${String(i).padStart(4, "0")}.example.test/${"p".repeat(1000)}`,
+    );
+    const bytes = policyFileBytes(rules, credentials.value);
+    assert.ok(bytes.length > 4 * maxSecretBytes, `not the worst case: ${String(bytes.length)}`);
+    assert.ok(
+      bytes.length <= MAX_FILE_BYTES,
+      `${String(bytes.length)} bytes: the provider would refuse the file`,
+    );
+    assert.equal(policyOf(bytes).credentials.length, 1);
   });
 });
