@@ -1,7 +1,9 @@
 import { byteString } from "./byte-string.ts";
 import type { CurrentFile } from "./desired-state.ts";
 import type { Layout } from "./flavour.ts";
-import { binDirFlag, configFlag, readProviderFlags } from "./kubelet-flags.ts";
+import { binDirFlag, configFlag, providerFlagsIn, readProviderFlags } from "./kubelet-flags.ts";
+import { asText, loadEnvironmentFile, splitWords } from "./systemd-env-file.ts";
+import { commandLineSources, type EffectiveService } from "./systemd-unit.ts";
 
 /**
  * A node whose kubelet already has a credential provider (a cloud one, a hand-installed one) is
@@ -11,8 +13,14 @@ import { binDirFlag, configFlag, readProviderFlags } from "./kubelet-flags.ts";
  * This reads every place the layout's kubelet takes flags from, in command-line order, and
  * answers the layout to use: unchanged when no provider flags other than ours are set; the merge
  * wiring (our entry added to their config, our binary in their bin dir, flags untouched) when
- * both flags are set to something else; a refusal when the wiring is half there or when our
- * flags already shadow theirs (an earlier nodecred that replaced them).
+ * both flags are set to something else; a refusal when the wiring is half there, when our flags
+ * already shadow theirs (an earlier nodecred that replaced them), or when the kubelet's unit
+ * would never see the flags we write.
+ *
+ * The places: when the kubelet's systemd unit is readable (kubelet.service and its drop-ins,
+ * systemd-unit.ts), its ExecStart= line as systemd expands it: words written on the line,
+ * `Environment=` values and `EnvironmentFile=` files (which win over Environment=, the last file
+ * last). Otherwise kubeadm's two files, in the order of kubeadm's ExecStart line.
  */
 
 /** An environment file the kubelet unit expands on its command line, in ExecStart order. */
@@ -26,22 +34,130 @@ export const kubeadmFlagsFile: FlagSource = {
   variable: "KUBELET_KUBEADM_ARGS",
 };
 
-/** Where the kubelet of this layout takes flags from, first to last (last wins). */
+/** kubeadm's files, first to last (last wins): when the kubelet's unit cannot be read. */
 export function flagSources(layout: Layout): readonly FlagSource[] {
   if (layout.wiring.kind !== "flags") return [];
   return [kubeadmFlagsFile, { path: layout.wiring.flagsFile, variable: layout.wiring.variable }];
+}
+
+/** The provider flags one place on the kubelet's command line sets (last occurrence each). */
+export interface ProviderFlagsAt {
+  /** For messages: `/etc/sysconfig/kubelet (KUBELET_EXTRA_ARGS)`, `ExecStart= of …`. */
+  readonly where: string;
+  readonly configPath: string | null;
+  readonly binDir: string | null;
+}
+
+/** What the kubelet's command line holds, place by place, in order. */
+export interface KubeletCommandLine {
+  readonly places: readonly ProviderFlagsAt[];
+  /** Why the flags nodecred writes would never reach the kubelet; null when they do. */
+  readonly unreachable: string | null;
+}
+
+/** From kubeadm's two files (the unit could not be read): the layout's own wiring assumed. */
+export function commandLineFromFiles(
+  layout: Layout,
+  current: ReadonlyMap<string, CurrentFile | null>,
+): KubeletCommandLine {
+  const places: ProviderFlagsAt[] = [];
+  for (const source of flagSources(layout)) {
+    const file = current.get(source.path) ?? null;
+    if (file === null) continue;
+    const flags = readProviderFlags(byteString(file.bytes), source.variable);
+    places.push({ where: `${source.path} (${source.variable})`, ...flags });
+  }
+  return { places, unreachable: null };
+}
+
+/**
+ * From the kubelet's unit as systemd builds it, and the environment files it names (current
+ * content; null: absent). `unitName` is for messages.
+ */
+export function commandLineFromUnit(
+  layout: Layout,
+  unitName: string,
+  service: EffectiveService,
+  envFiles: ReadonlyMap<string, CurrentFile | null>,
+): KubeletCommandLine {
+  const sources = commandLineSources(service);
+  if (sources === null) {
+    return { places: [], unreachable: `${unitName} has no ExecStart= command` };
+  }
+  // Each variable's value and where it came from: Environment=, then the files in order.
+  const values = new Map<string, { value: string; from: string }>();
+  for (const [name, value] of sources.environment) {
+    values.set(name, { value, from: `Environment= of ${unitName}` });
+  }
+  for (const ref of sources.environmentFiles) {
+    const file = envFiles.get(ref.path) ?? null;
+    if (file === null) continue;
+    const loaded = loadEnvironmentFile(byteString(file.bytes));
+    if (!loaded.ok) continue; // systemd would not start the unit with it; not ours to judge here
+    for (const [name, value] of loaded.env)
+      values.set(name, { value: asText(value), from: ref.path });
+  }
+  const places: ProviderFlagsAt[] = [];
+  const literal: string[] = [];
+  const flushLiteral = (): void => {
+    if (literal.length === 0) return;
+    places.push({ where: `the ExecStart= line of ${unitName}`, ...providerFlagsIn(literal) });
+    literal.length = 0;
+  };
+  for (const w of sources.words) {
+    if (w.kind === "literal") literal.push(w.text);
+    else if (w.kind === "joined") {
+      literal.push(
+        w.parts
+          .map((p) => (typeof p === "string" ? p : (values.get(p.variable)?.value ?? "")))
+          .join(""),
+      );
+    } else {
+      flushLiteral();
+      const v = values.get(w.variable);
+      if (v === undefined) continue;
+      const words = splitWords(v.value).map((x) => x.text);
+      places.push({ where: `${v.from} (${w.variable})`, ...providerFlagsIn(words) });
+    }
+  }
+  flushLiteral();
+  return { places, unreachable: ourFlagsUnreachable(layout, unitName, sources, envFiles) };
+}
+
+/**
+ * Our flags reach the kubelet when its command line expands `$VARIABLE` as words, the unit reads
+ * our flags file, and no file read after it sets the variable again.
+ */
+function ourFlagsUnreachable(
+  layout: Layout,
+  unitName: string,
+  sources: NonNullable<ReturnType<typeof commandLineSources>>,
+  envFiles: ReadonlyMap<string, CurrentFile | null>,
+): string | null {
+  if (layout.wiring.kind !== "flags") return null;
+  const { flagsFile, variable } = layout.wiring;
+  if (!sources.words.some((w) => w.kind === "split" && w.variable === variable)) {
+    return `${unitName}'s ExecStart= does not pass $${variable} to the kubelet, so the flags nodecred would write to ${flagsFile} would have no effect`;
+  }
+  const at = sources.environmentFiles.findIndex((f) => f.path === flagsFile);
+  if (at === -1) {
+    return `${unitName} does not read ${flagsFile} (no EnvironmentFile= for it), so the flags nodecred would write there would have no effect`;
+  }
+  for (const later of sources.environmentFiles.slice(at + 1)) {
+    const file = envFiles.get(later.path) ?? null;
+    if (file === null) continue;
+    const loaded = loadEnvironmentFile(byteString(file.bytes));
+    if (loaded.ok && loaded.env.has(variable)) {
+      return `${later.path}, read after ${flagsFile}, sets ${variable} again, so the flags nodecred would write to ${flagsFile} would have no effect`;
+    }
+  }
+  return null;
 }
 
 export type WiringDecision =
   | { readonly kind: "ours"; readonly layout: Layout }
   | { readonly kind: "merge"; readonly layout: Layout; readonly why: string }
   | { readonly kind: "refuse"; readonly why: string };
-
-interface Found {
-  readonly source: FlagSource;
-  readonly configPath: string | null;
-  readonly binDir: string | null;
-}
 
 const isCleanAbsolute = (p: string): boolean =>
   p.startsWith("/") &&
@@ -50,32 +166,26 @@ const isCleanAbsolute = (p: string): boolean =>
   !p.includes("\0") &&
   !p.split("/").some((c) => c === ".." || c === ".");
 
-export function decideWiring(
-  layout: Layout,
-  current: ReadonlyMap<string, CurrentFile | null>,
-): WiringDecision {
-  const found: Found[] = [];
-  for (const source of flagSources(layout)) {
-    const file = current.get(source.path) ?? null;
-    if (file === null) continue;
-    const flags = readProviderFlags(byteString(file.bytes), source.variable);
-    if (flags.configPath !== null || flags.binDir !== null) found.push({ source, ...flags });
-  }
+export function decideWiring(layout: Layout, commandLine: KubeletCommandLine): WiringDecision {
+  const found = commandLine.places.filter((f) => f.configPath !== null || f.binDir !== null);
   // Per flag: a value equal to ours is a copy of ours (an earlier apply), anything else theirs.
-  const theirsIn = (f: Found): Found => ({
-    source: f.source,
+  const theirsIn = (f: ProviderFlagsAt): ProviderFlagsAt => ({
+    where: f.where,
     configPath: f.configPath === layout.configPath ? null : f.configPath,
     binDir: f.binDir === layout.binDir ? null : f.binDir,
   });
   const foreign = found.map(theirsIn).filter((f) => f.configPath !== null || f.binDir !== null);
-  if (foreign.length === 0) return { kind: "ours", layout };
-  const theirs = foreign[foreign.length - 1] as Found;
-  const where = `${theirs.source.path} (${theirs.source.variable})`;
+  if (foreign.length === 0) {
+    if (commandLine.unreachable !== null) return { kind: "refuse", why: commandLine.unreachable };
+    return { kind: "ours", layout };
+  }
+  const theirs = foreign[foreign.length - 1] as ProviderFlagsAt;
+  const where = theirs.where;
   const ours = found.find((f) => f.configPath === layout.configPath || f.binDir === layout.binDir);
   if (ours !== undefined) {
     return {
       kind: "refuse",
-      why: `nodecred's provider flags in ${ours.source.path} would override the node's own in ${where} (as an earlier nodecred version left them); run uninstall, then apply again so that nodecred adds itself to that provider config instead`,
+      why: `nodecred's provider flags in ${ours.where} would override the node's own in ${where} (as an earlier nodecred version left them); run uninstall, then apply again so that nodecred adds itself to that provider config instead`,
     };
   }
   if (theirs.configPath === null || theirs.binDir === null) {

@@ -124,6 +124,20 @@ export function readFlagValues(text: string, variable: string): string[] | null 
   return value === undefined ? null : splitWords(value).map((w) => asText(w.text));
 }
 
+/** The provider flags in the kubelet's words (pflag: each flag's last occurrence). */
+export function providerFlagsIn(words: readonly string[]): {
+  configPath: string | null;
+  binDir: string | null;
+} {
+  let configPath: string | null = null;
+  let binDir: string | null = null;
+  for (const hit of providerFlagHits(words)) {
+    if (hit.flag === configFlag) configPath = hit.value;
+    else binDir = hit.value;
+  }
+  return { configPath, binDir };
+}
+
 /**
  * The values of our two flags as the kubelet sees them: the variable's last assignment, each
  * flag's last occurrence (`--flag=v` or `--flag v`). `text` is the file as a byte string.
@@ -132,13 +146,7 @@ export function readProviderFlags(
   text: string,
   variable: string,
 ): { configPath: string | null; binDir: string | null } {
-  let configPath: string | null = null;
-  let binDir: string | null = null;
-  for (const hit of providerFlagHits(readFlagValues(text, variable) ?? [])) {
-    if (hit.flag === configFlag) configPath = hit.value;
-    else binDir = hit.value;
-  }
-  return { configPath, binDir };
+  return providerFlagsIn(readFlagValues(text, variable) ?? []);
 }
 
 /**

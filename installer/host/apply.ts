@@ -1,7 +1,7 @@
 import type { Credential } from "../../provider/core/keyring.ts";
 import type { Settings } from "../core/configmap.ts";
 import { desiredNodeState, type CurrentFile, type DesiredState } from "../core/desired-state.ts";
-import { decideWiring, flagSources } from "../core/existing-provider.ts";
+import { decideWiring } from "../core/existing-provider.ts";
 import {
   detectFlavour,
   isRefusal,
@@ -40,6 +40,7 @@ import {
   writeFileAtomic,
 } from "./atomic-write.ts";
 import { readHostFacts } from "./host-facts.ts";
+import { readKubeletCommandLine } from "./kubelet-unit.ts";
 import { defaultLockTimeoutMs, withNodeLock } from "./node-lock.ts";
 import type { HostPaths } from "./host-paths.ts";
 import { loadState, saveState } from "./state-store.ts";
@@ -158,19 +159,11 @@ function changedSinceOurWrite(owned: OwnedFile, before: CurrentFile | null): boo
 async function existingProviderLayout(
   paths: HostPaths,
   layout: Layout,
+  unit: string,
   log: Logger,
 ): Promise<Layout> {
-  const current = new Map<string, CurrentFile | null>();
-  for (const source of flagSources(layout)) {
-    // The flags file we edit is read like every file we write (no link followed); the others
-    // are only read, and are followed inside the host like any host fact.
-    const own = layout.wiring.kind === "flags" && source.path === layout.wiring.flagsFile;
-    current.set(
-      source.path,
-      await readCurrentFile(own ? paths.resolve(source.path) : paths.resolveFollowing(source.path)),
-    );
-  }
-  const decision = decideWiring(layout, current);
+  const commandLine = await readKubeletCommandLine(paths, layout, unit, log);
+  const decision = decideWiring(layout, commandLine);
   if (decision.kind === "refuse") {
     throw new InstallerError("UNSUPPORTED_HOST", `refusing to change this node: ${decision.why}`);
   }
@@ -212,7 +205,7 @@ async function applyLocked(
 ): Promise<ApplyOutcome> {
   const { unit } = resolved;
   const { paths, log } = req;
-  const layout = await existingProviderLayout(paths, resolved.layout, log);
+  const layout = await existingProviderLayout(paths, resolved.layout, unit, log);
   const kubeletVersion = await req.kubeletVersion(layout);
   if (kubeletVersion === undefined) {
     log.warn("kubelet version unknown: config checked without version rules", {

@@ -195,6 +195,80 @@ describe("a provider the node already has is merged into or refused, never displ
   });
 });
 
+describe("the kubelet's own systemd unit decides where its flags come from", () => {
+  const unitDir = "usr/lib/systemd/system";
+  const kubeadmDropIn = [
+    "[Service]",
+    "EnvironmentFile=-/var/lib/kubelet/kubeadm-flags.env",
+    "EnvironmentFile=-/etc/sysconfig/kubelet",
+    "ExecStart=",
+    "ExecStart=/usr/bin/kubelet $KUBELET_KUBEADM_ARGS $KUBELET_EXTRA_ARGS",
+    "",
+  ].join("\n");
+  async function withUnit(root: string, dropIns: Record<string, string>): Promise<void> {
+    await mkdir(join(root, unitDir, "kubelet.service.d"), { recursive: true });
+    await writeFile(
+      join(root, unitDir, "kubelet.service"),
+      "[Service]\nExecStart=/usr/bin/kubelet\n",
+    );
+    await writeFile(join(root, unitDir, "kubelet.service.d/10-kubeadm.conf"), kubeadmDropIn);
+    for (const [name, text] of Object.entries(dropIns)) {
+      await mkdir(join(root, "etc/systemd/system/kubelet.service.d"), { recursive: true });
+      await writeFile(join(root, "etc/systemd/system/kubelet.service.d", name), text);
+    }
+  }
+
+  it("kubeadm's unit: applied as before", async () => {
+    await withTree("kubeadm-rpm-unquoted-empty", async (root, c) => {
+      await withUnit(root, {});
+      await applyOk(c, root);
+    });
+  });
+
+  it("a drop-in whose ExecStart= drops $KUBELET_EXTRA_ARGS: refused, nothing written", async () => {
+    await withTree("kubeadm-rpm-unquoted-empty", async (root, c) => {
+      await withUnit(root, {
+        "20-own.conf": "[Service]\nExecStart=\nExecStart=/usr/bin/kubelet $KUBELET_KUBEADM_ARGS\n",
+      });
+      const before = await snapshot(root);
+      const r = await runInstaller(applyArgs(c, root));
+      assert.equal(r.error?.code, "UNSUPPORTED_HOST");
+      assert.match(r.error.message, /does not pass \$KUBELET_EXTRA_ARGS/);
+      assert.deepEqual(diffSnapshots(before, await snapshot(root)), []);
+    });
+  });
+
+  it("that drop-in masked by a link to /dev/null in /etc: applied", async () => {
+    await withTree("kubeadm-rpm-unquoted-empty", async (root, c) => {
+      await withUnit(root, {});
+      await writeFile(
+        join(root, unitDir, "kubelet.service.d/20-own.conf"),
+        "[Service]\nExecStart=\nExecStart=/usr/bin/kubelet $KUBELET_KUBEADM_ARGS\n",
+      );
+      await mkdir(join(root, "etc/systemd/system/kubelet.service.d"), { recursive: true });
+      await symlink("/dev/null", join(root, "etc/systemd/system/kubelet.service.d/20-own.conf"));
+      await applyOk(c, root);
+    });
+  });
+
+  it("the node's provider flags on a drop-in's ExecStart= line: merged into, flags untouched", async () => {
+    await withTree("kubeadm-rpm-node-provider-merge", async (root, c) => {
+      const flags = join(root, "etc/sysconfig/kubelet");
+      await writeFile(flags, 'KUBELET_EXTRA_ARGS="--node-ip=10.0.0.9"\n');
+      await withUnit(root, {
+        "20-cp.conf":
+          "[Service]\nExecStart=\nExecStart=/usr/bin/kubelet --image-credential-provider-config=/etc/kubernetes/credential-providers.yaml --image-credential-provider-bin-dir=/usr/libexec/kubernetes/credential-providers $KUBELET_EXTRA_ARGS\n",
+      });
+      await applyOk(c, root);
+      assert.equal(await readFile(flags, "utf8"), 'KUBELET_EXTRA_ARGS="--node-ip=10.0.0.9"\n');
+      assert.match(
+        await readFile(join(root, "etc/kubernetes/credential-providers.yaml"), "utf8"),
+        /name: nodecred/,
+      );
+    });
+  });
+});
+
 describe("every host path is resolved inside the host root, in every command", () => {
   it("uninstall refuses a symlinked directory of ours pointing outside the host root; nothing outside changes, the state stays", async () => {
     await withTree("kubeadm-deb-double-quoted", async (root, c) => {
