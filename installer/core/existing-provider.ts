@@ -1,6 +1,7 @@
 import { byteString } from "./byte-string.ts";
 import type { CurrentFile } from "./desired-state.ts";
 import type { Layout } from "./flavour.ts";
+import { isCleanHostPath } from "./host-path.ts";
 import { binDirFlag, configFlag, providerFlagsIn, readProviderFlags } from "./kubelet-flags.ts";
 import { asText, loadEnvironmentFile, splitWords } from "./systemd-env-file.ts";
 import { commandLineSources, type EffectiveService } from "./systemd-unit.ts";
@@ -121,7 +122,7 @@ export function commandLineFromUnit(
     }
   }
   flushLiteral();
-  return { places, unreachable: ourFlagsUnreachable(layout, unitName, sources, envFiles) };
+  return { places, unreachable: ourFlagsUnreachable(layout, unitName, sources, values) };
 }
 
 /**
@@ -132,7 +133,7 @@ function ourFlagsUnreachable(
   layout: Layout,
   unitName: string,
   sources: NonNullable<ReturnType<typeof commandLineSources>>,
-  envFiles: ReadonlyMap<string, CurrentFile | null>,
+  values: ReadonlyMap<string, { readonly from: string }>,
 ): string | null {
   if (layout.wiring.kind !== "flags") return null;
   const { flagsFile, variable } = layout.wiring;
@@ -143,13 +144,13 @@ function ourFlagsUnreachable(
   if (at === -1) {
     return `${unitName} does not read ${flagsFile} (no EnvironmentFile= for it), so the flags nodecred would write there would have no effect`;
   }
-  for (const later of sources.environmentFiles.slice(at + 1)) {
-    const file = envFiles.get(later.path) ?? null;
-    if (file === null) continue;
-    const loaded = loadEnvironmentFile(byteString(file.bytes));
-    if (loaded.ok && loaded.env.has(variable)) {
-      return `${later.path}, read after ${flagsFile}, sets ${variable} again, so the flags nodecred would write to ${flagsFile} would have no effect`;
-    }
+  // The variable's last setter (from the values built above): a file read after ours wins.
+  const setter = values.get(variable)?.from;
+  if (
+    setter !== undefined &&
+    sources.environmentFiles.slice(at + 1).some((f) => f.path === setter)
+  ) {
+    return `${setter}, read after ${flagsFile}, sets ${variable} again, so the flags nodecred would write to ${flagsFile} would have no effect`;
   }
   return null;
 }
@@ -158,13 +159,6 @@ export type WiringDecision =
   | { readonly kind: "ours"; readonly layout: Layout }
   | { readonly kind: "merge"; readonly layout: Layout; readonly why: string }
   | { readonly kind: "refuse"; readonly why: string };
-
-const isCleanAbsolute = (p: string): boolean =>
-  p.startsWith("/") &&
-  !p.endsWith("/") &&
-  !p.includes("//") &&
-  !p.includes("\0") &&
-  !p.split("/").some((c) => c === ".." || c === ".");
 
 export function decideWiring(layout: Layout, commandLine: KubeletCommandLine): WiringDecision {
   const found = commandLine.places.filter((f) => f.configPath !== null || f.binDir !== null);
@@ -196,7 +190,7 @@ export function decideWiring(layout: Layout, commandLine: KubeletCommandLine): W
     };
   }
   const binDir = theirs.binDir.length > 1 ? theirs.binDir.replace(/\/+$/, "") : theirs.binDir;
-  if (!isCleanAbsolute(theirs.configPath) || !isCleanAbsolute(binDir)) {
+  if (!isCleanHostPath(theirs.configPath) || !isCleanHostPath(binDir)) {
     return {
       kind: "refuse",
       why: `the kubelet's credential provider flags in ${where} are not clean absolute paths (${theirs.configPath}, ${theirs.binDir})`,

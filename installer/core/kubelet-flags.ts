@@ -1,4 +1,4 @@
-import { encodeUtf8 } from "../../provider/core/utf8.ts";
+import { utf8ByteString } from "../../provider/core/utf8.ts";
 import { problem, type Problem, type Result } from "./problems.ts";
 import {
   asText,
@@ -168,12 +168,10 @@ export function editFlagValue(inner: string, flags: ProviderFlags | null): strin
 // ---------------------------------------------------------------------------------------------
 // Editing
 
-const utf8Bytes = (s: string): string => String.fromCharCode(...encodeUtf8(s));
-
 function ourWords(flags: ProviderFlags): string[] {
   return [
-    `${binDirFlag}=${utf8Bytes(flags.binDir)}`,
-    `${configFlag}=${utf8Bytes(flags.configPath)}`,
+    `${binDirFlag}=${utf8ByteString(flags.binDir)}`,
+    `${configFlag}=${utf8ByteString(flags.configPath)}`,
   ];
 }
 

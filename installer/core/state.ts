@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { isFlavourName, type FlavourName } from "./flavour.ts";
+import { isCleanHostPath } from "./host-path.ts";
 import { isRecord } from "./strict-yaml.ts";
 
 /**
@@ -109,8 +110,7 @@ function refused(reason: string): ParsedState {
   return { ok: false, reason };
 }
 
-const isHostPath = (x: unknown): x is string =>
-  typeof x === "string" && x.startsWith("/") && !x.includes("\0") && !x.split("/").includes("..");
+const isHostPath = (x: unknown): x is string => typeof x === "string" && isCleanHostPath(x);
 const isNullable =
   <T>(check: (x: unknown) => x is T) =>
   (x: unknown): x is T | null =>

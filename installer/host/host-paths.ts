@@ -1,5 +1,6 @@
 import { lstatSync, readlinkSync, type Stats } from "node:fs";
 import { isAbsolute, join, normalize } from "node:path";
+import { isCleanHostPath } from "../core/host-path.ts";
 import { InstallerError } from "../errors.ts";
 
 /**
@@ -35,12 +36,7 @@ const maxLinks = 40; // Linux's MAXSYMLINKS
 
 function checkClean(hostPath: string): void {
   // Host paths come from our own tables and the state file; anything else is refused.
-  if (
-    !isAbsolute(hostPath) ||
-    normalize(hostPath) !== hostPath ||
-    hostPath.includes("\0") ||
-    (hostPath.length > 1 && hostPath.endsWith("/"))
-  ) {
+  if (hostPath !== "/" && !isCleanHostPath(hostPath)) {
     throw new InstallerError("HOST_IO", `not a clean absolute host path: ${hostPath}`);
   }
 }

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { isCleanHostPath } from "../../installer/core/host-path.ts";
 import {
   backupPathFor,
   emptyState,
@@ -75,4 +76,25 @@ describe("backup names", () => {
     assert.ok(a.length <= 255 && b.length <= 255);
     assert.notEqual(a, b);
   });
+});
+
+describe("clean host paths (one rule for the state file, the kubelet's flags and the host door)", () => {
+  const table: [string, boolean][] = [
+    ["/etc/sysconfig/kubelet", true],
+    ["/a", true],
+    ["/", false],
+    ["", false],
+    ["etc/x", false],
+    ["/etc//x", false],
+    ["/etc/x/", false],
+    ["/etc/./x", false],
+    ["/etc/../x", false],
+    ["/etc/x\0", false],
+    ["/etc/..x", true],
+  ];
+  for (const [p, clean] of table) {
+    it(`${JSON.stringify(p)}: ${clean ? "clean" : "refused"}`, () => {
+      assert.equal(isCleanHostPath(p), clean);
+    });
+  }
 });
