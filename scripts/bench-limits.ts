@@ -27,11 +27,23 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parse, stringify } from "yaml";
-import { configMapLimits, parseSettings } from "../installer/core/configmap.ts";
-import { policyFileBytes } from "../installer/core/policy-file.ts";
+import { configMapLimits, parseSettings, type Settings } from "../installer/core/configmap.ts";
+import type { Credential } from "../provider/core/keyring.ts";
+import { nextPolicy } from "../installer/core/policy-file.ts";
 import { defaultTemplate } from "../installer/core/render-config.ts";
 import { checkConfigMapForRollout } from "../installer/core/rollout-check.ts";
 import { credentialsFromSecret } from "../installer/core/secret.ts";
+
+/** The policy file apply would write on a node without one (policy-file.ts nextPolicy). */
+function policyFileBytes(settings: Settings, credentials: readonly Credential[]): Uint8Array {
+  const next = nextPolicy({
+    credentials: { ok: true, value: credentials },
+    settings: { ok: true, value: settings },
+    current: null,
+  });
+  if (next.kind !== "policy") throw new Error(`no policy file: ${JSON.stringify(next)}`);
+  return next.bytes;
+}
 
 const repo = fileURLToPath(new URL("../", import.meta.url));
 const node = process.execPath;
@@ -73,7 +85,7 @@ function childSync(dir: string, runs: number): void {
         `refused: ${JSON.stringify(checked.ok ? null : checked.problems).slice(0, 400)} ${JSON.stringify(credentials.ok ? null : credentials.problems).slice(0, 400)}`,
       );
     }
-    policyFileBytes(checked.value.settings.matchImages, credentials.value);
+    policyFileBytes(checked.value.settings, credentials.value);
     return { configMap: t1 - t0, unchanged: t2 - t1, secret: performance.now() - t2 };
   };
   const first = once(0);
@@ -512,7 +524,7 @@ async function providerPull(c: Case, i: number): Promise<Measured> {
   );
   if (!settings.ok || !credentials.ok) throw new Error(`${c.name}: refused`);
   const policy = join(work, `policy-${String(i)}.json`);
-  writeFileSync(policy, policyFileBytes(settings.value.matchImages, credentials.value));
+  writeFileSync(policy, policyFileBytes(settings.value, credentials.value));
   const request = join(work, "request.json");
   writeFileSync(
     request,

@@ -50,6 +50,19 @@ export interface WatchCallbacks {
   readonly onEnd: (err: unknown) => void;
 }
 
+/** How a kept collection (every object of a kind in one namespace) hears about its objects. */
+export interface CollectionCallbacks {
+  /**
+   * Every object of the collection, from the list the watch starts from: what the caller knew
+   * before is replaced wholesale (an object deleted while no watch was open is simply not there).
+   */
+  readonly onList: (objects: readonly Record<string, unknown>[]) => void;
+  /** One watch event: the object as it is now (added, modified), or null (deleted). */
+  readonly onChange: (name: string, obj: Record<string, unknown> | null) => void;
+  /** The watch ended, with an error or at the server's timeout; the caller restarts it. */
+  readonly onEnd: (err: unknown) => void;
+}
+
 export interface EventSpec {
   readonly regarding: {
     kind: "Pod" | "Node" | "ConfigMap" | "Secret";
@@ -72,6 +85,12 @@ export interface KubeApi {
   get(kind: WatchedKind, ref: ObjectRef): Promise<ApiObject>;
   /** List (field-selected to the one object) then watch from the list's resourceVersion. */
   watch(kind: WatchedKind, ref: ObjectRef, callbacks: WatchCallbacks): Promise<WatchHandle>;
+  /** List every object of `kind` in `namespace` (paged) then watch them all from there. */
+  watchCollection(
+    kind: WatchedKind,
+    namespace: string,
+    callbacks: CollectionCallbacks,
+  ): Promise<WatchHandle>;
   /** One annotation of the DaemonSet's pod template (undefined when absent). */
   podTemplateAnnotation(ref: ObjectRef, key: string): Promise<string | undefined>;
   /** Sets one annotation on the DaemonSet's pod template (a merge patch; same value = no-op). */
@@ -93,6 +112,9 @@ export function loadKubeConfig(kubeconfig: string | null): KubeConfig {
 // (with bookmarks in between), and the client's idle limit is raised above that.
 const watchSeconds = 240;
 const clientIdleMs = (watchSeconds + 30) * 1000;
+// Objects per list page: the API server bounds a Secret to 1 MiB, so a page of a namespace of
+// large Secrets stays within tens of MiB.
+const listPageSize = 16;
 
 export function kubeApi(kc: KubeConfig): KubeApi {
   const core = kc.makeApiClient(CoreV1Api);
@@ -100,20 +122,75 @@ export function kubeApi(kc: KubeConfig): KubeApi {
   const toPlain = (obj: unknown): Record<string, unknown> =>
     JSON.parse(JSON.stringify(obj)) as Record<string, unknown>;
 
+  /**
+   * One consistent list (field-selected to one name, or the whole namespace), page by page: a
+   * namespace of large Secrets never arrives as one response of hundreds of MiB. The pages come
+   * from one snapshot; the list's resourceVersion is where the watch starts. A continue token
+   * that expired (410) fails the list, and the caller lists again after its backoff.
+   */
   const list = async (
     kind: WatchedKind,
-    ref: ObjectRef,
-  ): Promise<{ object: ApiObject; resourceVersion: string }> => {
-    const params = { namespace: ref.namespace, fieldSelector: `metadata.name=${ref.name}` };
-    const result =
-      kind === "secrets"
-        ? await core.listNamespacedSecret(params)
-        : await core.listNamespacedConfigMap(params);
-    const item = result.items[0];
-    return {
+    namespace: string,
+    fieldSelector: string | undefined,
+  ): Promise<{ objects: Record<string, unknown>[]; resourceVersion: string }> => {
+    const objects: Record<string, unknown>[] = [];
+    let resourceVersion = "";
+    let next: string | undefined;
+    do {
+      const params = {
+        namespace,
+        limit: listPageSize,
+        ...(fieldSelector === undefined ? {} : { fieldSelector }),
+        ...(next === undefined ? {} : { _continue: next }),
+      };
+      const page =
+        kind === "secrets"
+          ? await core.listNamespacedSecret(params)
+          : await core.listNamespacedConfigMap(params);
       // Items of a list carry no kind; the caller knows what it listed.
-      object: item === undefined ? null : toPlain(item),
-      resourceVersion: result.metadata?.resourceVersion ?? "",
+      for (const item of page.items) objects.push(toPlain(item));
+      resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
+      next = page.metadata?._continue;
+    } while (next !== undefined && next !== "");
+    return { objects, resourceVersion };
+  };
+
+  /** Watch events from `resourceVersion` on; ERROR ends the watch (e.g. 410 Gone: relist). */
+  const watchFrom = async (
+    kind: WatchedKind,
+    namespace: string,
+    fieldSelector: string | undefined,
+    resourceVersion: string,
+    onEvent: (deleted: boolean, obj: Record<string, unknown>) => void,
+    onEnd: (err: unknown) => void,
+  ): Promise<WatchHandle> => {
+    const watch = new Watch(kc);
+    (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = clientIdleMs;
+    const controller = await watch.watch(
+      `/api/v1/namespaces/${namespace}/${kind}`,
+      {
+        ...(fieldSelector === undefined ? {} : { fieldSelector }),
+        resourceVersion,
+        allowWatchBookmarks: true,
+        timeoutSeconds: watchSeconds,
+      },
+      (phase: string, obj: unknown) => {
+        if (phase === "BOOKMARK") return;
+        if (phase === "ERROR") {
+          const status = (obj as { code?: unknown } | null)?.code;
+          onEnd(new WatchError(typeof status === "number" ? status : 0));
+          return;
+        }
+        onEvent(phase === "DELETED", toPlain(obj));
+      },
+      (err: unknown) => {
+        onEnd(err);
+      },
+    );
+    return {
+      stop: () => {
+        controller.abort();
+      },
     };
   };
 
@@ -132,39 +209,37 @@ export function kubeApi(kc: KubeConfig): KubeApi {
     },
 
     async watch(kind, ref, callbacks) {
-      const listed = await list(kind, ref);
-      const resourceVersion = listed.resourceVersion;
+      const fieldSelector = `metadata.name=${ref.name}`;
+      const listed = await list(kind, ref.namespace, fieldSelector);
       // The listed state first, then the watch's events from that resourceVersion on.
-      callbacks.onObject(listed.object, "list");
-      const watch = new Watch(kc);
-      (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = clientIdleMs;
-      const controller = await watch.watch(
-        `/api/v1/namespaces/${ref.namespace}/${kind}`,
-        {
-          fieldSelector: `metadata.name=${ref.name}`,
-          resourceVersion,
-          allowWatchBookmarks: true,
-          timeoutSeconds: watchSeconds,
+      callbacks.onObject(listed.objects[0] ?? null, "list");
+      return watchFrom(
+        kind,
+        ref.namespace,
+        fieldSelector,
+        listed.resourceVersion,
+        (deleted, obj) => {
+          callbacks.onObject(deleted ? null : obj, "watch");
         },
-        (phase: string, obj: unknown) => {
-          if (phase === "BOOKMARK") return;
-          if (phase === "ERROR") {
-            // e.g. 410 Gone: the resourceVersion is too old; end so the caller relists.
-            const status = (obj as { code?: unknown } | null)?.code;
-            callbacks.onEnd(new WatchError(typeof status === "number" ? status : 0));
-            return;
-          }
-          callbacks.onObject(phase === "DELETED" ? null : toPlain(obj), "watch");
-        },
-        (err: unknown) => {
-          callbacks.onEnd(err);
-        },
+        callbacks.onEnd,
       );
-      return {
-        stop: () => {
-          controller.abort();
+    },
+
+    async watchCollection(kind, namespace, callbacks) {
+      const listed = await list(kind, namespace, undefined);
+      callbacks.onList(listed.objects);
+      return watchFrom(
+        kind,
+        namespace,
+        undefined,
+        listed.resourceVersion,
+        (deleted, obj) => {
+          const name = (obj["metadata"] as { name?: unknown } | undefined)?.name;
+          if (typeof name !== "string") return;
+          callbacks.onChange(name, deleted ? null : obj);
         },
-      };
+        callbacks.onEnd,
+      );
     },
 
     async podTemplateAnnotation(ref, key) {

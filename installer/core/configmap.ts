@@ -1,4 +1,9 @@
 import { parseGoDuration } from "../../provider/core/duration.ts";
+import {
+  credentialSetsKey,
+  parseCredentialSets,
+  type CredentialSetSpec,
+} from "./credential-sets.ts";
 import { envelopeFor, envelopeSize } from "./envelope.ts";
 import { flavourNames, isRefusal, layoutFor, nodecredPaths } from "./flavour.ts";
 import {
@@ -27,6 +32,11 @@ export interface Settings {
   readonly defaultCacheDuration: string;
   /** Handlebars source replacing the built-in CredentialProviderConfig template. */
   readonly template: string | null;
+  /**
+   * Scoped credentials (credential-sets.ts), in the order the provider tries them, the default
+   * set included; null: unscoped, every pod on a node may use the Secret's credentials.
+   */
+  readonly credentialSets: readonly CredentialSetSpec[] | null;
 }
 
 export const matchingModes = ["live", "kubelet"] as const;
@@ -38,6 +48,7 @@ export const settingsKeys = {
   defaultCacheDuration: "defaultCacheDuration",
   providerName: "providerName",
   template: "credentialProviderConfigTemplate",
+  credentialSets: credentialSetsKey,
 } as const;
 
 export const defaultSettings = {
@@ -296,12 +307,19 @@ export function parseSettings(data: Readonly<Record<string, unknown>>): Result<S
       );
     }
   }
+  const setsText = str(settingsKeys.credentialSets);
+  let credentialSets: readonly CredentialSetSpec[] | null = null;
+  if (setsText !== null) {
+    const sets = parseCredentialSets(setsText, `data.${settingsKeys.credentialSets}`);
+    if (sets.ok) credentialSets = sets.value;
+    else for (const p of sets.problems) problems.push(p);
+  }
   if (problems.length > 0 || matching === undefined) {
     return { ok: false, problems: boundProblems(problems) };
   }
   return {
     ok: true,
-    value: { providerName, matchImages, matching, defaultCacheDuration, template },
+    value: { providerName, matchImages, matching, defaultCacheDuration, template, credentialSets },
   };
 }
 

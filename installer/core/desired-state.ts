@@ -6,7 +6,8 @@ import { editKubeletFlagsFile } from "./kubelet-flags.ts";
 import { kubeletSpec, kubeletSpecHash, type KubeletSpec } from "./kubelet-config.ts";
 import type { KubeletVersion } from "./kubelet-version.ts";
 import { mergeProviders, providerNames, removeProviders } from "./merge-config.ts";
-import { policyFileBytes } from "./policy-file.ts";
+import { parsePolicy, type Policy } from "../../provider/core/policy.ts";
+import { nextPolicy } from "./policy-file.ts";
 import { problem, type Problem, type Result } from "./problems.ts";
 import { providerToPlain, renderCredentialProviderConfig } from "./render-config.ts";
 import { findOwned, type FileRole, type NodeState } from "./state.ts";
@@ -35,13 +36,16 @@ export interface DesiredDir {
 
 export interface NodeInputs {
   readonly settings: Settings;
-  /** The Secret's credentials (credentialsFromSecret). */
+  /** The default Secret's credentials (credentialsFromSecret). */
   readonly credentials: readonly Credential[];
   readonly providerBinary: Uint8Array;
   readonly layout: Layout;
   readonly unit: string;
   readonly kubeletVersion?: KubeletVersion;
-  /** Current content of the layout's config file and flags file (null: absent). */
+  /**
+   * Current content of the layout's config file and flags file, and of the policy file (null:
+   * absent): credential sets whose Secrets apply cannot see keep the credentials it holds.
+   */
   readonly current: ReadonlyMap<string, CurrentFile | null>;
   readonly state: NodeState | null;
 }
@@ -72,6 +76,13 @@ function parentsOf(path: string): string[] {
   return out;
 }
 
+/** The node's policy file as the provider reads it; null when absent or not valid. */
+function currentPolicy(file: CurrentFile | null): Policy | null {
+  if (file === null) return null;
+  const parsed = parsePolicy(decoder.decode(file.bytes));
+  return parsed.ok ? parsed.policy : null;
+}
+
 function checkMerged(
   text: string,
   path: string,
@@ -100,6 +111,21 @@ export function desiredNodeState(inputs: NodeInputs): Result<DesiredState> {
   );
   if (!rendered.ok) return rendered;
 
+  // apply sees only the Secret the DaemonSet mounts: the other sets keep what the node has.
+  const policy = nextPolicy({
+    credentials: { ok: true, value: inputs.credentials },
+    settings: { ok: true, value: settings },
+    current: currentPolicy(inputs.current.get(nodecredPaths.policyFile) ?? null),
+  });
+  if (policy.kind === "refused") return { ok: false, problems: policy.problems };
+  if (policy.kind === "incomplete") {
+    // Both parts were given: only a bug gets here.
+    return {
+      ok: false,
+      problems: [problem("policy file", `missing ${policy.missing.join(", ")}`)],
+    };
+  }
+
   const files: DesiredFile[] = [
     {
       path: `${layout.binDir}/${settings.providerName}`,
@@ -111,7 +137,7 @@ export function desiredNodeState(inputs: NodeInputs): Result<DesiredState> {
       path: nodecredPaths.policyFile,
       role: "credentials",
       mode: 0o600,
-      bytes: policyFileBytes(settings.matchImages, inputs.credentials),
+      bytes: policy.bytes,
     },
   ];
 

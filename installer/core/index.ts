@@ -14,7 +14,8 @@ export {
   type KubeletSpec,
 } from "./kubelet-config.ts";
 export { envelopeFor, envelopePatterns, type Envelope } from "./envelope.ts";
-export { nextPolicy, policyFileBytes } from "./policy-file.ts";
+export { nextPolicy, type NextPolicy, type PolicySources } from "./policy-file.ts";
+export { parseCredentialSets, setConflicts, type CredentialSetSpec } from "./credential-sets.ts";
 export { renderCredentialProviderConfig, defaultTemplate } from "./render-config.ts";
 export { checkCredentialProviderConfig } from "./validate-config.ts";
 export { planApply, planUninstall, type Plan } from "./plan.ts";

@@ -5,8 +5,9 @@ import { isRecord } from "./strict-yaml.ts";
 
 /**
  * What of the settings the kubelet reads, and so what only a kubelet restart can change: the
- * provider's name, its cache duration, the template, the matching mode and the patterns it
- * registers (the envelope in `live`, matchImages itself in `kubelet`). Its hash is what the
+ * provider's name, its cache duration, the template, the matching mode, the patterns it
+ * registers (the envelope in `live`, matchImages itself in `kubelet`) and whether it sends
+ * service-account tokens (scoped credentials). Its hash is what the
  * DaemonSet's pod template carries: a change of it rolls out with a restart on every node; any
  * other change (matchImages inside the envelope, credentials) reaches the nodes' policy files
  * live. Node facts (flavour, paths) are left out on purpose, so every node and the sync loop agree.
@@ -21,6 +22,11 @@ export interface KubeletSpec {
   readonly registered: readonly string[];
   /** sha256 of the template override, null for the built-in template. */
   readonly templateSha256: string | null;
+  /**
+   * Scoped credentials (credentialSets set): the provider entry carries tokenAttributes, so the
+   * kubelet sends each pod's service-account token. The sets themselves live in the policy file.
+   */
+  readonly scoped: boolean;
 }
 
 export function kubeletSpec(settings: Settings): KubeletSpec {
@@ -35,6 +41,7 @@ export function kubeletSpec(settings: Settings): KubeletSpec {
       settings.template === null
         ? null
         : createHash("sha256").update(settings.template).digest("hex"),
+    scoped: settings.credentialSets !== null,
   };
 }
 
@@ -46,6 +53,9 @@ export function kubeletSpecHash(spec: KubeletSpec): string {
     spec.defaultCacheDuration,
     spec.registered,
     spec.templateSha256,
+    // Only when scoped: every unscoped config keeps the hash it had before scopes existed, so
+    // upgrading nodecred restarts no kubelet.
+    ...(spec.scoped ? ["scoped"] : []),
   ]);
   return createHash("sha256").update(canonical).digest("hex").slice(0, 16);
 }
@@ -72,6 +82,13 @@ export function restartReasons(before: KubeletSpec | null, after: KubeletSpec): 
   changed("matching", before.matching, after.matching);
   changed("providerName", before.providerName, after.providerName);
   changed("defaultCacheDuration", before.defaultCacheDuration, after.defaultCacheDuration);
+  if (before.scoped !== after.scoped) {
+    reasons.push(
+      after.scoped
+        ? "credentialSets added: scoped credentials, the kubelet sends service account tokens (tokenAttributes)"
+        : "credentialSets removed: unscoped credentials, the kubelet sends no service account tokens",
+    );
+  }
   if (before.templateSha256 !== after.templateSha256) {
     reasons.push(
       after.templateSha256 === null
@@ -112,12 +129,21 @@ export function restartReasons(before: KubeletSpec | null, after: KubeletSpec): 
 /** A spec as recorded in a status file, or null when it is not one. */
 export function parseKubeletSpec(value: unknown): KubeletSpec | null {
   if (!isRecord(value)) return null;
-  const { matching, providerName, defaultCacheDuration, envelope, registered, templateSha256 } =
-    value;
+  const {
+    matching,
+    providerName,
+    defaultCacheDuration,
+    envelope,
+    registered,
+    templateSha256,
+    scoped,
+  } = value;
   if (matching !== "live" && matching !== "kubelet") return null;
   if (typeof providerName !== "string" || typeof defaultCacheDuration !== "string") return null;
   if (!Array.isArray(registered) || !registered.every((r) => typeof r === "string")) return null;
   if (templateSha256 !== null && typeof templateSha256 !== "string") return null;
+  // Absent in what nodecred wrote before scoped credentials existed: unscoped.
+  if (scoped !== undefined && typeof scoped !== "boolean") return null;
   let env: Envelope | null = null;
   if (envelope !== null) {
     if (!isRecord(envelope)) return null;
@@ -133,6 +159,7 @@ export function parseKubeletSpec(value: unknown): KubeletSpec | null {
     envelope: env,
     registered: registered,
     templateSha256,
+    scoped: scoped ?? false,
   };
 }
 

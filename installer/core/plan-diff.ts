@@ -1,3 +1,4 @@
+import type { Credential } from "../../provider/core/keyring.ts";
 import { parsePolicy } from "../../provider/core/policy.ts";
 import type { Plan } from "./plan.ts";
 import { sha256Hex } from "./state.ts";
@@ -104,33 +105,53 @@ const decoder = new TextDecoder();
 /** The policy file as lines without secrets: its rules and the keys it holds credentials for. */
 function policyLines(bytes: Uint8Array | null): {
   lines: string | null;
-  creds: Map<string, string>;
+  creds: Map<string, { label: string; value: string }>;
 } {
-  const creds = new Map<string, string>();
+  const creds = new Map<string, { label: string; value: string }>();
   if (bytes === null) return { lines: null, creds };
   const parsed = parsePolicy(decoder.decode(bytes));
   if (!parsed.ok) return { lines: "(not a valid policy file)\n", creds };
-  for (const c of parsed.policy.credentials) creds.set(c.key, `${c.username}\0${c.password}`);
-  return {
-    lines: [
-      ...parsed.policy.rules.map((r) => `matchImages ${r.pattern}\n`),
-      ...parsed.policy.credentials.map((c) => `credentials for ${JSON.stringify(c.key)}\n`),
-    ].join(""),
-    creds,
+  const { rules, grants } = parsed.policy;
+  const lines = rules.map((r) => `matchImages ${r.pattern}\n`);
+  // In a scoped file, each set's keys follow its line.
+  const keys = (credentials: readonly Credential[], prefix: string, set: string): void => {
+    for (const c of credentials) {
+      creds.set(`${prefix}${c.key}`, {
+        label: `credentials for ${JSON.stringify(c.key)}${set}`,
+        value: `${c.username}\0${c.password}`,
+      });
+      lines.push(`credentials for ${JSON.stringify(c.key)}\n`);
+    }
   };
+  if (!grants.scoped) keys(grants.credentials, "", "");
+  else {
+    for (const set of grants.sets) {
+      const from =
+        set.secret === null ? "the default Secret" : `Secret ${JSON.stringify(set.secret)}`;
+      const only = set.onlyWhenSelected ? ", only when selected" : "";
+      lines.push(
+        `set ${JSON.stringify(set.name)} from ${from}, namespaces ${JSON.stringify(set.namespaces)}${only}\n`,
+      );
+      // The set's name is part of the key: the same registry in two sets is two credentials.
+      keys(set.credentials, `${set.name}\0`, ` in set ${JSON.stringify(set.name)}`);
+    }
+  }
+  return { lines: lines.join(""), creds };
 }
 
 function describePolicyChange(path: string, before: Uint8Array | null, after: Uint8Array): string {
   const a = policyLines(before);
   const b = policyLines(after);
-  const changed = [...b.creds].filter(([k, v]) => a.creds.has(k) && a.creds.get(k) !== v);
+  const changed = [...b.creds].filter(
+    ([k, v]) => a.creds.has(k) && a.creds.get(k)?.value !== v.value,
+  );
   return [
     "  policy file, rules and registry keys (credentials not shown):\n",
     ...unifiedDiff(path, a.lines, b.lines)
       .split("\n")
       .filter((l) => l !== "")
       .map((l) => `  ${l}\n`),
-    ...changed.map(([k]) => `  credentials for ${JSON.stringify(k)} changed\n`),
+    ...changed.map(([, v]) => `  ${v.label} changed\n`),
   ].join("");
 }
 

@@ -10,6 +10,11 @@ const nameErr =
   qualifiedNameFmt +
   "')";
 
+/** IsDNS1123Subdomain: what an object name (a Secret's, say) must be. */
+export function isDns1123Subdomain(value: string): boolean {
+  return value.length <= 253 && dns1123Subdomain.test(value);
+}
+
 export function qualifiedNameErrors(value: string): string[] {
   const parts = value.split("/");
   let name: string;

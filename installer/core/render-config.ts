@@ -1,7 +1,8 @@
 import Handlebars from "handlebars";
 import { stringify } from "yaml";
 import { parseArgs as parseProviderArgs } from "../../provider/core/cli.ts";
-import type { KubeletVersion } from "./kubelet-version.ts";
+import { SELECT_ANNOTATION, TOKEN_AUDIENCE } from "../../provider/core/scopes.ts";
+import { atLeast, type KubeletVersion } from "./kubelet-version.ts";
 import { boundProblems, index, preview, problem, type Problem, type Result } from "./problems.ts";
 import { configMapLimits, settingsKeys, type Matching, type Settings } from "./configmap.ts";
 import { coveredBy } from "./envelope.ts";
@@ -10,10 +11,12 @@ import { kubeletSpec } from "./kubelet-config.ts";
 import { parseStrictYaml } from "./strict-yaml.ts";
 import {
   decodeCredentialProviderConfig,
+  tokenAttributesMinor,
   validateCredentialProviderConfig,
   type CredentialProvider,
   type CredentialProviderConfig,
   type ExecEnvVar,
+  type TokenAttributes,
 } from "./validate-config.ts";
 
 /**
@@ -22,6 +25,29 @@ import {
  * not HTML) and `strict` (a misspelt variable is an error, not an empty string). Values are
  * best inserted with the `json` helper, which emits a JSON string: always a valid YAML scalar.
  */
+
+/**
+ * The provider entry's tokenAttributes with credentialSets (scoped credentials): the kubelet
+ * requests a token for TOKEN_AUDIENCE (never the API server's) for each pod's ServiceAccount and
+ * passes SELECT_ANNOTATION along. No ServiceAccount required (a static pod has none: it gets the
+ * sets open to every namespace); `ServiceAccount` caching, since the provider's answer depends on
+ * the ServiceAccount's namespace and annotation, never on the token itself.
+ */
+export interface ScopedTokenAttributes {
+  readonly serviceAccountTokenAudience: string;
+  readonly cacheType: "ServiceAccount";
+  readonly requireServiceAccount: false;
+  readonly optionalServiceAccountAnnotationKeys: readonly string[];
+}
+
+export function scopedTokenAttributes(): ScopedTokenAttributes {
+  return {
+    serviceAccountTokenAudience: TOKEN_AUDIENCE,
+    cacheType: "ServiceAccount",
+    requireServiceAccount: false,
+    optionalServiceAccountAnnotationKeys: [SELECT_ANNOTATION],
+  };
+}
 
 /** What a template can use. Documented in installer/README.md. */
 export interface TemplateContext {
@@ -35,6 +61,8 @@ export interface TemplateContext {
   /** Host path of the bin dir the kubelet looks in (informational). */
   readonly binDir: string;
   readonly flavour: string;
+  /** With credentialSets: the entry's tokenAttributes (scopedTokenAttributes); else null. */
+  readonly tokenAttributes: ScopedTokenAttributes | null;
 }
 
 /** Where the node keeps the provider (the only node facts a template sees). */
@@ -52,6 +80,7 @@ export function templateContext(settings: Settings, node: TemplateNode): Templat
     policyFile: nodecredPaths.policyFile,
     binDir: node.binDir,
     flavour: node.flavour,
+    tokenAttributes: settings.credentialSets === null ? null : scopedTokenAttributes(),
   };
 }
 
@@ -68,6 +97,9 @@ providers:
     args:
       - {{json (concat "--policy=" policyFile)}}
       - {{json (concat "--cache-duration=" defaultCacheDuration)}}
+{{#if tokenAttributes}}
+    tokenAttributes: {{json tokenAttributes}}
+{{/if}}
 `;
 
 /**
@@ -79,7 +111,7 @@ export const renderLimits = {
   /**
    * `{{` tags in a template (an expression, a block's opening, `else` or closing tag, a comment),
    * counted before it is parsed: handlebars parses and compiles each for about 0.3 ms (see
-   * scripts/bench-limits), so 256 cost well under 100 ms. The built-in template has 7.
+   * scripts/bench-limits), so 256 cost well under 100 ms. The built-in template has 10.
    */
   tags: 256,
   /**
@@ -246,7 +278,7 @@ export function renderTemplate(template: string, context: TemplateContext): Resu
           problems: [
             problem(
               path,
-              `template: ${String(tags)} {{…}} tags; at most ${String(renderLimits.tags)} (the built-in template has 7)`,
+              `template: ${String(tags)} {{…}} tags; at most ${String(renderLimits.tags)} (the built-in template has 10)`,
             ),
           ],
         };
@@ -298,6 +330,22 @@ export function renderTemplate(template: string, context: TemplateContext): Resu
   }
 }
 
+/** tokenAttributes as the kubelet's JSON encoding would write them (omitempty, sorted keys). */
+function tokenAttributesToPlain(ta: TokenAttributes): Record<string, unknown> {
+  const t: Record<string, unknown> = {
+    cacheType: ta.cacheType,
+    requireServiceAccount: ta.requireServiceAccount,
+    serviceAccountTokenAudience: ta.serviceAccountTokenAudience,
+  };
+  if (ta.optionalServiceAccountAnnotationKeys.length > 0) {
+    t["optionalServiceAccountAnnotationKeys"] = [...ta.optionalServiceAccountAnnotationKeys];
+  }
+  if (ta.requiredServiceAccountAnnotationKeys.length > 0) {
+    t["requiredServiceAccountAnnotationKeys"] = [...ta.requiredServiceAccountAnnotationKeys];
+  }
+  return sortKeys(t);
+}
+
 /** The provider entry as the kubelet's JSON encoding would write it (omitempty, sorted keys). */
 export function providerToPlain(p: CredentialProvider): Record<string, unknown> {
   const out: Record<string, unknown> = {
@@ -308,21 +356,8 @@ export function providerToPlain(p: CredentialProvider): Record<string, unknown> 
   };
   if (p.args.length > 0) out["args"] = [...p.args];
   if (p.env.length > 0) out["env"] = p.env.map((e) => ({ name: e.name, value: e.value }));
-  const ta = p.tokenAttributes;
-  if (ta !== null) {
-    const t: Record<string, unknown> = {
-      cacheType: ta.cacheType,
-      requireServiceAccount: ta.requireServiceAccount,
-      serviceAccountTokenAudience: ta.serviceAccountTokenAudience,
-    };
-    if (ta.optionalServiceAccountAnnotationKeys.length > 0) {
-      t["optionalServiceAccountAnnotationKeys"] = [...ta.optionalServiceAccountAnnotationKeys];
-    }
-    if (ta.requiredServiceAccountAnnotationKeys.length > 0) {
-      t["requiredServiceAccountAnnotationKeys"] = [...ta.requiredServiceAccountAnnotationKeys];
-    }
-    out["tokenAttributes"] = sortKeys(t);
-  }
+  if (p.tokenAttributes !== null)
+    out["tokenAttributes"] = tokenAttributesToPlain(p.tokenAttributes);
   return sortKeys(out);
 }
 
@@ -402,15 +437,40 @@ export function secretLikeEnv(env: ExecEnvVar): string | null {
 /**
  * Our provider entry checked as the provider itself will see it when the kubelet runs it: its
  * args through the provider's own parser (a config whose args it refuses fails every pull), the
- * policy file it must read in `matching: live` (nodecred keeps only that one current), and no
- * secrets in env (the config is world-readable on the node, mode 0644; the provider reads none).
+ * policy file it must read in `matching: live` (nodecred keeps only that one current), no
+ * secrets in env (the config is world-readable on the node, mode 0644; the provider reads none),
+ * and tokenAttributes exactly when the credentials are scoped.
  */
 function providerEntryProblems(
   provider: CredentialProvider,
   at: string,
   matching: Matching,
+  scoped: boolean,
 ): Problem[] {
   const out: Problem[] = [];
+  const taAt = `${at}.tokenAttributes`;
+  const got = provider.tokenAttributes;
+  if (scoped) {
+    const want = scopedTokenAttributes();
+    const wantText = JSON.stringify(
+      tokenAttributesToPlain({ ...want, requiredServiceAccountAnnotationKeys: [] }),
+    );
+    if (got === null || JSON.stringify(tokenAttributesToPlain(got)) !== wantText) {
+      out.push(
+        problem(
+          taAt,
+          `with data.${settingsKeys.credentialSets} the entry must carry exactly tokenAttributes ${wantText} (a template renders it with {{json tokenAttributes}}); ${got === null ? "it has none, so the kubelet would send no service account token and every pod would get only the sets open to every namespace" : "these differ, and the provider could not tell the namespaces apart"}`,
+        ),
+      );
+    }
+  } else if (got !== null) {
+    out.push(
+      problem(
+        taAt,
+        `must be absent without data.${settingsKeys.credentialSets}: the kubelet would request a service account token for every pull and nodecred would not use it (add credentialSets for scoped credentials)`,
+      ),
+    );
+  }
   const argsPath = `${at}.args`;
   const cli = parseProviderArgs(provider.args);
   if (!cli.ok) {
@@ -453,21 +513,50 @@ function providerEntryProblems(
   return out;
 }
 
+/**
+ * The kubelet a config is for: a node's, by its version (undefined: not known on that node,
+ * version rules are skipped but scoped credentials refused), or `any`, the cluster side's check of
+ * a ConfigMap (each node checks it again against its own kubelet before writing anything).
+ */
+export type KubeletTarget = KubeletVersion | undefined | "any";
+
+/**
+ * Scoped credentials on this kubelet: they need it to send service account tokens to credential
+ * providers (tokenAttributes, on by default from v1.34); an older one refuses the config and exits.
+ */
+export function scopedVersionProblem(kubelet: KubeletTarget): Problem | null {
+  if (kubelet === "any") return null;
+  if (kubelet !== undefined && atLeast(kubelet, 1, tokenAttributesMinor)) return null;
+  const node =
+    kubelet === undefined
+      ? "this node's kubelet version is not known (pass --kubelet-version, or let apply run `kubelet --version`)"
+      : `this node's kubelet is ${kubelet.text}`;
+  return problem(
+    `data.${settingsKeys.credentialSets}`,
+    `scoped credentials need a kubelet that sends service account tokens to credential providers (tokenAttributes, feature gate KubeletServiceAccountTokenForCredentialProviders, on by default from v1.${String(tokenAttributesMinor)}); ${node}: upgrade it, or remove credentialSets`,
+  );
+}
+
 /** Template → text → parsed → validated → canonical text. */
 export function renderCredentialProviderConfig(
   settings: Settings,
   node: TemplateNode,
-  kubeletVersion: KubeletVersion | undefined,
+  kubelet: KubeletTarget,
 ): Result<RenderedConfig> {
-  const r = render(settings, node, kubeletVersion);
+  const r = render(settings, node, kubelet);
   return r.ok ? r : { ok: false, problems: boundProblems(r.problems) };
 }
 
 function render(
   settings: Settings,
   node: TemplateNode,
-  kubeletVersion: KubeletVersion | undefined,
+  kubelet: KubeletTarget,
 ): Result<RenderedConfig> {
+  if (settings.credentialSets !== null) {
+    const tooOld = scopedVersionProblem(kubelet);
+    if (tooOld !== null) return { ok: false, problems: [tooOld] };
+  }
+  const kubeletVersion = kubelet === "any" ? undefined : kubelet;
   const rendered = renderTemplate(
     settings.template ?? defaultTemplate,
     templateContext(settings, node),
@@ -529,7 +618,12 @@ function render(
         ],
   );
   if (uncovered.length > 0) return { ok: false, problems: uncovered };
-  const entry = providerEntryProblems(provider, "providers[0]", settings.matching);
+  const entry = providerEntryProblems(
+    provider,
+    "providers[0]",
+    settings.matching,
+    settings.credentialSets !== null,
+  );
   if (entry.length > 0) return within(entry);
   // The text is made when asked for: the sync container only checks, and for 1,000 patterns
   // serializing costs about as much as validating.

@@ -48,7 +48,7 @@ function check(data: Readonly<Record<string, unknown>>): Result<RolloutConfig> {
   const rendered = renderCredentialProviderConfig(
     settings.value,
     { binDir: nodecredPaths.ownedBinDir, flavour: "kubeadm-rpm" },
-    undefined,
+    "any",
   );
   if (!rendered.ok) return rendered;
   const kubelet = kubeletSpec(settings.value);

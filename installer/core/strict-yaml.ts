@@ -98,7 +98,19 @@ function describeConversionError(e: unknown): string {
   return "YAML: Cannot be converted to plain values";
 }
 
-export function parseStrictYaml(text: string, path = ""): Result<unknown> {
+export interface StrictYamlOptions {
+  /**
+   * Mappings as `Map`s: keys keep their document order and their YAML type (a JS object would
+   * put integer-like keys first, and turn `1` and `"1"` into one key).
+   */
+  readonly mapAsMap?: boolean;
+}
+
+export function parseStrictYaml(
+  text: string,
+  path = "",
+  options: StrictYamlOptions = {},
+): Result<unknown> {
   const lines = new LineCounter();
   const docs = parseAllDocuments(text, {
     lineCounter: lines,
@@ -124,7 +136,10 @@ export function parseStrictYaml(text: string, path = ""): Result<unknown> {
   const problems: Problem[] = doc.errors.map((e) => problem(path, describeError(e, lines)));
   if (problems.length > 0) return { ok: false, problems };
   try {
-    return { ok: true, value: doc.toJS({ maxAliasCount: 100 }) as unknown };
+    return {
+      ok: true,
+      value: doc.toJS({ maxAliasCount: 100, mapAsMap: options.mapAsMap === true }) as unknown,
+    };
   } catch (e) {
     return { ok: false, problems: [problem(path, describeConversionError(e))] };
   }

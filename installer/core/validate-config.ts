@@ -71,7 +71,7 @@ const providerApiVersions: ReadonlyMap<string, number> = new Map([
  * default from 1.34, which is also when `cacheType` appeared. We cannot see feature gates
  * from here, so below 1.34 tokenAttributes is treated as forbidden.
  */
-const tokenAttributesMinor = 34;
+export const tokenAttributesMinor = 34;
 
 const validCacheTypes = ["ServiceAccount", "Token"];
 

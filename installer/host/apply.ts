@@ -213,8 +213,9 @@ async function applyLocked(
     });
   }
   const previous = await loadState(paths);
-  const wiringPaths = [layout.configPath];
-  if (layout.wiring.kind === "flags") wiringPaths.push(layout.wiring.flagsFile);
+  // The policy file too: credential sets keep the credentials it holds for Secrets apply cannot see.
+  const inputPaths = [layout.configPath, nodecredPaths.policyFile];
+  if (layout.wiring.kind === "flags") inputPaths.push(layout.wiring.flagsFile);
   const desiredResult = desiredNodeState({
     settings: req.settings,
     credentials: req.credentials,
@@ -222,7 +223,7 @@ async function applyLocked(
     layout,
     unit,
     ...(kubeletVersion === undefined ? {} : { kubeletVersion }),
-    current: await readFiles(paths, wiringPaths),
+    current: await readFiles(paths, inputPaths),
     state: previous,
   });
   if (!desiredResult.ok) {

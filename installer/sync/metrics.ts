@@ -26,7 +26,7 @@ export function syncMetrics(): SyncMetrics {
     }),
     rotations: new Counter({
       name: "nodecred_credentials_rotations_total",
-      help: "Times the node's policy file was rewritten with changed credentials from the Secret.",
+      help: "Times the node's policy file was rewritten with changed credentials from the Secrets (the default one, credential sets').",
       registers,
     }),
     liveConfigUpdates: new Counter({
@@ -36,12 +36,12 @@ export function syncMetrics(): SyncMetrics {
     }),
     rejectedConfigs: new Counter({
       name: "nodecred_config_rejected_total",
-      help: "ConfigMap versions refused because the kubelet would reject the result.",
+      help: "ConfigMap versions refused because the kubelet would reject the result, or because its credential sets cannot be used with the Secrets as they are (once per version and set of problems).",
       registers,
     }),
     rejectedSecrets: new Counter({
       name: "nodecred_secret_rejected_total",
-      help: "Secret versions refused as malformed (the last good credentials were kept).",
+      help: "Versions of the Secrets in use refused as malformed (the last good credentials were kept).",
       registers,
     }),
     errors: new Counter({

@@ -9,15 +9,16 @@ import type { Backoff } from "./backoff.ts";
 import type { WatchProgress } from "./health.ts";
 
 /**
- * Keeps one list+watch of one object alive for as long as it is needed. The client's watcher
- * simply stops on most errors (and the server closes watches now and then), so every end is
- * followed by a fresh list+watch: immediately after a clean close, after a capped, jittered
- * backoff after an error (410 Gone, connection refused, 5xx...). Every (re)start lists the object
- * again, because anything may have happened while no watch was open.
+ * Keeps a list+watch alive for as long as it is needed. The client's watcher simply stops on most
+ * errors (and the server closes watches now and then), so every end is followed by a fresh
+ * list+watch: immediately after a clean close, after a capped, jittered backoff after an error
+ * (410 Gone, connection refused, 5xx...). Every (re)start lists again, because anything may have
+ * happened while no watch was open.
  *
- * It also keeps the object as last listed or watched (an informer's cache, for one object), so a
- * reconcile pass reads the latest state without asking the API server again: a change costs each
- * node one watch event, not a GET more.
+ * It also keeps what it last listed or watched (an informer's cache), so a reconcile pass reads
+ * the latest state without asking the API server again: a change costs each node one watch
+ * event, not a GET more. Two shapes: one object by name (`keepWatching`), and every object of a
+ * kind in a namespace (`keepWatchingAll`) — one watch per node however many of them are used.
  */
 export interface KeptWatch {
   /** The object as last seen (null: it does not exist); undefined until the first list. */
@@ -27,17 +28,36 @@ export interface KeptWatch {
   stop(): void;
 }
 
-export function keepWatching(options: {
-  api: KubeApi;
-  kind: WatchedKind;
-  ref: ObjectRef;
+export interface KeptCollection {
+  /**
+   * Every object by name, as last listed or watched; undefined until the first list. Each change
+   * makes a new map, so a pass that holds one reads one consistent state.
+   */
+  current(): ReadonlyMap<string, Readonly<Record<string, unknown>>> | undefined;
+  progress(): WatchProgress;
+  stop(): void;
+}
+
+interface KeepOptions {
   backoff: Backoff;
-  onChange: () => void;
   onError: (err: unknown, retryInMs: number) => void;
   /** A monotonic clock in ms (health.ts); tests step it by hand. */
   now?: () => number;
-}): KeptWatch {
-  const { api, kind, ref, backoff, onChange, onError } = options;
+}
+
+/** One attempt's view: whether it still counts, and how it reports what it hears. */
+interface Attempt {
+  /** Something arrived; false when this attempt has ended (a late event is dropped). */
+  readonly heard: (from: "list" | "watch") => boolean;
+  readonly ended: (err: unknown) => void;
+}
+
+/** The restart, backoff and progress part, shared by both shapes. */
+function keepOpen(
+  open: (attempt: Attempt) => Promise<WatchHandle>,
+  options: KeepOptions,
+): { readonly progress: () => WatchProgress; readonly stop: () => void } {
+  const { backoff, onError } = options;
   const now = options.now ?? ((): number => performance.now());
   const startedAt = now();
   let lastHeardAt: number | null = null;
@@ -47,7 +67,6 @@ export function keepWatching(options: {
   const isStopped = (): boolean => state.stopped;
   let handle: WatchHandle | undefined;
   let timer: NodeJS.Timeout | undefined;
-  let latest: ApiObject | undefined;
 
   const schedule = (delayMs: number): void => {
     if (state.stopped) return;
@@ -71,43 +90,107 @@ export function keepWatching(options: {
   const start = async (): Promise<void> => {
     if (state.stopped) return;
     const run = { finished: false };
+    const attempt: Attempt = {
+      heard: (from) => {
+        if (run.finished) return false;
+        // Only a working watch proves the server healthy: a list alone does not reset the backoff.
+        if (from === "watch") backoff.reset();
+        lastHeardAt = now();
+        return true;
+      },
+      ended: (err) => {
+        if (run.finished) return;
+        run.finished = true;
+        ended(err);
+      },
+    };
     try {
-      const h = await api.watch(kind, ref, {
-        onObject: (obj, from) => {
-          if (run.finished) return;
-          // Only a working watch proves the server healthy: a list alone does not reset the backoff.
-          if (from === "watch") backoff.reset();
-          lastHeardAt = now();
-          latest = obj;
-          onChange();
-        },
-        onEnd: (err) => {
-          if (run.finished) return;
-          run.finished = true;
-          ended(err);
-        },
-      });
+      const h = await open(attempt);
       if (isStopped()) {
         h.stop();
         return;
       }
       handle = h;
     } catch (err) {
-      if (!run.finished) {
-        run.finished = true;
-        ended(err);
-      }
+      attempt.ended(err);
     }
   };
 
   void start();
   return {
-    current: () => latest,
     progress: () => ({ startedAt, lastHeardAt }),
-    stop(): void {
+    stop: () => {
       state.stopped = true;
       clearTimeout(timer);
       handle?.stop();
     },
   };
+}
+
+export function keepWatching(
+  options: KeepOptions & {
+    api: KubeApi;
+    kind: WatchedKind;
+    ref: ObjectRef;
+    onChange: () => void;
+  },
+): KeptWatch {
+  const { api, kind, ref, onChange } = options;
+  let latest: ApiObject | undefined;
+  const kept = keepOpen(
+    (attempt) =>
+      api.watch(kind, ref, {
+        onObject: (obj, from) => {
+          if (!attempt.heard(from)) return;
+          latest = obj;
+          onChange();
+        },
+        onEnd: attempt.ended,
+      }),
+    options,
+  );
+  return { current: () => latest, progress: kept.progress, stop: kept.stop };
+}
+
+/**
+ * Every object of `kind` in `namespace`. Each (re)list replaces the map wholesale, so an object
+ * deleted while no watch was open is gone from it too.
+ */
+export function keepWatchingAll(
+  options: KeepOptions & {
+    api: KubeApi;
+    kind: WatchedKind;
+    namespace: string;
+    onChange: () => void;
+  },
+): KeptCollection {
+  const { api, kind, namespace, onChange } = options;
+  let latest: ReadonlyMap<string, Readonly<Record<string, unknown>>> | undefined;
+  const kept = keepOpen(
+    (attempt) =>
+      api.watchCollection(kind, namespace, {
+        onList: (objects) => {
+          if (!attempt.heard("list")) return;
+          const listed = new Map<string, Readonly<Record<string, unknown>>>();
+          for (const obj of objects) {
+            const name = (obj["metadata"] as { name?: unknown } | undefined)?.name;
+            if (typeof name === "string") listed.set(name, obj);
+          }
+          latest = listed;
+          onChange();
+        },
+        onChange: (name, obj) => {
+          if (!attempt.heard("watch")) return;
+          // A watch starts after the list, so the map exists; copied, never changed in place.
+          const next = new Map(latest);
+          if (obj === null) next.delete(name);
+          else next.set(name, obj);
+          latest = next;
+          onChange();
+        },
+        onEnd: attempt.ended,
+      }),
+    options,
+  );
+  return { current: () => latest, progress: kept.progress, stop: kept.stop };
 }

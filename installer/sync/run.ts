@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import type { EventSpec, KubeApi, ObjectRef } from "../cluster/kube-api.ts";
 import { nodecredPaths } from "../core/flavour.ts";
@@ -12,8 +13,14 @@ import { configHashAnnotation, syncConfig, type RejectedVersion } from "./config
 import { healthBounds, stuckReason } from "./health.ts";
 import { syncPolicy, type PolicyOutcome } from "./policy-sync.ts";
 import { syncMetrics, type SyncMetrics } from "./metrics.ts";
-import { keepWatching, type KeptWatch } from "./object-watch.ts";
+import {
+  keepWatching,
+  keepWatchingAll,
+  type KeptCollection,
+  type KeptWatch,
+} from "./object-watch.ts";
 import { ReconcileLoop } from "./reconcile-loop.ts";
+import { secretDecoder } from "./secret-decoder.ts";
 import { startStatusServer } from "./status-server.ts";
 
 /** Everything `nodecred-installer run` needs, resolved once at start-up (cli/sync-config.ts). */
@@ -72,11 +79,13 @@ export interface SyncOptions {
 }
 
 /**
- * The unprivileged main container. Two level-triggered loops over one kept watch per object:
- * the policy loop keeps the node's policy file (matchImages + credentials, read by the provider on
- * every pull) in step with the Secret and the ConfigMap; the config loop turns a ConfigMap change
- * the kubelet must read (a new envelope, provider name, cache duration, template) into a rollout
- * of our DaemonSet. A resync catches anything missed.
+ * The unprivileged main container. Two level-triggered loops over two kept watches — the ConfigMap
+ * by name, and every Secret of nodecred's namespace (the default one and each credential set's:
+ * one watch per node however many sets there are): the policy loop keeps the node's policy file
+ * (matchImages + credentials or credential sets, read by the provider on every pull) in step with
+ * them; the config loop turns a ConfigMap change the kubelet must read (a new envelope, provider
+ * name, cache duration, template, scopes on or off) into a rollout of our DaemonSet. A resync
+ * catches anything missed.
  */
 export async function startSync(
   config: SyncConfig,
@@ -89,6 +98,7 @@ export async function startSync(
   const paths = hostPaths(config.hostRoot);
   const policyFile = paths.resolve(nodecredPaths.policyFile);
   const secretRef: ObjectRef = { namespace: config.namespace, name: config.secretName };
+  const secretRefOf = (name: string): ObjectRef => ({ namespace: config.namespace, name });
   const configMapRef: ObjectRef = { namespace: config.namespace, name: config.configMapName };
   const daemonSetRef: ObjectRef = { namespace: config.namespace, name: config.daemonSetName };
 
@@ -124,16 +134,20 @@ export async function startSync(
   /**
    * What every node sees alike — this version of the Secret or ConfigMap is invalid, applied live,
    * or rolled out — is one Event on that object for the whole cluster (`kubectl describe`), not two
-   * per node: the Event's name is fixed by reason and resourceVersion, and whoever creates it
-   * first reports. Returns whether this process reports it for the first time.
+   * per node: the Event's name is fixed by reason and resourceVersion (and `variant`, when one
+   * version can be refused for several reasons), and whoever creates it first reports. Returns
+   * whether this process reports it for the first time.
    */
   const clusterEvent = (
     regarding: { kind: "Secret" | "ConfigMap"; name: string; uid: string },
-    resourceVersion: string,
+    objectVersion: string,
     type: "Normal" | "Warning",
     reason: string,
     message: string,
+    variant = "",
   ): boolean => {
+    const resourceVersion =
+      objectVersion === "" || variant === "" ? objectVersion : `${objectVersion}.${variant}`;
     if (!firstTime(`${reason}-${resourceVersion}`)) return false;
     record({
       regarding: {
@@ -178,11 +192,50 @@ export async function startSync(
     if (first) (kind === "Secret" ? metrics.rejectedSecrets : metrics.rejectedConfigs).inc();
   };
 
+  /**
+   * The ConfigMap's credential sets cannot be used with the Secrets as they are (a Secret not
+   * found, two sets that could serve one image in one namespace): logged by every node, one
+   * Warning Event on the ConfigMap per version and set of problems (a Secret edit can make the
+   * same version refused for another reason), counted once each. Problems name sets, Secrets and
+   * registry keys, never credentials.
+   */
+  const refusedConfig = (outcome: PolicyOutcome, problems: readonly Problem[]): void => {
+    const object = `${configMapRef.namespace}/${configMapRef.name}`;
+    const resourceVersion = outcome.configResourceVersion;
+    log.warn("ConfigMap refused with the Secrets as they are; policy file kept", {
+      object,
+      resourceVersion,
+      problems: problems.map(formatProblem),
+    });
+    const variant = createHash("sha256")
+      .update(JSON.stringify(problems))
+      .digest("hex")
+      .slice(0, 12);
+    const message = `ConfigMap ${configMapRef.name}${resourceVersion === "" ? "" : ` (resourceVersion ${resourceVersion})`} refused with the Secrets as they are, nodes keep their policy file: ${summary(problems)}`;
+    if (resourceVersion === "") {
+      // The ConfigMap itself is not readable here (only the file's own sets were checked): the
+      // node reports it.
+      if (firstTime(`config-refused-${variant}`)) metrics.rejectedConfigs.inc();
+      event(`config-refused-event-${variant}`, "Warning", "ConfigRejected", message);
+      return;
+    }
+    const first = clusterEvent(
+      { kind: "ConfigMap", name: configMapRef.name, uid: outcome.configUid },
+      resourceVersion,
+      "Warning",
+      "ConfigRejected",
+      message,
+      variant,
+    );
+    if (first) metrics.rejectedConfigs.inc();
+  };
+
   // Filled by the watches' lists; the loops read them (a change costs no GET).
   const watched = {
-    secret: undefined as KeptWatch | undefined,
+    secrets: undefined as KeptCollection | undefined,
     configMap: undefined as KeptWatch | undefined,
   };
+  const decoder = secretDecoder();
 
   /**
    * The apply init container's record, read on every pass and by /readyz: the one reader of the
@@ -222,6 +275,20 @@ export async function startSync(
         rejected("Secret", secretRef, secret, "last good credentials kept");
         break;
     }
+    for (const [name, state] of outcome.setSecrets) {
+      if (state.kind === "invalid") {
+        rejected(
+          "Secret",
+          secretRefOf(name),
+          state,
+          "its credential sets keep their last good credentials",
+        );
+      }
+    }
+    if (file.kind === "refused") {
+      refusedConfig(outcome, file.problems);
+      return;
+    }
     if (file.kind === "incomplete") {
       log.warn("policy file not written: a part is neither in the cluster nor on the node", {
         path: nodecredPaths.policyFile,
@@ -231,19 +298,26 @@ export async function startSync(
     }
     if (file.kind === "unchanged") return;
     const object = `${configMapRef.namespace}/${configMapRef.name}`;
-    if (file.credentialsChanged && secret.kind === "ok") {
+    // Only credentials that came from a Secret as it is now (not kept from the file) are news.
+    const updated = file.credentialsChanged.flatMap((name) => {
+      const state = name === secretRef.name ? secret : outcome.setSecrets.get(name);
+      return state?.kind === "ok" ? [{ name, resourceVersion: state.resourceVersion }] : [];
+    });
+    if (updated.length > 0) {
       metrics.rotations.inc();
-      log.info("credentials written", {
-        action: "write",
-        path: nodecredPaths.policyFile,
-        object: secretName,
-        resourceVersion: secret.resourceVersion,
-      });
+      for (const u of updated) {
+        log.info("credentials written", {
+          action: "write",
+          path: nodecredPaths.policyFile,
+          object: `${config.namespace}/${u.name}`,
+          resourceVersion: u.resourceVersion,
+        });
+      }
       event(
         null,
         "Normal",
         "CredentialsUpdated",
-        `policy file updated from Secret ${secretRef.name} (resourceVersion ${secret.resourceVersion})`,
+        `policy file updated from ${updated.map((u) => `Secret ${u.name} (resourceVersion ${u.resourceVersion})`).join(", ")}`,
       );
     }
     if (!file.rulesChanged || outcome.configHash === null) return;
@@ -288,13 +362,15 @@ export async function startSync(
     now,
     reconcile: async () => {
       await observeApplied();
-      const secret = watched.secret?.current();
+      const secrets = watched.secrets?.current();
       const configMap = watched.configMap?.current();
       // Neither listed yet: the first list marks the loop dirty again. One alone is enough: the
       // other part stays as the file has it.
-      if (secret === undefined && configMap === undefined) return;
+      if (secrets === undefined && configMap === undefined) return;
       const outcome = await syncPolicy({
-        secret,
+        secrets,
+        defaultSecret: secretRef.name,
+        decoder,
         configMap,
         read: async () => (await readCurrentFile(policyFile))?.bytes ?? null,
         write: async (bytes) => {
@@ -304,8 +380,11 @@ export async function startSync(
       });
       lastPolicy = outcome;
       metrics.reconciles.inc({ loop: "policy", result: "ok" });
-      policyGood = outcome.file.kind !== "incomplete" && outcome.secret.kind === "ok";
-      if (outcome.file.kind !== "incomplete") {
+      policyGood =
+        (outcome.file.kind === "written" || outcome.file.kind === "unchanged") &&
+        outcome.secret.kind === "ok" &&
+        [...outcome.setSecrets.values()].every((s) => s.kind === "ok");
+      if (outcome.file.kind === "written" || outcome.file.kind === "unchanged") {
         metrics.lastSuccess.setToCurrentTime({ loop: "policy" });
       }
       await reportPolicy(outcome);
@@ -376,10 +455,10 @@ export async function startSync(
       metrics.errors.inc({ source: "watch" });
       log.warn("watch ended; restarting", { kind, error: errorText(err), retryInMs });
     };
-  const secretWatch = keepWatching({
+  const secretsWatch = keepWatchingAll({
     api,
     kind: "secrets",
-    ref: secretRef,
+    namespace: config.namespace,
     backoff: jitteredBackoff(500, 30_000),
     onChange: () => {
       policyLoop.markDirty();
@@ -399,7 +478,7 @@ export async function startSync(
     onError: watchError("configmaps"),
     now,
   });
-  watched.secret = secretWatch;
+  watched.secrets = secretsWatch;
   watched.configMap = configMapWatch;
   policyLoop.start();
   configLoop.start();
@@ -413,7 +492,7 @@ export async function startSync(
         const why = stuckReason(
           { "policy loop": policyLoop.progress(), "config loop": configLoop.progress() },
           {
-            [`watch of Secret ${secretRef.name}`]: secretWatch.progress(),
+            [`watch of the Secrets of ${config.namespace}`]: secretsWatch.progress(),
             [`watch of ConfigMap ${configMapRef.name}`]: configMapWatch.progress(),
           },
           now(),
@@ -426,12 +505,7 @@ export async function startSync(
       },
       ready: async () => {
         if (!policyGood) {
-          const why =
-            lastPolicy === null
-              ? "no pass yet"
-              : lastPolicy.file.kind === "incomplete"
-                ? `no valid ${lastPolicy.file.missing.join(" or ")}`
-                : `Secret ${lastPolicy.secret.kind}`;
+          const why = notSyncedReason(lastPolicy, secretRef.name);
           return `policy file not synced yet (${why})`;
         }
         const applied = await observeApplied();
@@ -467,7 +541,7 @@ export async function startSync(
       await Promise.all([policyLoop.idle(), configLoop.idle()]);
     },
     async stop(): Promise<void> {
-      secretWatch.stop();
+      secretsWatch.stop();
       configMapWatch.stop();
       await Promise.all([policyLoop.stop(), configLoop.stop()]);
       await new Promise<void>((resolve) => {
@@ -478,6 +552,19 @@ export async function startSync(
       log.info("sync stopped", { node: config.nodeName });
     },
   };
+}
+
+/** Why the policy file does not stand for the cluster's objects (readiness). */
+function notSyncedReason(outcome: PolicyOutcome | null, defaultSecret: string): string {
+  if (outcome === null) return "no pass yet";
+  const { file } = outcome;
+  if (file.kind === "incomplete") return `no valid ${file.missing.join(" or ")}`;
+  if (file.kind === "refused") return "ConfigMap refused with the Secrets as they are";
+  const secrets = [[defaultSecret, outcome.secret] as const, ...outcome.setSecrets];
+  return secrets
+    .filter(([, state]) => state.kind !== "ok")
+    .map(([name, state]) => `Secret ${name} ${state.kind}`)
+    .join(", ");
 }
 
 function errorText(err: unknown): string {

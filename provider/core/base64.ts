@@ -1,10 +1,12 @@
-// Go's encoding/base64 decoder (standard alphabet), the one copy for both halves of nodecred, with
-// the two ways Kubernetes applies it:
+// Go's encoding/base64 decoder, the one copy for both halves of nodecred, with the ways Kubernetes
+// applies it:
 // - decodeStdBase64: StdEncoding (padded), what the API server's JSON decoding does to a []byte
 //   field such as a Secret's `data` values; the installer reads `.dockerconfigjson` with it.
 // - decodeDockerAuthBase64: the kubelet's `auth` field of a Docker config
 //   (pkg/credentialprovider/config.go decodeDockerConfigFieldAuth): padded (StdEncoding) when the
 //   trimmed field ends in "=", unpadded (RawStdEncoding) otherwise.
+// - decodeRawUrlBase64: RawURLEncoding (URL alphabet "-" "_", no padding), the encoding of the
+//   parts of a JWT (RFC 7515), for the service-account token the kubelet sends (scopes.ts).
 // Like Go's decoder, "\r" and "\n" are skipped anywhere, every other character outside the alphabet
 // is an error, and unused trailing bits are ignored (Go's decoder is not in Strict mode).
 // Hand-written because QuickJS has neither atob nor Buffer.
@@ -13,14 +15,22 @@ import { encodeUtf8 } from "./utf8.ts";
 
 const ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
-function sextet(c: number): number {
-  if (c >= 65 && c <= 90) return c - 65;
-  if (c >= 97 && c <= 122) return c - 71;
-  if (c >= 48 && c <= 57) return c + 4;
-  if (c === 43) return 62;
-  if (c === 47) return 63;
-  return -1;
+/** Sextet values by character code (-1: not in the alphabet), one table per alphabet. */
+function sextetTable(url: boolean): number[] {
+  const table: number[] = [];
+  for (let c = 0; c < 128; c++) table.push(-1);
+  for (let v = 0; v < 64; v++) table[ALPHABET.charCodeAt(v)] = v;
+  if (url) {
+    table[43] = -1; // "+"
+    table[47] = -1; // "/"
+    table[45] = 62; // "-"
+    table[95] = 63; // "_"
+  }
+  return table;
 }
+
+const STD_SEXTETS = sextetTable(false);
+const URL_SEXTETS = sextetTable(true);
 
 const CR = 13;
 const LF = 10;
@@ -51,54 +61,55 @@ function trimmedEndsWithPad(s: string): boolean {
 
 /**
  * Decodes like Go's (*base64.Encoding).DecodeString with StdEncoding (padded=true) or
- * RawStdEncoding (padded=false). Returns undefined where Go returns an error.
+ * RawStdEncoding (padded=false), or with URLEncoding / RawURLEncoding (url=true). Returns
+ * undefined where Go returns an error.
  */
-export function decodeGoBase64(s: string, padded: boolean): number[] | undefined {
+export function decodeGoBase64(s: string, padded: boolean, url = false): number[] | undefined {
+  // One pass, the quantum kept in an integer (no allocation per character: a 1 MiB service
+  // account token is decoded in the static binary too).
+  const sextets = url ? URL_SEXTETS : STD_SEXTETS;
   const out: number[] = [];
+  let quantum = 0;
+  let count = 0;
   let i = 0;
   const n = s.length;
-  for (;;) {
-    const quantum: number[] = [];
-    while (quantum.length < 4) {
-      if (i === n) {
-        if (quantum.length === 0) return out;
-        // A partial final quantum is only valid unpadded, and never a single sextet.
-        if (quantum.length === 1 || padded) return undefined;
-        emit(out, quantum);
-        return out;
+  while (i < n) {
+    const c = s.charCodeAt(i++);
+    const v = c < 128 ? (sextets[c] ?? -1) : -1;
+    if (v >= 0) {
+      quantum = (quantum << 6) | v;
+      if (++count === 4) {
+        out.push((quantum >> 16) & 0xff, (quantum >> 8) & 0xff, quantum & 0xff);
+        quantum = 0;
+        count = 0;
       }
-      const c = s.charCodeAt(i++);
-      const v = sextet(c);
-      if (v >= 0) {
-        quantum.push(v);
-        continue;
-      }
-      if (c === CR || c === LF) continue;
-      if (!padded || c !== PAD) return undefined;
-      // Padding: "xx==" or "xxx=", then nothing but newlines.
-      if (quantum.length < 2) return undefined;
-      if (quantum.length === 2) {
-        while (i < n && (s.charCodeAt(i) === CR || s.charCodeAt(i) === LF)) i++;
-        if (i === n || s.charCodeAt(i) !== PAD) return undefined;
-        i++;
-      }
-      while (i < n && (s.charCodeAt(i) === CR || s.charCodeAt(i) === LF)) i++;
-      if (i < n) return undefined;
-      emit(out, quantum);
-      return out;
+      continue;
     }
-    emit(out, quantum);
+    if (c === CR || c === LF) continue;
+    if (!padded || c !== PAD) return undefined;
+    // Padding: "xx==" or "xxx=", then nothing but newlines.
+    if (count < 2) return undefined;
+    if (count === 2) {
+      while (i < n && (s.charCodeAt(i) === CR || s.charCodeAt(i) === LF)) i++;
+      if (i === n || s.charCodeAt(i) !== PAD) return undefined;
+      i++;
+    }
+    while (i < n && (s.charCodeAt(i) === CR || s.charCodeAt(i) === LF)) i++;
+    if (i < n) return undefined;
+    emitPartial(out, quantum, count);
+    return out;
   }
+  if (count === 0) return out;
+  // A partial final quantum is only valid unpadded, and never a single sextet.
+  if (count === 1 || padded) return undefined;
+  emitPartial(out, quantum, count);
+  return out;
 }
 
-function emit(out: number[], q: readonly number[]): void {
-  const a = q[0] ?? 0;
-  const b = q[1] ?? 0;
-  const c = q[2] ?? 0;
-  const d = q[3] ?? 0;
-  out.push(((a << 2) | (b >> 4)) & 0xff);
-  if (q.length > 2) out.push(((b << 4) | (c >> 2)) & 0xff);
-  if (q.length > 3) out.push(((c << 6) | d) & 0xff);
+/** The bytes of a final quantum of 2 or 3 sextets (unused trailing bits ignored, as Go does). */
+function emitPartial(out: number[], quantum: number, count: number): void {
+  if (count === 2) out.push((quantum >> 4) & 0xff);
+  else out.push((quantum >> 10) & 0xff, (quantum >> 2) & 0xff);
 }
 
 /** A Secret `data` value as the API server decodes it (encoding/json: base64.StdEncoding). */
@@ -109,6 +120,11 @@ export function decodeStdBase64(s: string): number[] | undefined {
 /** The kubelet's choice between padded and unpadded decoding, then the decode itself. */
 export function decodeDockerAuthBase64(field: string): number[] | undefined {
   return decodeGoBase64(field, trimmedEndsWithPad(field));
+}
+
+/** A JWT part (base64.RawURLEncoding: URL alphabet, no padding). */
+export function decodeRawUrlBase64(s: string): number[] | undefined {
+  return decodeGoBase64(s, false, true);
 }
 
 /** Standard padded base64 of a UTF-8 string (tests and tooling build `auth` fields with it). */

@@ -2,6 +2,7 @@
 
 import { formatGoDuration, parseGoDuration } from "./duration.ts";
 import { DEFAULT_POLICY_PATH } from "./policy.ts";
+import { isNamespaceName, SELECT_ANNOTATION } from "./scopes.ts";
 
 export const DEFAULT_CACHE_DURATION_NS = 0n; // not cached: the kubelet asks on every pull
 
@@ -12,10 +13,20 @@ export type Source =
   /** A plain Docker config ({"auths": ...}): every image the kubelet sends us is answered. */
   | { readonly kind: "credentials"; readonly path: string };
 
+export interface CheckCommand {
+  readonly kind: "check";
+  readonly source: Source;
+  readonly image: string | null;
+  /** --namespace: the pod's namespace for the decision on --image; null: no token. */
+  readonly namespace: string | null;
+  /** --selected: the set the pod's ServiceAccount selects; null: none. */
+  readonly selected: string | null;
+}
+
 export type Command =
   | { readonly kind: "help" }
   | { readonly kind: "version" }
-  | { readonly kind: "check"; readonly source: Source; readonly image: string | null }
+  | CheckCommand
   | { readonly kind: "provide"; readonly source: Source; readonly cacheDurationNs: bigint };
 
 export type CliResult =
@@ -23,7 +34,8 @@ export type CliResult =
   | { readonly ok: false; readonly problems: readonly string[] };
 
 export const USAGE = `Usage: nodecred-provider [--policy PATH | --credentials PATH] [--cache-duration DURATION]
-       nodecred-provider --check [--policy PATH | --credentials PATH] [--image IMAGE]
+       nodecred-provider --check [--policy PATH | --credentials PATH]
+                         [--image IMAGE [--namespace NS] [--selected SET]]
        nodecred-provider --version | --help
 
 A kubelet image credential provider. Reads one CredentialProviderRequest on stdin and writes
@@ -37,14 +49,25 @@ by the kubelet's own rules.
                             kubelet sends is answered from it (matching left to the kubelet)
   --cache-duration DURATION how long the kubelet may cache an answer with credentials, Go syntax
                             (default ${formatGoDuration(DEFAULT_CACHE_DURATION_NS)}: not cached)
-  --check                   validate the file, list its rules and credential keys (never a
-                            secret) and exit (0 valid, 1 problems)
+  --check                   validate the file, list its rules, credential sets and credential
+                            keys (never a secret) and exit (0 valid, 1 problems)
   --image IMAGE             with --check: which rule matches IMAGE and which keys answer it
+  --namespace NS            with --check --image and a scoped policy: the answer for a pod in
+                            namespace NS (without it: a pod without a service account token)
+  --selected SET            with --check --image and a scoped policy: the answer for a pod whose
+                            ServiceAccount is annotated ${SELECT_ANNOTATION}: SET
   --version                 print the version
   --help                    print this help
 `;
 
-const VALUE_FLAGS = ["--policy", "--credentials", "--cache-duration", "--image"] as const;
+const VALUE_FLAGS = [
+  "--policy",
+  "--credentials",
+  "--cache-duration",
+  "--image",
+  "--namespace",
+  "--selected",
+] as const;
 type ValueFlag = (typeof VALUE_FLAGS)[number];
 const BOOL_FLAGS = ["--check", "--version", "--help"] as const;
 type BoolFlag = (typeof BOOL_FLAGS)[number];
@@ -122,7 +145,36 @@ export function parseArgs(argv: readonly string[]): CliResult {
   const image = values["--image"];
   if (image !== undefined && !check) problems.push("--image is only for --check");
   if (image === "") problems.push("--image must not be empty");
+  const namespace = values["--namespace"];
+  const selected = values["--selected"];
+  for (const [flag, value] of [
+    ["--namespace", namespace],
+    ["--selected", selected],
+  ] as const) {
+    if (value === undefined) continue;
+    if (!check || image === undefined) problems.push(`${flag} is only for --check --image`);
+    else if (from?.kind === "credentials") {
+      problems.push(`${flag} needs a policy file (a Docker config has no credential sets)`);
+    }
+  }
+  if (namespace !== undefined && !isNamespaceName(namespace)) {
+    problems.push(
+      `--namespace ${JSON.stringify(namespace)} is not a namespace name (a DNS-1123 label: at most 63 of a-z, 0-9, "-")`,
+    );
+  }
+  if (selected === "") problems.push("--selected must not be empty");
   if (problems.length > 0 || from === undefined) return { ok: false, problems };
-  if (check) return { ok: true, command: { kind: "check", source: from, image: image ?? null } };
+  if (check) {
+    return {
+      ok: true,
+      command: {
+        kind: "check",
+        source: from,
+        image: image ?? null,
+        namespace: namespace ?? null,
+        selected: selected ?? null,
+      },
+    };
+  }
   return { ok: true, command: { kind: "provide", source: from, cacheDurationNs } };
 }

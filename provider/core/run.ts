@@ -3,19 +3,38 @@
 // the static QuickJS binary behave byte for byte alike.
 //
 // Failure contract (the kubelet logs stderr only when the exec fails): exactly one line on stderr,
-// exit code 1, nothing on stdout. Nothing derived from a credential value is ever written to stderr.
+// exit code 1, nothing on stdout. Nothing derived from a credential value or from the request's
+// service-account token is ever written to stderr.
+//
+// A scoped policy (credential sets) answers from the set scopes.ts chooses for the pod's namespace
+// (from the token) and selection (the ServiceAccount's annotation); an unscoped policy and
+// --credentials ignore a token, as they always have.
 //
 // Bounded input: the shells read at most MAX_FILE_BYTES of the policy/credentials file (only a
 // regular file: a FIFO or a device could block or never end) and MAX_REQUEST_BYTES of stdin, and
 // refuse more; a failure line lists at most a few problems and is cut to MAX_LINE_CHARS.
 
-import { parseArgs, USAGE, type Command, type Source } from "./cli.ts";
+import { parseArgs, USAGE, type CheckCommand, type Command, type Source } from "./cli.ts";
 import { describeKey, parseDockerConfig } from "./docker-config.ts";
 import { normalizeImage } from "./image-ref.ts";
 import { buildKeyring, lookup, type Credential, type LookupResult } from "./keyring.ts";
-import { matchingRule, parsePolicy, type PolicyRule } from "./policy.ts";
+import {
+  matchingRule,
+  parsePolicy,
+  type CredentialSet,
+  type Grants,
+  type PolicyRule,
+} from "./policy.ts";
 import { parseRequest } from "./request.ts";
 import { answerFromLookup, EMPTY_ANSWER, encodeResponse, type ProviderAnswer } from "./response.ts";
+import {
+  chooseSet,
+  requestScope,
+  SELECT_ANNOTATION,
+  type Scope,
+  type ScopeResult,
+  type SetChoice,
+} from "./scopes.ts";
 import { PROGRAM, VERSION } from "./version.ts";
 
 /**
@@ -164,15 +183,16 @@ function runCommand(command: Command, inputs: ProgramInputs): ProgramOutput {
     case "version":
       return ok(`${PROGRAM} ${VERSION}\n`);
     case "check":
-      return check(command.source, command.image, inputs);
+      return check(command, inputs);
     case "provide":
       return provide(command.source, command.cacheDurationNs, inputs);
   }
 }
 
-/** What a source holds once read: the credentials and, for a policy, the live rules. */
+/** What a source holds once read: the grants and, for a policy, the live rules. */
 interface Loaded {
-  readonly credentials: readonly Credential[];
+  /** A Docker config's are never scoped. */
+  readonly grants: Grants;
   /** null: a plain Docker config, every image the kubelet sends is ours to answer. */
   readonly rules: readonly PolicyRule[] | null;
 }
@@ -198,7 +218,10 @@ function load(source: Source, inputs: ProgramInputs): LoadResult {
   }
   const config = parseDockerConfig(file.text);
   if (!config.ok) return { ok: false, unreadable: false, problems: config.problems };
-  return { ok: true, loaded: { credentials: config.entries, rules: null } };
+  return {
+    ok: true,
+    loaded: { grants: { scoped: false, credentials: config.entries }, rules: null },
+  };
 }
 
 /** Why a source cannot be used, one message per problem. */
@@ -216,23 +239,60 @@ function loadProblems(
 interface Decision {
   /** The live rule that let the image in (undefined: none did; null: no rules to apply). */
   readonly rule: PolicyRule | undefined | null;
+  /** A scoped policy's scope and set choice, once a rule let the image in; else null. */
+  readonly scoped: { readonly scope: Scope; readonly choice: SetChoice } | null;
   readonly lookup: LookupResult;
   readonly answer: ProviderAnswer;
 }
 
-function decide(loaded: Loaded, image: string, cacheDurationNs: bigint): Decision {
+type DecisionResult =
+  | { readonly ok: true; readonly decision: Decision }
+  | { readonly ok: false; readonly problem: string };
+
+const NOTHING: LookupResult = { credentials: [], via: "none" };
+
+/**
+ * `scopeOf` is asked only for a scoped policy and an image a rule lets in: a token outside the
+ * rules is never read.
+ */
+function decide(
+  loaded: Loaded,
+  image: string,
+  cacheDurationNs: bigint,
+  scopeOf: () => ScopeResult,
+): DecisionResult {
   const rule = loaded.rules === null ? null : matchingRule(loaded.rules, image);
   if (rule === undefined) {
-    return { rule, lookup: { credentials: [], via: "none" }, answer: EMPTY_ANSWER };
+    return { ok: true, decision: { rule, scoped: null, lookup: NOTHING, answer: EMPTY_ANSWER } };
   }
-  const keyring = buildKeyring(loaded.credentials);
-  const found = lookup(keyring, image);
   const rules = (loaded.rules ?? []).map((r) => r.url);
-  return {
-    rule,
-    lookup: found,
-    answer: answerFromLookup(found, keyring, image, cacheDurationNs, rules),
-  };
+  const { grants } = loaded;
+  if (!grants.scoped) {
+    const keyring = buildKeyring(grants.credentials);
+    const found = lookup(keyring, image);
+    const answer = answerFromLookup(found, keyring, image, cacheDurationNs, rules);
+    return { ok: true, decision: { rule, scoped: null, lookup: found, answer } };
+  }
+  const scope = scopeOf();
+  if (!scope.ok) return scope;
+  const choice = chooseSet(grants.sets, scope.scope, image);
+  const scoped = { scope: scope.scope, choice };
+  if (choice.chosen === null) {
+    return { ok: true, decision: { rule, scoped, lookup: NOTHING, answer: EMPTY_ANSWER } };
+  }
+  // The cache key must hold for every image a cached answer is reused for (chooseCacheKeyType):
+  // another path on the same registry may be answered by another allowed set, so a key with a
+  // path in any allowed set counts, not only in the chosen one.
+  const allowedCredentials: Credential[] = [];
+  for (const set of choice.allowed) for (const c of set.credentials) allowedCredentials.push(c);
+  const answer = answerFromLookup(
+    choice.chosen.lookup,
+    buildKeyring(allowedCredentials),
+    image,
+    cacheDurationNs,
+    rules,
+  );
+  return { ok: true, decision: { rule, scoped, lookup: choice.chosen.lookup, answer } };
 }
 
 function provide(source: Source, cacheDurationNs: bigint, inputs: ProgramInputs): ProgramOutput {
@@ -252,19 +312,58 @@ function provide(source: Source, cacheDurationNs: bigint, inputs: ProgramInputs)
         : `${describeSource(source)} is invalid: ${someProblems(loaded.problems, MAX_PROBLEMS_PER_LINE).join("; ")}`,
     );
   }
-  const { answer } = decide(loaded.loaded, request.request.image, cacheDurationNs);
-  return ok(encodeResponse(request.request.apiVersion, answer));
+  const { image, serviceAccountToken, serviceAccountAnnotations } = request.request;
+  const decided = decide(loaded.loaded, image, cacheDurationNs, () =>
+    requestScope(serviceAccountToken, serviceAccountAnnotations),
+  );
+  // The problem names what is wrong with the token, never any of its text.
+  if (!decided.ok) return fail(decided.problem);
+  return ok(encodeResponse(request.request.apiVersion, decided.decision.answer));
 }
 
 function plural(n: number, one: string, many: string): string {
   return `${String(n)} ${n === 1 ? one : many}`;
 }
 
-function keyLine(key: string, c: Credential): string {
-  return `  ${key}  (key ${describeKey(c.key)})\n`;
+function keyLine(key: string, c: Credential, indent = "  "): string {
+  return `${indent}${key}  (key ${describeKey(c.key)})\n`;
 }
 
-function check(source: Source, image: string | null, inputs: ProgramInputs): ProgramOutput {
+/** Keys in the kubelet's lookup order, with the key each entry is known by after normalisation. */
+function keyLines(credentials: readonly Credential[], indent = "  "): string[] {
+  const keyring = buildKeyring(credentials);
+  const out: string[] = [];
+  for (const key of keyring.index) {
+    for (const c of keyring.creds[key] ?? []) out.push(keyLine(key, c, indent));
+  }
+  return out;
+}
+
+function quoteList(items: readonly string[]): string {
+  return items.map((i) => JSON.stringify(i)).join(", ");
+}
+
+/** A set for --check: where it comes from, who may use it, its keys (never a secret). */
+function setLines(set: CredentialSet): string[] {
+  const secret = set.secret === null ? "(default Secret)" : `Secret ${JSON.stringify(set.secret)}`;
+  const out = [
+    `  set ${JSON.stringify(set.name)}  ${secret}\n`,
+    `    namespaces: ${set.namespaces.length === 0 ? "none" : quoteList(set.namespaces)}\n`,
+    set.onlyWhenSelected
+      ? `    onlyWhenSelected: yes (only for a ServiceAccount annotated ${SELECT_ANNOTATION}: ${set.name})\n`
+      : "    onlyWhenSelected: no\n",
+  ];
+  if (set.credentials.length === 0) {
+    out.push("    no credentials (it answers no image)\n");
+    return out;
+  }
+  out.push("    credentials in the kubelet's lookup order:\n");
+  for (const line of keyLines(set.credentials, "      ")) out.push(line);
+  return out;
+}
+
+function check(command: CheckCommand, inputs: ProgramInputs): ProgramOutput {
+  const { source, image } = command;
   const loaded = load(source, inputs);
   if (!loaded.ok) {
     return {
@@ -275,45 +374,92 @@ function check(source: Source, image: string | null, inputs: ProgramInputs): Pro
       exitCode: 1,
     };
   }
-  const { credentials, rules } = loaded.loaded;
-  const keyring = buildKeyring(credentials);
+  const { grants, rules } = loaded.loaded;
   const out: string[] = [];
-  const counts = [
-    ...(rules === null ? [] : [plural(rules.length, "rule", "rules")]),
-    plural(
-      credentials.length,
-      source.kind === "policy" ? "credential" : "entry",
-      source.kind === "policy" ? "credentials" : "entries",
-    ),
-  ];
+  const counts = rules === null ? [] : [plural(rules.length, "rule", "rules")];
+  if (grants.scoped) {
+    let total = 0;
+    for (const set of grants.sets) total += set.credentials.length;
+    counts.push(plural(grants.sets.length, "credential set", "credential sets"));
+    counts.push(plural(total, "credential", "credentials"));
+  } else {
+    counts.push(
+      plural(
+        grants.credentials.length,
+        source.kind === "policy" ? "credential" : "entry",
+        source.kind === "policy" ? "credentials" : "entries",
+      ),
+    );
+  }
   out.push(`${describeSource(source)} is valid: ${counts.join(", ")}\n`);
   if (rules !== null) {
     out.push("rules (matchImages; an image no rule matches gets an empty answer):\n");
     // A pattern may hold userinfo ("user:pass@reg.io" parses): shown redacted, like a key.
     for (const r of rules) out.push(`  ${describeKey(r.pattern)}\n`);
-    out.push("credentials in the kubelet's lookup order:\n");
   }
-  // Listed in the kubelet's lookup order, with the key each entry is known by after normalisation.
-  for (const key of keyring.index) {
-    for (const c of keyring.creds[key] ?? []) out.push(keyLine(key, c));
+  if (grants.scoped) {
+    out.push(
+      "credential sets (an image is answered from the set its ServiceAccount selects, else from the first allowed one that answers):\n",
+    );
+    for (const set of grants.sets) for (const line of setLines(set)) out.push(line);
+  } else {
+    if (rules !== null) out.push("credentials in the kubelet's lookup order:\n");
+    for (const line of keyLines(grants.credentials)) out.push(line);
   }
-  if (image !== null)
-    out.push(describeDecision(image, decide(loaded.loaded, normalizeImage(image), 0n)));
+  if (image !== null) {
+    const scope: Scope = { namespace: command.namespace, selected: command.selected };
+    const decided = decide(loaded.loaded, normalizeImage(image), 0n, () => ({ ok: true, scope }));
+    // A --check scope is always ok: only a token can be refused.
+    if (decided.ok) out.push(describeDecision(image, decided.decision, command));
+  }
   return ok(out.join(""));
 }
 
-function describeDecision(image: string, d: Decision): string {
+function describeScope(scope: Scope): string {
+  const who =
+    scope.namespace === null
+      ? "  no namespace (a pod without a service account token; give --namespace): only sets open to every namespace\n"
+      : `  namespace ${JSON.stringify(scope.namespace)}\n`;
+  return scope.selected === null
+    ? who
+    : `${who}  selected set ${JSON.stringify(scope.selected)} (${SELECT_ANNOTATION})\n`;
+}
+
+const SELECTION_TEXT: Readonly<Record<SetChoice["selection"], string>> = {
+  none: "",
+  unknown: "  the selected set does not exist: ignored\n",
+  "not-allowed": "  the selected set is not allowed for this namespace: ignored\n",
+  "no-answer": "  the selected set has no credentials for it: the other sets are tried\n",
+  used: "",
+};
+
+function describeDecision(image: string, d: Decision, command: CheckCommand): string {
   const asked = normalizeImage(image);
   const head = `image ${JSON.stringify(image)}${asked === image ? "" : ` (the kubelet asks for ${JSON.stringify(asked)})`}:\n`;
   if (d.rule === undefined) {
     return `${head}  matches no rule: empty answer, not cached (the kubelet pulls without nodecred's credentials)\n`;
   }
-  const via = d.rule === null ? "" : `  matches rule ${describeKey(d.rule.pattern)}\n`;
+  let via = d.rule === null ? "" : `  matches rule ${describeKey(d.rule.pattern)}\n`;
+  const asksScope = command.namespace !== null || command.selected !== null;
+  if (d.scoped === null && asksScope) {
+    via += "  the policy is not scoped: every namespace gets this answer\n";
+  }
+  let from = "";
+  if (d.scoped !== null) {
+    const { scope, choice } = d.scoped;
+    via += describeScope(scope);
+    via += `  allowed sets: ${choice.allowed.length === 0 ? "none" : quoteList(choice.allowed.map((s) => s.name))}\n`;
+    via += SELECTION_TEXT[choice.selection];
+    if (choice.chosen === null)
+      return `${head}${via}  no allowed set answers it: empty answer, not cached\n`;
+    const why = choice.selection === "used" ? "selected" : "the first allowed set that answers";
+    from = ` from set ${JSON.stringify(choice.chosen.set.name)} (${why})`;
+  }
   if (d.lookup.credentials.length === 0) {
     return `${head}${via}  no credentials key matches it: empty answer, not cached\n`;
   }
   const fallback =
     d.lookup.via === "default-registry" ? " (the kubelet's Docker Hub fallback)" : "";
   const keys = d.lookup.credentials.map((c) => `    key ${describeKey(c.key)}\n`);
-  return `${head}${via}  answered with ${plural(d.lookup.credentials.length, "credential", "credentials")}, tried in this order${fallback}:\n${keys.join("")}`;
+  return `${head}${via}  answered${from} with ${plural(d.lookup.credentials.length, "credential", "credentials")}, tried in this order${fallback}:\n${keys.join("")}`;
 }

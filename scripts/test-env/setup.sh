@@ -34,3 +34,5 @@ fi
 # The Debian packages enable system services where systemd runs; the tests start their own instances.
 
 bash "$here/build-kubernetes.sh"
+# The newer kubelet minor of the end-to-end matrix (test/e2e): only the kubelet of that release.
+bash "$here/build-kubernetes.sh" "$here/../k8s-next" kubelet

@@ -2,7 +2,8 @@
  * The end-to-end test's own control plane: etcd and kube-apiserver (test/env/kube.ts, a second
  * instance, so no other test shares or restarts it), kube-controller-manager (the DaemonSet,
  * ServiceAccount and root-CA publisher controllers among the defaults) and kube-scheduler (it binds
- * DaemonSet pods to nodes). Upstream binaries of the pinned release, on 127.0.0.1.
+ * DaemonSet pods to nodes). Upstream binaries of the pinned release, on 127.0.0.1, with
+ * NodeRestriction added to the default admission plugins as kubeadm does.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -16,7 +17,11 @@ export interface ControlPlane {
 }
 
 export async function startControlPlane(dir: string, bins: TestEnv["bins"]): Promise<ControlPlane> {
-  const kube = await startKube(dir, bins);
+  // NodeRestriction, as kubeadm enables it: it is where the API server checks which audiences a
+  // node may request service-account tokens for (scoped credentials need nodecred's RBAC there).
+  const kube = await startKube(dir, bins, {
+    apiserverArgs: ["--enable-admission-plugins=NodeRestriction"],
+  });
   const base = join(dir, "control-plane");
   mkdirSync(base, { recursive: true });
   const common = [

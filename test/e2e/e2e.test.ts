@@ -15,15 +15,16 @@ import { execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
-import { after, before, describe, it, type TestContext } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { testEnv } from "../env/index.ts";
 import { pushImage, skopeoTlsArgs, writeAuthFile } from "../env/image.ts";
 import { issueCert, newCA } from "../env/pki.ts";
 import { startRegistry, type RegistryInstance } from "../env/registry.ts";
 import type { RegistryEnv } from "../env/types.ts";
-import { dockerConfigSecret, kubectl } from "../sync/cluster.ts";
+import { dockerConfigSecret } from "../sync/cluster.ts";
 import { startControlPlane, type ControlPlane } from "./control-plane.ts";
+import { kubectlFor, refusedPull, steps, waitFor } from "./harness.ts";
 import { startNode, type TestNode } from "./node/node.ts";
 
 const repo = join(import.meta.dirname, "..", "..");
@@ -60,14 +61,14 @@ describe("end to end: a real kubelet pulls private images through nodecred", () 
   let newPortRegistry: RegistryInstance | undefined;
   let publicRegistry: RegistryInstance | undefined;
   let password = `e2e-first-${Math.random().toString(36).slice(2, 10)}`;
-  const timings: [string, number][] = [];
+  const run = steps();
+  const { step, timed } = run;
 
-  const kc = async (args: readonly string[], input?: string): Promise<string> => {
+  const kc = kubectlFor(() => {
     if (cp === undefined) throw new Error("no control plane");
-    return kubectl(args, cp.kube.kubeconfig, input);
-  };
-  const json = async <T>(args: readonly string[]): Promise<T> =>
-    JSON.parse(await kc([...args, "-o", "json"])) as T;
+    return cp.kube.kubeconfig;
+  });
+  const { json } = kc;
   const nodeFile = (path: string): string | null => {
     if (node === undefined) throw new Error("no node");
     return node.file(path);
@@ -116,62 +117,7 @@ describe("end to end: a real kubelet pulls private images through nodecred", () 
     assert.equal(now.generation, before.generation, "the DaemonSet template did not change");
   };
 
-  async function waitFor<T>(
-    what: string,
-    probe: () => Promise<T | undefined>,
-    timeoutMs: number,
-    intervalMs = 500,
-  ): Promise<T> {
-    const deadline = Date.now() + timeoutMs;
-    let last: unknown;
-    while (Date.now() < deadline) {
-      try {
-        const v = await probe();
-        if (v !== undefined) return v;
-      } catch (err) {
-        last = err;
-      }
-      await sleep(intervalMs);
-    }
-    throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${String(last)}`);
-  }
-
-  let failedStep: string | null = null;
-  /** Runs one step; the steps build on each other, so after a failure the rest are skipped. */
-  const step =
-    (fn: (t: TestContext) => Promise<void>) =>
-    async (t: TestContext): Promise<void> => {
-      if (failedStep !== null) {
-        t.skip(`after the failure of step "${failedStep}"`);
-        return;
-      }
-      try {
-        await fn(t);
-      } catch (err) {
-        failedStep = t.name;
-        throw err;
-      }
-    };
-
-  async function timed(t: TestContext, step: string, body: () => Promise<void>): Promise<void> {
-    const start = performance.now();
-    try {
-      await body();
-    } finally {
-      const seconds = (performance.now() - start) / 1000;
-      timings.push([step, seconds]);
-      t.diagnostic(`${step}: ${seconds.toFixed(1)} s`);
-    }
-  }
-
-  const nodeReady = async (): Promise<boolean> => {
-    const n = await json<{ status: { conditions: { type: string; status: string }[] } }>([
-      "get",
-      "node",
-      nodeName,
-    ]);
-    return n.status.conditions.some((c) => c.type === "Ready" && c.status === "True");
-  };
+  const nodeReady = (): Promise<boolean> => kc.nodeReady(nodeName);
 
   const nodecredPods = async (): Promise<Pod[]> =>
     (await json<{ items: Pod[] }>(["-n", "nodecred", "get", "pods"])).items.filter(
@@ -205,31 +151,9 @@ describe("end to end: a real kubelet pulls private images through nodecred", () 
     });
 
   /** Running, or the waiting reason once the pull failed. */
-  async function podOutcome(name: string, timeoutMs: number): Promise<string> {
-    return waitFor(
-      `pod ${name} to run or fail its pull`,
-      async () => {
-        const p = await json<Pod>(["-n", "apps", "get", "pod", name]);
-        if (p.status.phase === "Running") return "Running";
-        const reason = p.status.containerStatuses?.[0]?.state?.waiting?.reason;
-        return reason === "ErrImagePull" || reason === "ImagePullBackOff" ? reason : undefined;
-      },
-      timeoutMs,
-    );
-  }
-
-  async function pullMessages(name: string): Promise<string> {
-    const events = await json<{ items: { involvedObject: { name: string }; message: string }[] }>([
-      "-n",
-      "apps",
-      "get",
-      "events",
-    ]);
-    return events.items
-      .filter((e) => e.involvedObject.name === name)
-      .map((e) => e.message)
-      .join("\n");
-  }
+  const podOutcome = (name: string, timeoutMs: number): Promise<string> =>
+    kc.podOutcome("apps", name, timeoutMs);
+  const pullMessages = (name: string): Promise<string> => kc.podEvents("apps", name);
 
   const image = (registry: RegistryInstance | undefined, tag: string): string => {
     if (registry === undefined) throw new Error("no registry");
@@ -243,7 +167,7 @@ describe("end to end: a real kubelet pulls private images through nodecred", () 
     }>(["-n", "apps", "get", "events"]);
     return events.items
       .filter((e) => e.involvedObject.name === name)
-      .filter((e) => /401|[Uu]nauthorized|authorization failed/.test(e.message))
+      .filter((e) => refusedPull.test(e.message))
       .reduce((n, e) => n + (e.count ?? 1), 0);
   }
 
@@ -430,7 +354,7 @@ describe("end to end: a real kubelet pulls private images through nodecred", () 
   });
 
   after(async (t) => {
-    t.diagnostic(`timings: ${timings.map(([s, secs]) => `${s} ${secs.toFixed(1)} s`).join("; ")}`);
+    t.diagnostic(`timings: ${run.summary()}`);
     await node?.stop();
     await cp?.stop();
     const registries = [privateRegistry, samePortRegistry, newPortRegistry, publicRegistry];
@@ -489,7 +413,7 @@ describe("end to end: a real kubelet pulls private images through nodecred", () 
         assert.match(await podOutcome("unmatched", 60_000), /^(ErrImagePull|ImagePullBackOff)$/);
       });
       // The kubelet ran nodecred for it (the envelope matches); the live rules answered empty.
-      assert.match(await pullMessages("unmatched"), /401|[Uu]nauthorized|authorization failed/);
+      assert.match(await pullMessages("unmatched"), refusedPull);
     }),
   );
 
@@ -573,7 +497,7 @@ describe("end to end: a real kubelet pulls private images through nodecred", () 
         seconds = (performance.now() - start) / 1000;
       });
       t.diagnostic(`pull refused ${seconds.toFixed(1)} s after the ConfigMap update`);
-      assert.match(await pullMessages("removed"), /401|[Uu]nauthorized|authorization failed/);
+      assert.match(await pullMessages("removed"), refusedPull);
       await assertNothingRestarted(before);
       // The kubelet never logged a provider failure: every exec answered (empty or not).
       assert.doesNotMatch(

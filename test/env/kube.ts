@@ -88,6 +88,8 @@ export function apiGet(
 export async function startKube(
   dir: string,
   bins: { etcd: string; kubeApiserver: string },
+  /** More kube-apiserver flags, e.g. `--enable-admission-plugins=NodeRestriction`. */
+  options: { readonly apiserverArgs?: readonly string[] } = {},
 ): Promise<KubeInstance> {
   const etcd = await startEtcd(dir, bins.etcd);
   const base = join(dir, "kube");
@@ -132,6 +134,7 @@ export async function startKube(
     "--enable-priority-and-fairness=false",
     "--profiling=false",
     "--v=1",
+    ...(options.apiserverArgs ?? []),
   ];
   let apiserver: Daemon;
   const startApiserver = async (): Promise<void> => {

@@ -23,6 +23,8 @@ export interface RegistryOptions {
    * registry share a port with the first, as two registry hosts behind the same port do.
    */
   readonly listen?: { readonly ip: string; readonly port: number };
+  /** More accounts besides `username` (each in htpasswd); `authorizedUsers()` tells who pulled. */
+  readonly moreUsers?: readonly { readonly username: string; readonly password: string }[];
 }
 
 /** One htpasswd line with a bcrypt hash, as `htpasswd -B` writes it. */
@@ -41,6 +43,12 @@ export interface RegistryInstance {
    * the old password is refused.
    */
   rotatePassword(password: string): Promise<RegistryEnv>;
+  /**
+   * The accounts of the repository requests the registry served, one per request, in order, from
+   * its log (`auth.user.name`, logged with a request's storage reads; never a password).
+   * Only recorded for a registry started with `moreUsers`.
+   */
+  authorizedUsers(): string[];
   stop(): Promise<void>;
 }
 
@@ -59,7 +67,8 @@ export async function startRegistry(opts: RegistryOptions): Promise<RegistryInst
     [
       "version: 0.1",
       "log:",
-      "  level: warn",
+      // debug: the storage reads of each authorized request name its account (authorizedUsers).
+      `  level: ${opts.moreUsers === undefined ? "warn" : "debug"}`,
       "  accesslog:",
       "    disabled: true",
       "storage:",
@@ -85,7 +94,12 @@ export async function startRegistry(opts: RegistryOptions): Promise<RegistryInst
     ...(opts.tls ? { caFile: opts.tls.caFile, caDir: opts.tls.caDir } : {}),
   } as const;
   const launch = async (password: string): Promise<{ daemon: Daemon; env: RegistryEnv }> => {
-    writeFileSync(htpasswdFile, htpasswdLine(opts.username, password) + "\n", { mode: 0o600 });
+    const accounts = [{ username: opts.username, password }, ...(opts.moreUsers ?? [])];
+    writeFileSync(
+      htpasswdFile,
+      accounts.map((a) => htpasswdLine(a.username, a.password) + "\n").join(""),
+      { mode: 0o600 },
+    );
     const daemon = startDaemon(`registry-${opts.name}`, ["docker-registry", "serve", config], {
       logFile: join(dir, "registry.log"),
     });
@@ -107,6 +121,23 @@ export async function startRegistry(opts: RegistryOptions): Promise<RegistryInst
       await current.daemon.stop();
       current = await launch(password);
       return current.env;
+    },
+    authorizedUsers(): string[] {
+      let log: string;
+      try {
+        log = readFileSync(join(dir, "registry.log"), "utf8");
+      } catch {
+        return [];
+      }
+      // One entry per request (its id), in order: storage reads of a request log its account at
+      // debug level, error responses at any level.
+      const byRequest = new Map<string, string>();
+      for (const line of log.split("\n")) {
+        const user = /auth\.user\.name="?([^" ]+)"?/.exec(line)?.[1];
+        const id = /http\.request\.id=([\w-]+)/.exec(line)?.[1];
+        if (user !== undefined && id !== undefined && !byRequest.has(id)) byRequest.set(id, user);
+      }
+      return [...byRequest.values()];
     },
     stop: () => current.daemon.stop(),
   };

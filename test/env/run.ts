@@ -97,10 +97,13 @@ for (const signal of ["SIGINT", "SIGTERM", "SIGHUP"] as const) {
 }
 
 function kubernetesBins(): TestEnv["bins"] & { dir: string } {
-  const dir = execFileSync("bash", [join(repo, "scripts/test-env/build-kubernetes.sh")], {
-    encoding: "utf8",
-    stdio: ["ignore", "pipe", "inherit"],
-  }).trim();
+  const build = (...args: string[]): string =>
+    execFileSync("bash", [join(repo, "scripts/test-env/build-kubernetes.sh"), ...args], {
+      encoding: "utf8",
+      stdio: ["ignore", "pipe", "inherit"],
+    }).trim();
+  const dir = build();
+  const next = build(join(repo, "scripts/k8s-next"), "kubelet");
   return {
     dir,
     etcd: join(dir, "etcd"),
@@ -108,6 +111,7 @@ function kubernetesBins(): TestEnv["bins"] & { dir: string } {
     kubeControllerManager: join(dir, "kube-controller-manager"),
     kubeScheduler: join(dir, "kube-scheduler"),
     kubelet: join(dir, "kubelet"),
+    kubeletNext: join(next, "kubelet"),
     kubectl: join(dir, "kubectl"),
   };
 }
@@ -193,6 +197,7 @@ async function start(): Promise<TestEnv> {
       kubeControllerManager: bins.kubeControllerManager,
       kubeScheduler: bins.kubeScheduler,
       kubelet: bins.kubelet,
+      kubeletNext: bins.kubeletNext,
       kubectl: bins.kubectl,
     },
     criProto,

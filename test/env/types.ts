@@ -47,6 +47,8 @@ export interface TestEnv {
     readonly kubeControllerManager: string;
     readonly kubeScheduler: string;
     readonly kubelet: string;
+    /** The newer kubelet minor of the end-to-end matrix (scripts/k8s-next), same cache. */
+    readonly kubeletNext: string;
     readonly kubectl: string;
   };
   /** CRI API proto (k8s.io/cri-api, same version as the kubelet) for CRI clients in tests. */

@@ -51,6 +51,7 @@ describe("ConfigMap settings", () => {
       matching: "live",
       defaultCacheDuration: "0s",
       template: null,
+      credentialSets: null,
     });
   });
   it("reports every problem with its path", () => {

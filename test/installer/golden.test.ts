@@ -28,6 +28,7 @@ describe("golden host trees", () => {
       "k3s-agent",
       "bottlerocket-refused",
       "kubeadm-rpm-from-0.1",
+      "kubeadm-rpm-credential-sets",
     ]) {
       assert.ok(names.includes(n), `missing golden case ${n}`);
     }

@@ -6,7 +6,13 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseSettings, type Settings } from "../../installer/core/configmap.ts";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import {
+  parseSettings,
+  settingsFromConfigMapText,
+  type Settings,
+} from "../../installer/core/configmap.ts";
 import {
   kubeletConfigHash,
   kubeletSpec,
@@ -16,6 +22,7 @@ import {
   restartReasons,
   type AppliedStatus,
 } from "../../installer/core/kubelet-config.ts";
+import { repoRoot } from "./golden.ts";
 
 function settings(data: Record<string, string>): Settings {
   const r = parseSettings(data);
@@ -204,6 +211,29 @@ const cases: readonly Case[] = [
     },
     reasons: [/^matchImages changed, /],
   },
+  {
+    name: "credentialSets added: the kubelet must send tokens",
+    before: base,
+    after: { ...base, credentialSets: "{}" },
+    reasons: [
+      /^credentialSets added: scoped credentials, the kubelet sends service account tokens/,
+    ],
+  },
+  {
+    name: "credentialSets removed",
+    before: { ...base, credentialSets: "{}" },
+    after: base,
+    reasons: [/^credentialSets removed: unscoped credentials/],
+  },
+  {
+    name: "credentialSets edited: the sets live in the policy file, no restart",
+    before: { ...base, credentialSets: "{}" },
+    after: {
+      ...base,
+      credentialSets: "team-a:\n  secret: a\n  namespaces: [team-a]\ndefault:\n  namespaces: []\n",
+    },
+    reasons: [],
+  },
 ];
 
 describe("kubelet config hash and restart reasons", () => {
@@ -249,6 +279,26 @@ describe("kubelet config hash and restart reasons", () => {
       "*.registry.example.test:5000/team",
     ]);
   });
+});
+
+describe("the hash of an unscoped config is the one nodecred gave it before scoped credentials", () => {
+  // Computed with the code at 3572875 (before credentialSets existed): an upgrade of nodecred
+  // must not roll a kubelet restart over every node.
+  const pinned: [file: string, live: string, kubelet: string][] = [
+    ["manifests/configmap.yaml", "57fd09908777cb10", "ccf0c454f8e07f51"],
+    ["test/golden/installer/configmap.yaml", "8d78086913323a09", "53a724e704cec531"],
+  ];
+  for (const [file, live, kubelet] of pinned) {
+    it(file, () => {
+      const r = settingsFromConfigMapText(readFileSync(join(repoRoot, file), "utf8"));
+      if (!r.ok) assert.fail(JSON.stringify(r.problems));
+      assert.equal(r.value.credentialSets, null);
+      assert.equal(kubeletConfigHash(r.value), live);
+      assert.equal(kubeletConfigHash({ ...r.value, matching: "kubelet" }), kubelet);
+      // Bad beside good: scoped, the same settings hash differently.
+      assert.notEqual(kubeletConfigHash({ ...r.value, credentialSets: [] }), live);
+    });
+  }
 });
 
 describe("parseAppliedStatus", () => {
@@ -310,6 +360,20 @@ describe("parseAppliedStatus", () => {
       assert.equal(parseAppliedStatus(t), null);
     });
   }
+  it("a scoped spec too; a status file written before scopes existed reads as unscoped", () => {
+    const scoped = kubeletSpec(settings({ ...base, credentialSets: "{}" }));
+    assert.equal(scoped.scoped, true);
+    assert.deepEqual(parseAppliedStatus(text({ ...status, kubelet: scoped }))?.kubelet, scoped);
+    const { scoped: _, ...older } = spec;
+    assert.deepEqual(parseAppliedStatus(text({ ...status, kubelet: older }))?.kubelet, {
+      ...spec,
+      scoped: false,
+    });
+    assert.equal(
+      parseAppliedStatus(text({ ...status, kubelet: { ...spec, scoped: "yes" } })),
+      null,
+    );
+  });
   it("parseKubeletSpec: null for anything but a spec", () => {
     assert.equal(parseKubeletSpec(null), null);
     assert.equal(parseKubeletSpec([]), null);

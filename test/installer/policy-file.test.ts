@@ -8,14 +8,20 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { describePlan } from "../../installer/core/plan-diff.ts";
 import type { FileWrite, Plan } from "../../installer/core/plan.ts";
+import type { CredentialSetSpec } from "../../installer/core/credential-sets.ts";
 import {
   nextPolicy,
-  policyFileBytes,
+  type NextPolicy,
   type PolicySources,
 } from "../../installer/core/policy-file.ts";
 import { problem, type Result } from "../../installer/core/problems.ts";
 import type { Credential } from "../../provider/core/keyring.ts";
-import { parsePolicy, type Policy } from "../../provider/core/policy.ts";
+import {
+  formatPolicy,
+  parsePolicy,
+  type CredentialSet,
+  type Policy,
+} from "../../provider/core/policy.ts";
 import { MAX_FILE_BYTES } from "../../provider/core/run.ts";
 import { credentialsFromDockerConfigJson, maxSecretBytes } from "../../installer/core/secret.ts";
 
@@ -26,13 +32,27 @@ const bob: Credential = { key: "other.example.test:5000", username: "bob", passw
 /** Every username and password above, none of which may ever be shown. */
 const secrets = ["alice", "bob", "FAKE-pw"];
 
+/** An unscoped policy file's bytes. */
+function policyFileBytes(
+  matchImages: readonly string[],
+  credentials: readonly Credential[],
+): Uint8Array {
+  return new TextEncoder().encode(formatPolicy(matchImages, { scoped: false, credentials }));
+}
+
+/** The credentials of an unscoped policy. */
+function unscoped(p: Policy): readonly Credential[] {
+  if (p.grants.scoped) assert.fail("scoped");
+  return p.grants.credentials;
+}
+
 function policyOf(bytes: Uint8Array): Policy {
   const r = parsePolicy(decoder.decode(bytes));
   if (!r.ok) assert.fail(r.problems.join("; "));
   return r.policy;
 }
 
-describe("policyFileBytes", () => {
+describe("the unscoped policy file", () => {
   it("canonical: sorted keys, one line, trailing newline, read back by the provider", () => {
     const bytes = policyFileBytes(["reg.example.test", "*.example.test:5000/team"], [alice, bob]);
     assert.equal(
@@ -45,7 +65,7 @@ describe("policyFileBytes", () => {
       ["reg.example.test", "*.example.test:5000/team"],
     );
     assert.deepEqual(
-      [...p.credentials].sort((a, b) => a.key.localeCompare(b.key)),
+      [...unscoped(p)].sort((a, b) => a.key.localeCompare(b.key)),
       [bob, alice],
     );
   });
@@ -57,7 +77,7 @@ describe("policyFileBytes", () => {
   });
   it("a registry key __proto__ is a key like any other", () => {
     const proto: Credential = { key: "__proto__", username: "u", password: "FAKE-p" };
-    assert.deepEqual(policyOf(policyFileBytes(["r"], [proto])).credentials, [proto]);
+    assert.deepEqual(unscoped(policyOf(policyFileBytes(["r"], [proto]))), [proto]);
   });
 });
 
@@ -65,6 +85,8 @@ describe("nextPolicy", () => {
   const current: Policy = policyOf(policyFileBytes(["current.example.test"], [alice]));
   const good = <T>(value: T): Result<T> => ({ ok: true, value });
   const invalid: Result<never> = { ok: false, problems: [problem("data.x", "bad")] };
+  const rules = (matchImages: string[]): PolicySources["settings"] =>
+    good({ matchImages, credentialSets: null });
   const table: [
     name: string,
     sources: PolicySources,
@@ -72,52 +94,52 @@ describe("nextPolicy", () => {
   ][] = [
     [
       "both objects good: both used",
-      { credentials: good([alice2, bob]), matchImages: good(["new.example.test"]), current },
+      { credentials: good([alice2, bob]), settings: rules(["new.example.test"]), current },
       { matchImages: ["new.example.test"], credentials: [alice2, bob] },
     ],
     [
       "Secret missing: the current credentials kept",
-      { credentials: null, matchImages: good(["new.example.test"]), current },
+      { credentials: null, settings: rules(["new.example.test"]), current },
       { matchImages: ["new.example.test"], credentials: [alice] },
     ],
     [
       "Secret invalid: the current credentials kept",
-      { credentials: invalid, matchImages: good(["new.example.test"]), current },
+      { credentials: invalid, settings: rules(["new.example.test"]), current },
       { matchImages: ["new.example.test"], credentials: [alice] },
     ],
     [
       "ConfigMap invalid: the current rules kept",
-      { credentials: good([alice2]), matchImages: invalid, current },
+      { credentials: good([alice2]), settings: invalid, current },
       { matchImages: ["current.example.test"], credentials: [alice2] },
     ],
     [
       "ConfigMap missing: the current rules kept",
-      { credentials: good([alice2]), matchImages: null, current },
+      { credentials: good([alice2]), settings: null, current },
       { matchImages: ["current.example.test"], credentials: [alice2] },
     ],
     [
       "both bad: the current file as it is",
-      { credentials: invalid, matchImages: null, current },
+      { credentials: invalid, settings: null, current },
       { matchImages: ["current.example.test"], credentials: [alice] },
     ],
     [
       "no current file, both good: written",
-      { credentials: good([bob]), matchImages: good(["r.example.test"]), current: null },
+      { credentials: good([bob]), settings: rules(["r.example.test"]), current: null },
       { matchImages: ["r.example.test"], credentials: [bob] },
     ],
     [
       "no current file, Secret missing: incomplete",
-      { credentials: null, matchImages: good(["r.example.test"]), current: null },
+      { credentials: null, settings: rules(["r.example.test"]), current: null },
       { missing: ["credentials"] },
     ],
     [
       "no current file, ConfigMap invalid: incomplete",
-      { credentials: good([bob]), matchImages: invalid, current: null },
+      { credentials: good([bob]), settings: invalid, current: null },
       { missing: ["matchImages"] },
     ],
     [
       "no current file, nothing: both missing",
-      { credentials: invalid, matchImages: null, current: null },
+      { credentials: invalid, settings: null, current: null },
       { missing: ["credentials", "matchImages"] },
     ],
   ];
@@ -125,18 +147,201 @@ describe("nextPolicy", () => {
     it(name, () => {
       const got = nextPolicy(sources);
       if ("missing" in want) {
-        assert.deepEqual(got, { ok: false, missing: want.missing });
+        assert.deepEqual(got, { kind: "incomplete", missing: want.missing });
         return;
       }
-      assert.ok(got.ok);
+      assert.equal(got.kind, "policy");
       assert.deepEqual(got.bytes, policyFileBytes(want.matchImages, want.credentials));
+      assert.deepEqual(got.policy, policyOf(got.bytes));
     });
   }
   it("both bad: byte for byte the current file (nothing to write)", () => {
     const bytes = policyFileBytes(["current.example.test"], [alice]);
-    const got = nextPolicy({ credentials: null, matchImages: invalid, current: policyOf(bytes) });
-    assert.ok(got.ok);
+    const got = nextPolicy({ credentials: null, settings: invalid, current: policyOf(bytes) });
+    assert.equal(got.kind, "policy");
     assert.deepEqual(got.bytes, bytes);
+  });
+});
+
+describe("nextPolicy with credential sets", () => {
+  const good = <T>(value: T): Result<T> => ({ ok: true, value });
+  const invalid: Result<never> = { ok: false, problems: [problem("data.x", "bad")] };
+  const carol: Credential = { key: "team.example.test", username: "carol", password: "FAKE-pw-4" };
+  const carol2: Credential = { ...carol, password: "FAKE-pw-5" };
+  const specs: readonly CredentialSetSpec[] = [
+    { name: "team-a", secret: "team-a-registry", namespaces: ["team-a"], onlyWhenSelected: false },
+    { name: "default", secret: null, namespaces: ["*"], onlyWhenSelected: false },
+  ];
+  const scopedSettings = (sets: readonly CredentialSetSpec[] = specs): PolicySources["settings"] =>
+    good({ matchImages: ["r.example.test"], credentialSets: sets });
+  /** The sets of a next policy: name -> credentials. */
+  const setsOf = (next: NextPolicy): Record<string, readonly Credential[]> => {
+    if (next.kind !== "policy") assert.fail(JSON.stringify(next));
+    assert.deepEqual(next.policy, policyOf(next.bytes), "the policy is the bytes read back");
+    if (!next.policy.grants.scoped) assert.fail("unscoped");
+    return Object.fromEntries(next.policy.grants.sets.map((s) => [s.name, s.credentials]));
+  };
+  const scopedFile = (teamA: readonly Credential[], secret = "team-a-registry"): Policy => {
+    const sets = [
+      { ...specs[0], secret, credentials: teamA } as CredentialSet,
+      { ...specs[1], credentials: [alice] } as CredentialSet,
+    ];
+    return policyOf(
+      new TextEncoder().encode(formatPolicy(["old.example.test"], { scoped: true, sets })),
+    );
+  };
+
+  it("sync: every set from its Secret, in the ConfigMap's order", () => {
+    const next = nextPolicy({
+      credentials: good([alice]),
+      settings: scopedSettings(),
+      secrets: new Map([["team-a-registry", good([carol])]]),
+      current: null,
+    });
+    assert.deepEqual(setsOf(next), { "team-a": [carol], default: [alice] });
+    assert.deepEqual(Object.keys(setsOf(next)), ["team-a", "default"]);
+    assert.match(
+      decoder.decode((next as { bytes: Uint8Array }).bytes),
+      /^\{"apiVersion":"nodecred\.io\/v1","kind":"CredentialPolicy","matchImages":\["r\.example\.test"\],"sets":\[\{"auths":\{"team\.example\.test"/,
+    );
+  });
+  it("sync: a set's Secret invalid keeps that set's credentials from the file", () => {
+    const next = nextPolicy({
+      credentials: good([alice2]),
+      settings: scopedSettings(),
+      secrets: new Map([["team-a-registry", invalid]]),
+      current: scopedFile([carol]),
+    });
+    assert.deepEqual(setsOf(next), { "team-a": [carol], default: [alice2] });
+  });
+  it("sync: a set's Secret invalid and nothing in the file: the set has no credentials", () => {
+    const next = nextPolicy({
+      credentials: good([alice]),
+      settings: scopedSettings(),
+      secrets: new Map([["team-a-registry", invalid]]),
+      current: null,
+    });
+    assert.deepEqual(setsOf(next), { "team-a": [], default: [alice] });
+  });
+  it("sync: a set's Secret absent from the list: refused, nothing written", () => {
+    const next = nextPolicy({
+      credentials: good([alice]),
+      settings: scopedSettings(),
+      secrets: new Map([["other", good([carol])]]),
+      current: scopedFile([carol]),
+    });
+    assert.deepEqual(next, {
+      kind: "refused",
+      problems: [
+        problem(
+          "data.credentialSets.team-a.secret",
+          'Secret "team-a-registry" not found in nodecred\'s namespace',
+        ),
+      ],
+    });
+  });
+  it("apply (Secrets not known): each set keeps what the file has for the same name and Secret", () => {
+    const next = nextPolicy({
+      credentials: good([alice2]),
+      settings: scopedSettings(),
+      current: scopedFile([carol]),
+    });
+    assert.deepEqual(setsOf(next), { "team-a": [carol], default: [alice2] });
+  });
+  it("apply: a set now naming another Secret starts empty (the old Secret's credentials are not carried over)", () => {
+    const next = nextPolicy({
+      credentials: good([alice]),
+      settings: scopedSettings(),
+      current: scopedFile([carol], "old-secret"),
+    });
+    assert.deepEqual(setsOf(next), { "team-a": [], default: [alice] });
+  });
+  it("apply on a node without a file, or with an unscoped one: the other sets start empty", () => {
+    for (const current of [null, policyOf(policyFileBytes(["r"], [bob]))]) {
+      const next = nextPolicy({ credentials: good([alice]), settings: scopedSettings(), current });
+      assert.deepEqual(setsOf(next), { "team-a": [], default: [alice] });
+    }
+  });
+  it("the default Secret missing: the default set keeps its credentials, from a scoped or an unscoped file", () => {
+    const fromScoped = nextPolicy({
+      credentials: null,
+      settings: scopedSettings(),
+      secrets: new Map([["team-a-registry", good([carol2])]]),
+      current: scopedFile([carol]),
+    });
+    assert.deepEqual(setsOf(fromScoped), { "team-a": [carol2], default: [alice] });
+    const fromUnscoped = nextPolicy({
+      credentials: invalid,
+      settings: scopedSettings(),
+      current: policyOf(policyFileBytes(["r"], [bob])),
+    });
+    assert.deepEqual(setsOf(fromUnscoped), { "team-a": [], default: [bob] });
+  });
+  it("the ConfigMap not known: the file's sets and rules stay, with fresh credentials", () => {
+    const next = nextPolicy({
+      credentials: good([alice2]),
+      settings: null,
+      secrets: new Map([["team-a-registry", good([carol2])]]),
+      current: scopedFile([carol]),
+    });
+    assert.deepEqual(setsOf(next), { "team-a": [carol2], default: [alice2] });
+    assert.deepEqual(
+      (next as { policy: Policy }).policy.rules.map((r) => r.pattern),
+      ["old.example.test"],
+    );
+  });
+  it("credentialSets removed: back to one unscoped list, the default Secret's", () => {
+    const next = nextPolicy({
+      credentials: null,
+      settings: good({ matchImages: ["r.example.test"], credentialSets: null }),
+      current: scopedFile([carol]),
+    });
+    assert.equal(next.kind, "policy");
+    assert.deepEqual(next.bytes, policyFileBytes(["r.example.test"], [alice]));
+  });
+  it("two sets in conflict: refused with the conflict, nothing written", () => {
+    const next = nextPolicy({
+      credentials: good([alice]),
+      settings: scopedSettings(),
+      secrets: new Map([["team-a-registry", good([{ ...carol, key: "reg.example.test" }])]]),
+      current: null,
+    });
+    assert.equal(next.kind, "refused");
+    assert.deepEqual(
+      next.problems.map((p) => p.path),
+      ["data.credentialSets.default"],
+    );
+    assert.match(
+      next.problems[0]?.message ?? "",
+      /^conflicts with set "team-a": .*"reg\.example\.test"/,
+    );
+    for (const s of [...secrets, "carol"]) assert.ok(!JSON.stringify(next).includes(s));
+  });
+  it("a policy file larger than the provider reads: refused", () => {
+    const big = (name: string): Credential[] =>
+      Array.from({ length: 40 }, (_, i) => ({
+        key: `${name}${String(i)}.example.test`,
+        username: "u",
+        password: "p".repeat(120_000),
+      }));
+    const many: CredentialSetSpec[] = Array.from({ length: 3 }, (_, i) => ({
+      name: `s${String(i)}`,
+      secret: `s${String(i)}`,
+      namespaces: [`n${String(i)}`],
+      onlyWhenSelected: false,
+    }));
+    const next = nextPolicy({
+      credentials: good([alice]),
+      settings: scopedSettings(many),
+      secrets: new Map(many.map((s) => [s.secret ?? "", good(big(s.name))])),
+      current: null,
+    });
+    assert.equal(next.kind, "refused");
+    assert.equal(next.problems[0]?.path, "data.credentialSets");
+    assert.match(
+      next.problems[0].message,
+      new RegExp(`the provider reads at most ${String(MAX_FILE_BYTES)}`),
+    );
   });
 });
 
@@ -242,6 +447,44 @@ describe("--dry-run of the policy file: rules and keys, never a secret", () => {
     assert.equal(text, "chmod /etc/nodecred/credentials/policy.json mode 0600 (was 0644)\n");
   });
 
+  it("scoped: each set's line, then its keys; a rotated password named with its set", () => {
+    const scoped = (teamPassword: string): Uint8Array =>
+      new TextEncoder().encode(
+        formatPolicy(["a.example.test"], {
+          scoped: true,
+          sets: [
+            {
+              name: "team-a",
+              secret: "team-a-registry",
+              namespaces: ["team-a", "team-a-*"],
+              onlyWhenSelected: true,
+              credentials: [{ ...alice, password: teamPassword }],
+            },
+            {
+              name: "default",
+              secret: null,
+              namespaces: ["*"],
+              onlyWhenSelected: false,
+              credentials: [alice, bob],
+            },
+          ],
+        }),
+      );
+    const created = shown(plan([policyWrite(null, scoped("FAKE-pw-1"))]));
+    assert.match(
+      created,
+      /^ {2}\+set "team-a" from Secret "team-a-registry", namespaces \["team-a","team-a-\*"\], only when selected\n {2}\+credentials for "reg\.example\.test"\n {2}\+set "default" from the default Secret, namespaces \["\*"\]\n {2}\+credentials for "other\.example\.test:5000"\n {2}\+credentials for "reg\.example\.test"$/m,
+    );
+    const rotated = shown(plan([policyWrite(scoped("FAKE-pw-1"), scoped("FAKE-pw-9"))]));
+    assert.match(rotated, /^ {2}credentials for "reg\.example\.test" in set "team-a" changed$/m);
+    assert.doesNotMatch(rotated, /in set "default" changed/);
+    // From unscoped to scoped: the credentials line moves under the default set.
+    const moved = shown(
+      plan([policyWrite(policyFileBytes(["a.example.test"], [alice, bob]), scoped("FAKE-pw-1"))]),
+    );
+    assert.match(moved, /^ {2}\+set "default" from the default Secret/m);
+  });
+
   it("bad beside good: the check above would see a password", () => {
     assert.throws(() => shown({ ...plan([]), restart: { unit: "FAKE-pw-1", reasons: [] } }));
   });
@@ -269,6 +512,6 @@ describe("the largest inputs the installer accepts give a policy file the provid
       bytes.length <= MAX_FILE_BYTES,
       `${String(bytes.length)} bytes: the provider would refuse the file`,
     );
-    assert.equal(policyOf(bytes).credentials.length, 1);
+    assert.equal(unscoped(policyOf(bytes)).length, 1);
   });
 });

@@ -13,13 +13,17 @@ import { envelopeFor, envelopePatterns } from "../../installer/core/envelope.ts"
 import { nodecredPaths } from "../../installer/core/flavour.ts";
 import { configMapLimits } from "../../installer/core/configmap.ts";
 import type { Problem, Result } from "../../installer/core/problems.ts";
+import { parseKubeletVersion, type KubeletVersion } from "../../installer/core/kubelet-version.ts";
 import {
   defaultTemplate,
   renderCredentialProviderConfig,
   renderLimits,
   secretLikeEnv,
   templateContext,
+  type KubeletTarget,
+  type RenderedConfig,
 } from "../../installer/core/render-config.ts";
+import { parse as parseYaml } from "yaml";
 
 const node = { binDir: "/etc/nodecred/bin", flavour: "kubeadm-rpm" };
 
@@ -55,6 +59,7 @@ describe("template context", () => {
       policyFile: nodecredPaths.policyFile,
       binDir: "/etc/nodecred/bin",
       flavour: "kubeadm-rpm",
+      tokenAttributes: null,
     });
     assert.equal(nodecredPaths.policyFile, "/etc/nodecred/credentials/policy.json");
   });
@@ -417,7 +422,9 @@ describe("the template's bounds", () => {
     );
   });
   it(`${String(renderLimits.tags)} {{ tags accepted, one more refused`, () => {
-    const tags = (n: number): string => `${defaultTemplate}${"{{! c }}\n".repeat(n - 7)}`;
+    const builtIn = defaultTemplate.split("{{").length - 1;
+    assert.equal(builtIn, 10);
+    const tags = (n: number): string => `${defaultTemplate}${"{{! c }}\n".repeat(n - builtIn)}`;
     assert.ok(
       renderCredentialProviderConfig(
         settings({ matchImages, credentialProviderConfigTemplate: tags(renderLimits.tags) }),
@@ -519,4 +526,161 @@ describe("the template's bounds", () => {
     assert.ok(r.ok, JSON.stringify(problemsOf(r)));
     assert.equal(r.value.config.providers[0]?.matchImages.length, 1000);
   });
+});
+
+describe("scoped credentials: tokenAttributes, and the kubelet they need", () => {
+  const version = (text: string): KubeletVersion => {
+    const v = parseKubeletVersion(text);
+    if (v === null) assert.fail(text);
+    return v;
+  };
+  const scoped = (extra: Record<string, string> = {}): Settings =>
+    settings({ matchImages, credentialSets: "{}", ...extra });
+  const want = {
+    cacheType: "ServiceAccount",
+    optionalServiceAccountAnnotationKeys: ["nodecred.io/credentials"],
+    requireServiceAccount: false,
+    serviceAccountTokenAudience: "nodecred.io",
+  };
+  /** The rendered entry's tokenAttributes as written to the node (sorted keys). */
+  const writtenTokenAttributes = (r: Result<RenderedConfig>): unknown => {
+    if (!r.ok) assert.fail(JSON.stringify(r.problems));
+    const doc = parseYaml(r.value.text) as { providers: Record<string, unknown>[] };
+    return doc.providers[0]?.["tokenAttributes"];
+  };
+  /** A template with our entry and `extra` lines in it. */
+  const withEntry = (extra: string): string => `apiVersion: kubelet.config.k8s.io/v1
+kind: CredentialProviderConfig
+providers:
+  - name: {{json providerName}}
+    apiVersion: credentialprovider.kubelet.k8s.io/v1
+    matchImages: {{json matchImages}}
+    defaultCacheDuration: {{json defaultCacheDuration}}
+    args: [{{json (concat "--policy=" policyFile)}}]
+${extra}`;
+
+  it("the context holds exactly the design's block with credentialSets, null without", () => {
+    assert.deepEqual(templateContext(scoped(), node).tokenAttributes, {
+      serviceAccountTokenAudience: "nodecred.io",
+      cacheType: "ServiceAccount",
+      requireServiceAccount: false,
+      optionalServiceAccountAnnotationKeys: ["nodecred.io/credentials"],
+    });
+    assert.equal(templateContext(settings({ matchImages }), node).tokenAttributes, null);
+  });
+  it("the built-in template renders it with credentialSets (kubelet v1.34.0 and later)", () => {
+    for (const v of ["v1.34.0", "v1.35.2", "v1.36.0"]) {
+      assert.deepEqual(
+        writtenTokenAttributes(renderCredentialProviderConfig(scoped(), node, version(v))),
+        want,
+      );
+    }
+  });
+  it("and not without: the text is what it was before scopes existed", () => {
+    const r = renderCredentialProviderConfig(settings({ matchImages }), node, version("v1.34.0"));
+    assert.equal(writtenTokenAttributes(r), undefined);
+    if (!r.ok) assert.fail();
+    assert.doesNotMatch(r.value.text, /tokenAttributes|nodecred\.io\/credentials/);
+  });
+  const tooOld: [kubelet: KubeletTarget, message: RegExp][] = [
+    [
+      version("v1.33.5"),
+      /^scoped credentials need a kubelet that sends service account tokens to credential providers \(tokenAttributes, feature gate KubeletServiceAccountTokenForCredentialProviders, on by default from v1\.34\); this node's kubelet is v1\.33\.5: upgrade it, or remove credentialSets$/,
+    ],
+    [version("v1.26.0"), /this node's kubelet is v1\.26\.0/],
+    [undefined, /this node's kubelet version is not known \(pass --kubelet-version/],
+  ];
+  for (const [kubelet, message] of tooOld) {
+    it(`refused at data.credentialSets on a kubelet ${kubelet === undefined ? "of unknown version" : typeof kubelet === "string" ? kubelet : kubelet.text}`, () => {
+      const r = renderCredentialProviderConfig(scoped(), node, kubelet);
+      assert.deepEqual(
+        problemsOf(r).map((p) => p.path),
+        ["data.credentialSets"],
+      );
+      assert.match(problemsOf(r)[0]?.message ?? "", message);
+    });
+  }
+  it("the cluster side's check (any kubelet) leaves the version to each node", () => {
+    assert.deepEqual(
+      writtenTokenAttributes(renderCredentialProviderConfig(scoped(), node, "any")),
+      want,
+    );
+    // Unscoped settings never needed a version.
+    assert.ok(renderCredentialProviderConfig(settings({ matchImages }), node, undefined).ok);
+  });
+  it("a template rendering {{json tokenAttributes}} works both ways", () => {
+    const template = withEntry(
+      "{{#if tokenAttributes}}\n    tokenAttributes: {{json tokenAttributes}}\n{{/if}}\n",
+    );
+    assert.deepEqual(
+      writtenTokenAttributes(
+        renderCredentialProviderConfig(
+          scoped({ credentialProviderConfigTemplate: template }),
+          node,
+          version("v1.34.1"),
+        ),
+      ),
+      want,
+    );
+    assert.ok(
+      renderCredentialProviderConfig(
+        settings({ matchImages, credentialProviderConfigTemplate: template }),
+        node,
+        undefined,
+      ).ok,
+    );
+  });
+  const entryCases: [name: string, scopedSettings: boolean, extra: string, message: RegExp][] = [
+    [
+      "scoped, a template without tokenAttributes",
+      true,
+      "",
+      /^with data\.credentialSets the entry must carry exactly tokenAttributes \{"cacheType":"ServiceAccount",.*; it has none, so the kubelet would send no service account token/,
+    ],
+    [
+      "scoped, another audience",
+      true,
+      '    tokenAttributes: {serviceAccountTokenAudience: other, cacheType: ServiceAccount, requireServiceAccount: false, optionalServiceAccountAnnotationKeys: ["nodecred.io/credentials"]}\n',
+      /these differ/,
+    ],
+    [
+      "scoped, cacheType Token",
+      true,
+      '    tokenAttributes: {serviceAccountTokenAudience: nodecred.io, cacheType: Token, requireServiceAccount: false, optionalServiceAccountAnnotationKeys: ["nodecred.io/credentials"]}\n',
+      /these differ/,
+    ],
+    [
+      "scoped, without the annotation key",
+      true,
+      "    tokenAttributes: {serviceAccountTokenAudience: nodecred.io, cacheType: ServiceAccount, requireServiceAccount: false}\n",
+      /these differ/,
+    ],
+    [
+      "scoped, requiring a ServiceAccount",
+      true,
+      '    tokenAttributes: {serviceAccountTokenAudience: nodecred.io, cacheType: ServiceAccount, requireServiceAccount: true, optionalServiceAccountAnnotationKeys: ["nodecred.io/credentials"]}\n',
+      /these differ/,
+    ],
+    [
+      "unscoped, tokenAttributes anyway",
+      false,
+      '    tokenAttributes: {serviceAccountTokenAudience: nodecred.io, cacheType: ServiceAccount, requireServiceAccount: false, optionalServiceAccountAnnotationKeys: ["nodecred.io/credentials"]}\n',
+      /^must be absent without data\.credentialSets: the kubelet would request a service account token for every pull/,
+    ],
+  ];
+  for (const [name, isScoped, extra, message] of entryCases) {
+    it(`refused: ${name}`, () => {
+      const data = { matchImages, credentialProviderConfigTemplate: withEntry(extra) };
+      const r = renderCredentialProviderConfig(
+        isScoped ? scoped(data) : settings(data),
+        node,
+        version("v1.34.0"),
+      );
+      assert.deepEqual(
+        problemsOf(r).map((p) => p.path),
+        ["rendered CredentialProviderConfig: providers[0].tokenAttributes"],
+      );
+      assert.match(problemsOf(r)[0]?.message ?? "", message);
+    });
+  }
 });

@@ -14,6 +14,7 @@ import {
   type ReadResult,
 } from "../../provider/core/run.ts";
 import { DEFAULT_POLICY_PATH, formatPolicy } from "../../provider/core/policy.ts";
+import { SELECT_ANNOTATION } from "../../provider/core/scopes.ts";
 import { VERSION } from "../../provider/core/version.ts";
 import {
   answer,
@@ -25,10 +26,22 @@ import {
   POLICY_CREDENTIALS_AS_DOCKER_CONFIG,
   POLICY_RULES,
   request,
+  saClaims,
+  saToken,
+  SCOPED_POLICY,
+  scopedRequest,
+  jwt,
+  TOKEN_MARKER,
+  TOKEN_SIGNATURE,
+  tokenTexts,
 } from "./fixtures.ts";
 import { REPO_ROOT } from "./run-provider.ts";
 
 const allStderr: string[] = [];
+/** Everything written to stdout: no token text may reach it either. */
+const allStdout: string[] = [];
+/** Every service-account token sent in a request. */
+const tokensSeen: string[] = [];
 /** Everything --check printed: it must hold no secret either. */
 const allCheckStdout: string[] = [];
 
@@ -44,8 +57,13 @@ function exec(
       return text === undefined ? { ok: false, code: "ENOENT" } : { ok: true, text };
     },
   };
+  if (typeof stdin === "string" && stdin.includes("serviceAccountToken")) {
+    const token = (JSON.parse(stdin) as { serviceAccountToken?: unknown }).serviceAccountToken;
+    if (typeof token === "string") tokensSeen.push(token);
+  }
   const out = run(argv, inputs);
   allStderr.push(out.stderr);
+  allStdout.push(out.stdout);
   if (argv.includes("--check")) allCheckStdout.push(out.stdout);
   return out;
 }
@@ -64,6 +82,7 @@ const V1BETA1 = "credentialprovider.kubelet.k8s.io/v1beta1";
 const FILES = {
   "/etc/nodecred/credentials.json": CREDENTIALS,
   "/etc/nodecred/policy.json": POLICY,
+  "/etc/nodecred/scoped.json": SCOPED_POLICY,
   "/etc/nodecred/same-as-policy.json": POLICY_CREDENTIALS_AS_DOCKER_CONFIG,
 };
 const CRED_ARGS = ["--credentials", "/etc/nodecred/credentials.json"];
@@ -221,13 +240,171 @@ describe("policy mode", () => {
   test("the policy is read on every call: an edited file answers the next request", () => {
     const files: Record<string, string> = { ...FILES };
     assert.equal(exec(POLICY_ARGS, request("quay.io/x"), files).stdout, emptyAnswer());
-    files["/etc/nodecred/policy.json"] = formatPolicy(
-      [...POLICY_RULES, "quay.io"],
-      [...POLICY_CREDENTIALS, { key: "quay.io", username: "q", password: "pw-beta-91c2" }],
-    );
+    files["/etc/nodecred/policy.json"] = formatPolicy([...POLICY_RULES, "quay.io"], {
+      scoped: false,
+      credentials: [
+        ...POLICY_CREDENTIALS,
+        { key: "quay.io", username: "q", password: "pw-beta-91c2" },
+      ],
+    });
     assert.equal(
       exec(POLICY_ARGS, request("quay.io/x"), files).stdout,
       answer("Registry", "0s", { "quay.io": ["q", "pw-beta-91c2"] }),
+    );
+  });
+});
+
+describe("scoped policy: the token's namespace chooses the credential set", () => {
+  const SCOPED_ARGS = ["--policy", "/etc/nodecred/scoped.json"];
+  const REG = "reg.example.com/app";
+  const CORP = "build.corp.example/tools/x";
+  const TEAM_A = answer("Registry", "0s", { "reg.example.com": ["team-a", "pw-set-a-4c1e"] });
+  const TEAM_A_CI = answer("Registry", "0s", {
+    "reg.example.com": ["team-a-ci", "pw-set-ci-8d2f"],
+  });
+  const TEAM_B = answer("Registry", "0s", { "reg.example.com": ["team-b", "pw-set-b-73aa"] });
+  const CORP_DEFAULT = answer("Registry", "0s", { "*.corp.example": ["bob", "pw-beta-91c2"] });
+  const select = (set: string): Record<string, string> => ({ [SELECT_ANNOTATION]: set });
+  // [name, request, response bytes]
+  const cases: readonly [string, string, string][] = [
+    ["team-a's token: team-a's account", scopedRequest(REG, saToken("team-a")), TEAM_A],
+    ["team-b's token: team-b's account", scopedRequest(REG, saToken("team-b")), TEAM_B],
+    ["team-a-dev (pattern team-a-*)", scopedRequest(REG, saToken("team-a-dev")), TEAM_A],
+    [
+      "another namespace: no set has the image",
+      scopedRequest(REG, saToken("team-c")),
+      emptyAnswer(),
+    ],
+    [
+      "another namespace: the default set's image",
+      scopedRequest(CORP, saToken("team-c")),
+      CORP_DEFAULT,
+    ],
+    ["no token: only the default set", scopedRequest(REG), emptyAnswer()],
+    ["no token, the default set's image", scopedRequest(CORP), CORP_DEFAULT],
+    [
+      "team-a selecting team-a-ci (onlyWhenSelected)",
+      scopedRequest(REG, saToken("team-a"), select("team-a-ci")),
+      TEAM_A_CI,
+    ],
+    [
+      "team-b selecting team-a: ignored, annotations never grant",
+      scopedRequest(REG, saToken("team-b"), select("team-a")),
+      TEAM_B,
+    ],
+    [
+      "no token selecting team-a: ignored",
+      scopedRequest(REG, undefined, select("team-a")),
+      emptyAnswer(),
+    ],
+    [
+      "an expired token is accepted",
+      scopedRequest(REG, jwt({ ...saClaims("team-b"), exp: 1 })),
+      TEAM_B,
+    ],
+    [
+      "outside the rules the token is not even read",
+      scopedRequest("quay.io/x", "not-a-jwt"),
+      emptyAnswer(),
+    ],
+    [
+      "v1beta1 (no token fields in that version)",
+      scopedRequest(CORP, undefined, undefined, V1BETA1),
+      answer("Registry", "0s", { "*.corp.example": ["bob", "pw-beta-91c2"] }, V1BETA1),
+    ],
+  ];
+  for (const [name, stdin, stdout] of cases) {
+    test(name, () => {
+      assert.deepEqual(exec(SCOPED_ARGS, stdin, FILES), { stdout, stderr: "", exitCode: 0 });
+    });
+  }
+
+  // A token that cannot be read fails the exec (the kubelet then pulls with what else it has):
+  // one line, never any of the token's text.
+  const claims = saClaims("team-a");
+  const refused: readonly [string, string, string][] = [
+    ["not a JWT", "x.y", "service account token: not a JWT (want three dot-separated parts)"],
+    [
+      "an opaque token holding a secret-looking value",
+      `opaque-${TOKEN_SIGNATURE}`,
+      "service account token: not a JWT",
+    ],
+    ["bad base64url", `a.${TOKEN_SIGNATURE}+.b`, "service account token: malformed payload"],
+    [
+      "payload not JSON",
+      jwt(`{"jti":"${TOKEN_MARKER}"`),
+      "service account token: malformed payload (not JSON)",
+    ],
+    [
+      "another audience",
+      jwt({ ...claims, aud: ["https://kubernetes.default.svc"] }),
+      'service account token: issued for another audience (want "nodecred.io")',
+    ],
+    [
+      "no namespace claim",
+      jwt({ aud: "nodecred.io", jti: TOKEN_MARKER }),
+      "service account token: no kubernetes.io namespace claim",
+    ],
+  ];
+  for (const [name, token, reason] of refused) {
+    test(`refused token: ${name}`, () => {
+      assertFailure(exec(SCOPED_ARGS, scopedRequest(REG, token), FILES), reason);
+    });
+  }
+
+  test("an unscoped policy and --credentials ignore the token, even a bad one", () => {
+    for (const token of [saToken("team-a"), "x.y", ""]) {
+      assert.deepEqual(exec(POLICY_ARGS, scopedRequest(CORP, token), FILES), {
+        stdout: CORP_DEFAULT,
+        stderr: "",
+        exitCode: 0,
+      });
+      assert.equal(exec(CRED_ARGS, scopedRequest(CORP, token), FILES).stdout, CORP_DEFAULT);
+    }
+  });
+
+  test("a path key in another allowed set makes the answer Image-keyed", () => {
+    // team-x's host key answers reg.example.com/app; team-y's path key would answer
+    // reg.example.com/team-y/app instead: a Registry-keyed cache would hand that image team-x's.
+    const sets = [
+      {
+        name: "team-y",
+        secret: "y",
+        namespaces: ["team-x"],
+        onlyWhenSelected: false,
+        credentials: [{ key: "reg.example.com/team-y", username: "y", password: "pw-set-b-73aa" }],
+      },
+      {
+        name: "team-x",
+        secret: "x",
+        namespaces: ["team-x"],
+        onlyWhenSelected: false,
+        credentials: [{ key: "reg.example.com", username: "x", password: "pw-set-a-4c1e" }],
+      },
+      {
+        name: "zeta",
+        secret: "z",
+        namespaces: ["zeta"],
+        onlyWhenSelected: false,
+        credentials: [{ key: "reg.example.com", username: "z", password: "pw-set-ci-8d2f" }],
+      },
+    ];
+    const files = {
+      "/p": formatPolicy(["reg.example.com"], { scoped: true, sets }),
+    };
+    const argv = ["--policy", "/p", "--cache-duration", "5m"];
+    assert.equal(
+      exec(argv, scopedRequest(REG, saToken("team-x")), files).stdout,
+      answer("Image", "5m0s", { "reg.example.com": ["x", "pw-set-a-4c1e"] }),
+    );
+    assert.equal(
+      exec(argv, scopedRequest("reg.example.com/team-y/app", saToken("team-x")), files).stdout,
+      answer("Image", "5m0s", { "reg.example.com/team-y": ["y", "pw-set-b-73aa"] }),
+    );
+    // Sets the namespace may not use do not count: Registry, as for an unscoped file.
+    assert.equal(
+      exec(argv, scopedRequest(REG, saToken("zeta")), files).stdout,
+      answer("Registry", "5m0s", { "reg.example.com": ["z", "pw-set-ci-8d2f"] }),
     );
   });
 });
@@ -353,6 +530,48 @@ describe("bad input: one line on stderr, exit 1, empty stdout", () => {
         request("a/b"),
         FILES,
         "--image is only for --check",
+      ],
+      [
+        "--namespace without --check",
+        [...POLICY_ARGS, "--namespace", "team-a"],
+        request("a/b"),
+        FILES,
+        "--namespace is only for --check --image",
+      ],
+      [
+        "--check --namespace without --image",
+        ["--check", ...POLICY_ARGS, "--namespace", "team-a"],
+        "",
+        FILES,
+        "--namespace is only for --check --image",
+      ],
+      [
+        "--check --selected without --image",
+        ["--check", ...POLICY_ARGS, "--selected=team-a"],
+        "",
+        FILES,
+        "--selected is only for --check --image",
+      ],
+      [
+        "--namespace with a Docker config",
+        ["--check", ...CRED_ARGS, "--image", "nginx", "--namespace", "team-a"],
+        "",
+        FILES,
+        "--namespace needs a policy file (a Docker config has no credential sets)",
+      ],
+      [
+        "--namespace not a namespace name",
+        ["--check", ...POLICY_ARGS, "--image", "nginx", "--namespace", "Team_A"],
+        "",
+        FILES,
+        '--namespace "Team_A" is not a namespace name',
+      ],
+      [
+        "--selected empty",
+        ["--check", ...POLICY_ARGS, "--image", "nginx", "--selected="],
+        "",
+        FILES,
+        "--selected must not be empty",
       ],
       [
         "--check --image empty",
@@ -616,6 +835,164 @@ describe("--check, --version, --help", () => {
     });
   });
 
+  test("--check of a scoped policy: the sets, their Secrets, namespaces and keys, never secrets", () => {
+    const out = exec(["--check", "--policy", "/etc/nodecred/scoped.json"], "", FILES);
+    assert.deepEqual(out, {
+      stdout:
+        'policy file "/etc/nodecred/scoped.json" is valid: 2 rules, 4 credential sets, 4 credentials\n' +
+        "rules (matchImages; an image no rule matches gets an empty answer):\n" +
+        '  "reg.example.com"\n  "*.corp.example"\n' +
+        "credential sets (an image is answered from the set its ServiceAccount selects, else from the first allowed one that answers):\n" +
+        '  set "team-a"  Secret "team-a-registry"\n' +
+        '    namespaces: "team-a", "team-a-*"\n' +
+        "    onlyWhenSelected: no\n" +
+        "    credentials in the kubelet's lookup order:\n" +
+        '      reg.example.com  (key "reg.example.com")\n' +
+        '  set "team-a-ci"  Secret "team-a-ci-registry"\n' +
+        '    namespaces: "team-a"\n' +
+        "    onlyWhenSelected: yes (only for a ServiceAccount annotated nodecred.io/credentials: team-a-ci)\n" +
+        "    credentials in the kubelet's lookup order:\n" +
+        '      reg.example.com  (key "reg.example.com")\n' +
+        '  set "team-b"  Secret "team-b-registry"\n' +
+        '    namespaces: "team-b"\n' +
+        "    onlyWhenSelected: no\n" +
+        "    credentials in the kubelet's lookup order:\n" +
+        '      reg.example.com  (key "reg.example.com")\n' +
+        '  set "default"  (default Secret)\n' +
+        '    namespaces: "*"\n' +
+        "    onlyWhenSelected: no\n" +
+        "    credentials in the kubelet's lookup order:\n" +
+        '      *.corp.example  (key "*.corp.example")\n',
+      stderr: "",
+      exitCode: 0,
+    });
+    assert.ok(!out.stdout.includes("bob"), "no usernames");
+  });
+  test("--check of a scoped policy: a set without credentials or namespaces", () => {
+    const text = formatPolicy(["reg.io"], {
+      scoped: true,
+      sets: [
+        { name: "default", secret: null, namespaces: [], onlyWhenSelected: false, credentials: [] },
+      ],
+    });
+    const out = exec(["--check", "--policy", "/p"], "", { "/p": text });
+    assert.equal(out.exitCode, 0);
+    assert.ok(
+      out.stdout.endsWith(
+        '  set "default"  (default Secret)\n    namespaces: none\n    onlyWhenSelected: no\n' +
+          "    no credentials (it answers no image)\n",
+      ),
+      out.stdout,
+    );
+  });
+
+  describe("--check --image --namespace --selected: the decision for a pod", () => {
+    const SCOPED = ["--policy", "/etc/nodecred/scoped.json"];
+    const head = (image: string): string => `image ${JSON.stringify(image)}:\n`;
+    const cases: readonly [string, string[], string, string][] = [
+      [
+        "team-a's pod",
+        [...SCOPED, "--namespace", "team-a"],
+        "reg.example.com/app",
+        '  matches rule "reg.example.com"\n' +
+          '  namespace "team-a"\n' +
+          '  allowed sets: "team-a", "team-a-ci", "default"\n' +
+          '  answered from set "team-a" (the first allowed set that answers) with 1 credential, tried in this order:\n' +
+          '    key "reg.example.com"\n',
+      ],
+      [
+        "team-a's pod selecting team-a-ci",
+        [...SCOPED, "--namespace", "team-a", "--selected", "team-a-ci"],
+        "reg.example.com/app",
+        '  matches rule "reg.example.com"\n' +
+          '  namespace "team-a"\n' +
+          '  selected set "team-a-ci" (nodecred.io/credentials)\n' +
+          '  allowed sets: "team-a", "team-a-ci", "default"\n' +
+          '  answered from set "team-a-ci" (selected) with 1 credential, tried in this order:\n' +
+          '    key "reg.example.com"\n',
+      ],
+      [
+        "team-b's pod selecting team-a: ignored",
+        [...SCOPED, "--namespace", "team-b", "--selected", "team-a"],
+        "reg.example.com/app",
+        '  matches rule "reg.example.com"\n' +
+          '  namespace "team-b"\n' +
+          '  selected set "team-a" (nodecred.io/credentials)\n' +
+          '  allowed sets: "team-b", "default"\n' +
+          "  the selected set is not allowed for this namespace: ignored\n" +
+          '  answered from set "team-b" (the first allowed set that answers) with 1 credential, tried in this order:\n' +
+          '    key "reg.example.com"\n',
+      ],
+      [
+        "selecting a set that does not exist",
+        [...SCOPED, "--namespace", "team-b", "--selected", "nope"],
+        "reg.example.com/app",
+        '  matches rule "reg.example.com"\n' +
+          '  namespace "team-b"\n' +
+          '  selected set "nope" (nodecred.io/credentials)\n' +
+          '  allowed sets: "team-b", "default"\n' +
+          "  the selected set does not exist: ignored\n" +
+          '  answered from set "team-b" (the first allowed set that answers) with 1 credential, tried in this order:\n' +
+          '    key "reg.example.com"\n',
+      ],
+      [
+        "selecting a set without a key for the image",
+        [...SCOPED, "--namespace", "team-a", "--selected", "team-a-ci"],
+        "build.corp.example/x",
+        '  matches rule "*.corp.example"\n' +
+          '  namespace "team-a"\n' +
+          '  selected set "team-a-ci" (nodecred.io/credentials)\n' +
+          '  allowed sets: "team-a", "team-a-ci", "default"\n' +
+          "  the selected set has no credentials for it: the other sets are tried\n" +
+          '  answered from set "default" (the first allowed set that answers) with 1 credential, tried in this order:\n' +
+          '    key "*.corp.example"\n',
+      ],
+      [
+        "no --namespace: a pod without a token",
+        SCOPED,
+        "reg.example.com/app",
+        '  matches rule "reg.example.com"\n' +
+          "  no namespace (a pod without a service account token; give --namespace): only sets open to every namespace\n" +
+          '  allowed sets: "default"\n' +
+          "  no allowed set answers it: empty answer, not cached\n",
+      ],
+      [
+        "a namespace no set admits",
+        [...SCOPED, "--namespace", "kube-system"],
+        "reg.example.com/app",
+        '  matches rule "reg.example.com"\n' +
+          '  namespace "kube-system"\n' +
+          '  allowed sets: "default"\n' +
+          "  no allowed set answers it: empty answer, not cached\n",
+      ],
+      [
+        "outside the rules, scope does not matter",
+        [...SCOPED, "--namespace", "team-a"],
+        "quay.io/x",
+        "  matches no rule: empty answer, not cached (the kubelet pulls without nodecred's credentials)\n",
+      ],
+      [
+        "an unscoped policy says so",
+        [...POLICY_ARGS, "--namespace", "team-a", "--selected", "x"],
+        "build.corp.example/x",
+        '  matches rule "*.corp.example"\n' +
+          "  the policy is not scoped: every namespace gets this answer\n" +
+          "  answered with 1 credential, tried in this order:\n" +
+          '    key "*.corp.example"\n',
+      ],
+    ];
+    for (const [name, argv, image, tail] of cases) {
+      test(name, () => {
+        const out = exec(["--check", ...argv, "--image", image], "", FILES);
+        assert.equal(out.exitCode, 0, out.stderr);
+        assert.equal(out.stderr, "");
+        const at = out.stdout.lastIndexOf('\nimage "') + 1;
+        assert.ok(at > 0, out.stdout);
+        assert.equal(out.stdout.slice(at), head(image) + tail);
+      });
+    }
+  });
+
   test("--check with --cache-duration is a usage error", () => {
     assertFailure(
       exec(["--check", ...CRED_ARGS, "--cache-duration", "5m"], "", FILES),
@@ -644,10 +1021,18 @@ describe("--check, --version, --help", () => {
 
 after(() => {
   // Runs after every case above: no password, and no auth value holding one, reached stderr or
-  // the output of --check.
+  // the output of --check; no text of a service-account token reached any output.
   const stderr = allStderr.join("");
   const check = allCheckStdout.join("");
   assert.ok(stderr.length > 0 && check.length > 0);
+  const everything = stderr + allStdout.join("");
+  assert.ok(tokensSeen.length > 10);
+  for (const token of tokensSeen) {
+    if (token.length > 8) assert.ok(!everything.includes(token), "an output holds a token");
+    for (const part of tokenTexts(token)) {
+      assert.ok(!everything.includes(part), `an output holds token text ${part}`);
+    }
+  }
   for (const pw of PASSWORDS) {
     assert.ok(!stderr.includes(pw), `stderr leaks ${pw}`);
     assert.ok(!stderr.includes(encodeBase64Utf8(pw)), `stderr leaks base64 of ${pw}`);

@@ -11,7 +11,21 @@ import { join } from "node:path";
 import { after, before, describe, test } from "node:test";
 import { encodeBase64Utf8 } from "../../provider/core/base64.ts";
 import { formatPolicy } from "../../provider/core/policy.ts";
-import { answer, CREDENTIALS, emptyAnswer, PASSWORDS, POLICY, request } from "./fixtures.ts";
+import {
+  answer,
+  CREDENTIALS,
+  emptyAnswer,
+  jwt,
+  PASSWORDS,
+  POLICY,
+  request,
+  saClaims,
+  saToken,
+  SCOPED_POLICY,
+  scopedRequest,
+  TOKEN_MARKER,
+  TOKEN_SIGNATURE,
+} from "./fixtures.ts";
 import { NODE_BUNDLE, runProvider, staticBinary, type ProviderRun } from "./run-provider.ts";
 
 interface Case {
@@ -310,6 +324,130 @@ const CASES: readonly Case[] = [
     stdin: request("a/b"),
     expect: fails("cannot read policy file"),
   },
+  // Scoped policy (fixtures.ts SCOPED_POLICY): the token's namespace chooses the set. The token
+  // payload is read with the hand-written base64url decoder and the engine's JSON.parse, so both
+  // builds must agree on every shape of it.
+  {
+    name: "scoped: team-a's token",
+    argv: (d) => policy(d, "scoped.json"),
+    stdin: scopedRequest("reg.example.com/app", saToken("team-a")),
+    expect: ok(answer("Registry", "0s", { "reg.example.com": ["team-a", "pw-set-a-4c1e"] })),
+  },
+  {
+    name: "scoped: team-b's token",
+    argv: (d) => policy(d, "scoped.json"),
+    stdin: scopedRequest("reg.example.com/app", saToken("team-b")),
+    expect: ok(answer("Registry", "0s", { "reg.example.com": ["team-b", "pw-set-b-73aa"] })),
+  },
+  {
+    name: "scoped: team-a selecting its onlyWhenSelected set",
+    argv: (d) => policy(d, "scoped.json"),
+    stdin: scopedRequest("reg.example.com/app", saToken("team-a"), {
+      "nodecred.io/credentials": "team-a-ci",
+    }),
+    expect: ok(answer("Registry", "0s", { "reg.example.com": ["team-a-ci", "pw-set-ci-8d2f"] })),
+  },
+  {
+    name: "scoped: team-b selecting team-a is ignored",
+    argv: (d) => policy(d, "scoped.json"),
+    stdin: scopedRequest("reg.example.com/app", saToken("team-b"), {
+      "nodecred.io/credentials": "team-a",
+    }),
+    expect: ok(answer("Registry", "0s", { "reg.example.com": ["team-b", "pw-set-b-73aa"] })),
+  },
+  {
+    name: "scoped: no token, only the set open to every namespace",
+    argv: (d) => policy(d, "scoped.json"),
+    stdin: scopedRequest("reg.example.com/app"),
+    expect: ok(emptyAnswer()),
+  },
+  {
+    name: "scoped: aud as a string, non-ASCII claims, expired",
+    argv: (d) => policy(d, "scoped.json"),
+    stdin: scopedRequest(
+      "build.corp.example/x",
+      jwt({ ...saClaims("team-c"), aud: "nodecred.io", exp: 1, note: "\u00e9\u2603\ud83d\ude00" }),
+    ),
+    expect: ok(answer("Registry", "0s", { "*.corp.example": ["bob", "pw-beta-91c2"] })),
+  },
+  {
+    name: "scoped: not a JWT",
+    argv: (d) => policy(d, "scoped.json"),
+    stdin: scopedRequest("reg.example.com/app", `a.${TOKEN_SIGNATURE}`),
+    expect: fails("service account token: not a JWT (want three dot-separated parts)"),
+  },
+  {
+    name: "scoped: payload not base64url",
+    argv: (d) => policy(d, "scoped.json"),
+    stdin: scopedRequest("reg.example.com/app", `a.${TOKEN_SIGNATURE}+/.b`),
+    expect: fails("service account token: malformed payload (not base64url)"),
+  },
+  {
+    name: "scoped: payload not UTF-8",
+    argv: (d) => policy(d, "scoped.json"),
+    stdin: scopedRequest("reg.example.com/app", `a._w.${TOKEN_SIGNATURE}`),
+    expect: fails("service account token: malformed payload (not UTF-8)"),
+  },
+  {
+    name: "scoped: payload not JSON",
+    argv: (d) => policy(d, "scoped.json"),
+    stdin: scopedRequest("reg.example.com/app", jwt(`{"jti":"${TOKEN_MARKER}",`)),
+    expect: fails("service account token: malformed payload (not JSON)"),
+  },
+  {
+    name: "scoped: another audience",
+    argv: (d) => policy(d, "scoped.json"),
+    stdin: scopedRequest("reg.example.com/app", jwt({ ...saClaims("team-a"), aud: ["x"] })),
+    expect: fails('service account token: issued for another audience (want "nodecred.io")'),
+  },
+  {
+    name: "scoped: no namespace claim",
+    argv: (d) => policy(d, "scoped.json"),
+    stdin: scopedRequest("reg.example.com/app", jwt({ aud: "nodecred.io", jti: TOKEN_MARKER })),
+    expect: fails("service account token: no kubernetes.io namespace claim"),
+  },
+  {
+    name: "unscoped policy: a bad token is ignored",
+    argv: policy,
+    stdin: scopedRequest("build.corp.example/x", `a.${TOKEN_SIGNATURE}`),
+    expect: ok(answer("Registry", "0s", { "*.corp.example": ["bob", "pw-beta-91c2"] })),
+  },
+  {
+    name: "--check scoped policy",
+    argv: (d) => ["--check", ...policy(d, "scoped.json")],
+    stdin: "",
+    expect: (r) => {
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(r.stdout.includes("is valid: 2 rules, 4 credential sets, 4 credentials\n"));
+      assert.ok(r.stdout.includes('  set "default"  (default Secret)\n'), r.stdout);
+      for (const pw of PASSWORDS) assert.ok(!r.stdout.includes(pw));
+    },
+  },
+  {
+    name: "--check --image --namespace --selected",
+    argv: (d) => [
+      "--check",
+      ...policy(d, "scoped.json"),
+      "--image",
+      "reg.example.com/app:1",
+      "--namespace",
+      "team-b",
+      "--selected",
+      "team-a",
+    ],
+    stdin: "",
+    expect: (r) => {
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok(
+        r.stdout.endsWith(
+          "  the selected set is not allowed for this namespace: ignored\n" +
+            '  answered from set "team-b" (the first allowed set that answers) with 1 credential, tried in this order:\n' +
+            '    key "reg.example.com"\n',
+        ),
+        r.stdout,
+      );
+    },
+  },
   {
     name: "--version",
     argv: () => ["--version"],
@@ -418,20 +556,23 @@ const runners = binaries.map(runnerFor).filter((r): r is Runner => r !== undefin
 
 let dir = "";
 const allStderr: string[] = [];
+/** Every stdout and stderr: no text of a service-account token may reach either. */
+const allOutput: string[] = [];
 
 before(() => {
   dir = mkdtempSync(join(tmpdir(), "nodecred-conformance-"));
   writeFileSync(join(dir, "credentials.json"), CREDENTIALS);
   writeFileSync(join(dir, "policy.json"), POLICY);
+  writeFileSync(join(dir, "scoped.json"), SCOPED_POLICY);
   writeFileSync(
     join(dir, "policy-proto.json"),
-    formatPolicy(
-      ["*", "reg.io"],
-      [
+    formatPolicy(["*", "reg.io"], {
+      scoped: false,
+      credentials: [
         { key: "__proto__", username: "proto", password: "pw-beta-91c2" },
         { key: "reg.io", username: "u", password: "pw-alpha-7f3a" },
       ],
-    ),
+    }),
   );
   // Cut just after a password: the reader must refuse the file without quoting it.
   writeFileSync(
@@ -470,6 +611,10 @@ after(() => {
     assert.ok(!stderr.includes(pw), `stderr leaks ${pw}`);
     assert.ok(!stderr.includes(encodeBase64Utf8(pw)), `stderr leaks base64 of ${pw}`);
   }
+  const output = allOutput.join("");
+  for (const text of [TOKEN_SIGNATURE, TOKEN_MARKER]) {
+    assert.ok(!output.includes(text), `an output holds token text ${text}`);
+  }
 });
 
 describe("Node bundle and static binaries answer identically", () => {
@@ -478,10 +623,12 @@ describe("Node bundle and static binaries answer identically", () => {
       const argv = c.argv(dir);
       const reference = runProvider(NODE_BUNDLE, argv, c.stdin);
       allStderr.push(reference.stderr);
+      allOutput.push(reference.stdout, reference.stderr);
       c.expect(reference);
       for (const runner of runners) {
         const got = runner.run(argv, c.stdin);
         allStderr.push(got.stderr);
+        allOutput.push(got.stdout, got.stderr);
         assert.deepEqual(got, reference, runner.bin);
       }
     });

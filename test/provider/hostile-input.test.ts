@@ -4,8 +4,8 @@
 //    globWork, never timed: timings belong in scripts/bench-provider);
 //  - the largest accepted input is answered; the failure line stays one short line;
 //  - real processes, every build (Node bundle, static binaries): the policy file as a FIFO, a
-//    directory, a device, a socket, a file over the limit; stdin over the limit; stdout closed,
-//    a pipe without a reader, a full device.
+//    directory, a device, a socket, a file over the limit; stdin over the limit; a hostile
+//    service-account token; stdout closed, a pipe without a reader, a full device.
 
 import assert from "node:assert/strict";
 import { execFileSync, spawnSync } from "node:child_process";
@@ -41,7 +41,15 @@ import {
 } from "../../provider/core/run.ts";
 import { isPlainHost, parseSchemelessUrl } from "../../provider/core/url-match.ts";
 import { encodeUtf8, utf8ByteString } from "../../provider/core/utf8.ts";
-import { answer, emptyAnswer, request } from "./fixtures.ts";
+import {
+  answer,
+  emptyAnswer,
+  jwt,
+  request,
+  saClaims,
+  SCOPED_POLICY,
+  scopedRequest,
+} from "./fixtures.ts";
 import { LARGE_IMAGE, largeInput } from "./large-input.ts";
 import { NODE_BUNDLE, staticBinary } from "./run-provider.ts";
 
@@ -211,7 +219,7 @@ describe("the largest accepted input", () => {
   test("200000 bad entries in a policy file: still one line, exit 1", () => {
     const auths: Record<string, number> = {};
     for (let i = 0; i < 200_000; i++) auths[`r${String(i)}.io`] = 1;
-    const text = formatPolicy(["r1.io"], []).replace(
+    const text = formatPolicy(["r1.io"], { scoped: false, credentials: [] }).replace(
       '"auths":{}',
       `"auths":${JSON.stringify(auths)}`,
     );
@@ -293,10 +301,10 @@ function refused(r: Exec, reason: string): void {
 
 let dir = "";
 let socketServer: Server | undefined;
-const POLICY = formatPolicy(
-  ["reg.example.com"],
-  [{ key: "reg.example.com", username: "alice", password: "pw-alpha-7f3a" }],
-);
+const POLICY = formatPolicy(["reg.example.com"], {
+  scoped: false,
+  credentials: [{ key: "reg.example.com", username: "alice", password: "pw-alpha-7f3a" }],
+});
 const ANSWER = answer("Registry", "0s", { "reg.example.com": ["alice", "pw-alpha-7f3a"] });
 const REQUEST = request("reg.example.com/app");
 /** Makes a policy file of exactly MAX_FILE_BYTES: the shells must read it whole. */
@@ -305,16 +313,17 @@ const LONG_PASSWORD = "p".repeat(MAX_FILE_BYTES - POLICY.length + "pw-alpha-7f3a
 before(async () => {
   dir = mkdtempSync(join(tmpdir(), "nodecred-hostile-"));
   writeFileSync(join(dir, "policy.json"), POLICY);
+  writeFileSync(join(dir, "scoped.json"), SCOPED_POLICY);
   execFileSync("mkfifo", [join(dir, "fifo")]);
   symlinkSync(join(dir, "fifo"), join(dir, "link-to-fifo"));
   symlinkSync(join(dir, "policy.json"), join(dir, "link-to-policy"));
   // Sparse: no disk used. One byte over the limit, and exactly at it (zeros: not JSON).
   execFileSync("truncate", ["-s", String(MAX_FILE_BYTES + 1), join(dir, "over.json")]);
   execFileSync("truncate", ["-s", String(MAX_FILE_BYTES), join(dir, "at-limit.json")]);
-  const large = formatPolicy(
-    ["reg.example.com"],
-    [{ key: "reg.example.com", username: "alice", password: LONG_PASSWORD }],
-  );
+  const large = formatPolicy(["reg.example.com"], {
+    scoped: false,
+    credentials: [{ key: "reg.example.com", username: "alice", password: LONG_PASSWORD }],
+  });
   assert.equal(large.length, MAX_FILE_BYTES);
   writeFileSync(join(dir, "large.json"), large);
   const server = createServer();
@@ -399,6 +408,51 @@ for (const b of BUILDS) {
       } finally {
         closeSync(fd);
       }
+    });
+  });
+
+  describe(`${b.name}: a hostile service-account token is refused in one pass`, () => {
+    // Each request is near MAX_REQUEST_BYTES; the builds must agree (QuickJS's JSON.parse would
+    // run out of stack on deep nesting where V8's does not: the depth is checked first).
+    const argv = (): string[] => ["--policy", join(dir, "scoped.json")];
+    const size = MAX_REQUEST_BYTES - 4096;
+    const cases: readonly [string, string, string][] = [
+      ["only dots", ".".repeat(size), "not a JWT (want three dot-separated parts)"],
+      ["one huge part", "a".repeat(size), "not a JWT (want three dot-separated parts)"],
+      [
+        "a payload of one huge string",
+        jwt(JSON.stringify(a((size * 3) / 4 - 64))),
+        "not a JSON object",
+      ],
+      [
+        "a payload nested 300000 deep",
+        jwt(`${"[".repeat(300_000)}${"]".repeat(300_000)}`),
+        "malformed payload (nested deeper than 32 levels)",
+      ],
+      [
+        "a payload of objects nested 100000 deep",
+        jwt(
+          `{"aud":"nodecred.io","kubernetes.io":${'{"a":'.repeat(100_000)}1${"}".repeat(100_001)}`,
+        ),
+        "malformed payload (nested deeper than 32 levels)",
+      ],
+    ];
+    for (const [name, token, reason] of cases) {
+      test(name, () => {
+        const stdin = scopedRequest("reg.example.com/app", token);
+        assert.ok(stdin.length <= MAX_REQUEST_BYTES, String(stdin.length));
+        refused(exec(b, argv(), stdin), reason);
+      });
+    }
+    test("a valid token padded to near the limit is answered", () => {
+      const token = jwt({ ...saClaims("team-b"), pad: a((size * 3) / 4 - 1024) });
+      const stdin = scopedRequest("reg.example.com/app", token);
+      assert.ok(stdin.length <= MAX_REQUEST_BYTES, String(stdin.length));
+      assert.deepEqual(exec(b, argv(), stdin), {
+        code: 0,
+        stdout: answer("Registry", "0s", { "reg.example.com": ["team-b", "pw-set-b-73aa"] }),
+        stderr: "",
+      });
     });
   });
 

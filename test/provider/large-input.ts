@@ -28,14 +28,14 @@ export function largeInput(maxBytes = MAX_FILE_BYTES, longKeyBytes = 1024 * 1024
     { key: long, username: "long", password: "pw-long" },
     { key: "reg.example.com", username: "alice", password: "pw-alice" },
   ];
-  const base = formatPolicy(rules, creds).length;
+  const base = formatPolicy(rules, { scoped: false, credentials: creds }).length;
   // Each further entry: "kNNNNNNN.example.com":{"password":"p","username":"u"}, (53 bytes)
   const entry = `,"k0000000.example.com":{"password":"p","username":"u"}`.length;
   const n = Math.max(0, Math.floor((maxBytes - base - 1024) / entry));
   for (let i = 0; i < n; i++) {
     creds.push({ key: `k${String(i).padStart(7, "0")}.example.com`, username: "u", password: "p" });
   }
-  const policy = formatPolicy(rules, creds);
+  const policy = formatPolicy(rules, { scoped: false, credentials: creds });
   if (policy.length > maxBytes) throw new Error(`large policy is ${String(policy.length)} bytes`);
   return {
     policy,

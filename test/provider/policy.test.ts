@@ -9,10 +9,23 @@ import type { Credential } from "../../provider/core/keyring.ts";
 import {
   formatPolicy,
   matchingRule,
+  MAX_CREDENTIAL_SETS,
+  MAX_NAMESPACE_PATTERNS,
   parsePolicy,
+  type CredentialSet,
+  type Grants,
   type Policy,
 } from "../../provider/core/policy.ts";
-import { CREDENTIALS, PASSWORDS, POLICY, POLICY_CREDENTIALS, POLICY_RULES } from "./fixtures.ts";
+import {
+  CREDENTIALS,
+  PASSWORDS,
+  POLICY,
+  POLICY_CREDENTIALS,
+  POLICY_RULES,
+  SCOPED_POLICY,
+  SCOPED_RULES,
+  SCOPED_SETS,
+} from "./fixtures.ts";
 
 const HEAD = { apiVersion: "nodecred.io/v1", kind: "CredentialPolicy" };
 const NOT_JSON = "not valid JSON (a truncated or foreign file?)";
@@ -38,12 +51,26 @@ function cred(key: string, username: string, password: string): Credential {
   return { key, username, password };
 }
 
+function unscoped(credentials: readonly Credential[]): Grants {
+  return { scoped: false, credentials };
+}
+
+/** An unscoped policy's credentials (fails for a scoped one). */
+function credentialsOf(policy: Policy): readonly Credential[] {
+  const { grants } = policy;
+  if (grants.scoped) assert.fail("scoped, want unscoped");
+  return grants.credentials;
+}
+
 describe("formatPolicy", () => {
   test("canonical bytes: sorted keys, one line, trailing newline", () => {
     assert.equal(
       formatPolicy(
         ["reg.io/team", "*.corp.example"],
-        [cred("reg.io", "u1", "pw-alpha-7f3a"), cred("*.corp.example", "u2", "pw-beta-91c2")],
+        unscoped([
+          cred("reg.io", "u1", "pw-alpha-7f3a"),
+          cred("*.corp.example", "u2", "pw-beta-91c2"),
+        ]),
       ),
       '{"apiVersion":"nodecred.io/v1","auths":{"*.corp.example":{"password":"pw-beta-91c2","username":"u2"},' +
         '"reg.io":{"password":"pw-alpha-7f3a","username":"u1"}},"kind":"CredentialPolicy",' +
@@ -51,19 +78,22 @@ describe("formatPolicy", () => {
     );
   });
   test("matchImages keep their order; credentials in any order give the same bytes", () => {
-    const reversed = formatPolicy(POLICY_RULES, [...POLICY_CREDENTIALS].reverse());
+    const reversed = formatPolicy(POLICY_RULES, unscoped([...POLICY_CREDENTIALS].reverse()));
     assert.equal(reversed, POLICY);
-    assert.notEqual(formatPolicy([...POLICY_RULES].reverse(), POLICY_CREDENTIALS), POLICY);
+    assert.notEqual(
+      formatPolicy([...POLICY_RULES].reverse(), unscoped(POLICY_CREDENTIALS)),
+      POLICY,
+    );
   });
   test("round trip: parse, format again, same bytes", () => {
     const policy = parsed(POLICY);
     const patterns = policy.rules.map((r) => r.pattern);
     assert.deepEqual(patterns, POLICY_RULES);
     assert.deepEqual(
-      [...policy.credentials].sort((a, b) => (a.key < b.key ? -1 : 1)),
+      [...credentialsOf(policy)].sort((a, b) => (a.key < b.key ? -1 : 1)),
       [...POLICY_CREDENTIALS].sort((a, b) => (a.key < b.key ? -1 : 1)),
     );
-    assert.equal(formatPolicy(patterns, policy.credentials), POLICY);
+    assert.equal(formatPolicy(patterns, policy.grants), POLICY);
   });
   test('"__proto__" and "constructor" are registry keys like any other', () => {
     const creds = [
@@ -71,24 +101,24 @@ describe("formatPolicy", () => {
       cred("constructor", "ctor", "pw-beta-91c2"),
       cred("reg.io", "plain", "pw-team-0b8e"),
     ];
-    const text = formatPolicy(["reg.io"], creds);
+    const text = formatPolicy(["reg.io"], unscoped(creds));
     assert.ok(text.includes('"__proto__":{"password":"pw-alpha-7f3a","username":"proto"}'), text);
     const policy = parsed(text);
     assert.deepEqual(
-      policy.credentials.map((c) => [c.key, c.username]),
+      credentialsOf(policy).map((c) => [c.key, c.username]),
       [
         ["__proto__", "proto"],
         ["constructor", "ctor"],
         ["reg.io", "plain"],
       ],
     );
-    assert.equal(formatPolicy(["reg.io"], policy.credentials), text);
+    assert.equal(formatPolicy(["reg.io"], policy.grants), text);
   });
   test("escapes and non-ASCII survive the round trip", () => {
     const odd = cred("reg.io", '\u00e9l\u00e8ve "q"', 'p\\w\n\u2028\ud83d\ude00"');
-    const text = formatPolicy(["reg.io"], [odd]);
+    const text = formatPolicy(["reg.io"], unscoped([odd]));
     assert.equal(text.split("\n").length, 2, "one line");
-    assert.deepEqual(parsed(text).credentials, [odd]);
+    assert.deepEqual(credentialsOf(parsed(text)), [odd]);
   });
 });
 
@@ -129,7 +159,7 @@ describe("parsePolicy accepts", () => {
     test(name, () => {
       const policy = parsed(text);
       assert.equal(policy.rules.length, rules);
-      assert.equal(policy.credentials.length, credentials);
+      assert.equal(credentialsOf(policy).length, credentials);
     });
   }
 });
@@ -220,7 +250,11 @@ describe("parsePolicy refuses, listing every problem", () => {
       JSON.stringify({ ...HEAD, auths: good.auths, matchImages: ["reg.io:abc"] }),
       ['matchImages[0] "reg.io:abc": match image is invalid: invalid port ":abc" after host'],
     ],
-    ["auths missing", JSON.stringify({ ...HEAD, matchImages: ["reg.io"] }), ["auths: missing"]],
+    [
+      "auths missing",
+      JSON.stringify({ ...HEAD, matchImages: ["reg.io"] }),
+      ["auths: missing (or sets, for scoped credentials)"],
+    ],
     [
       "auths empty",
       JSON.stringify({ ...HEAD, matchImages: ["reg.io"], auths: {} }),
@@ -279,7 +313,221 @@ describe("parsePolicy refuses, listing every problem", () => {
     for (let n = 0; n < POLICY.length - 1; n++) {
       assert.deepEqual(problems(POLICY.slice(0, n)), [NOT_JSON], `cut at ${String(n)}`);
     }
-    assert.equal(parsed(POLICY.slice(0, POLICY.length - 1)).credentials.length, 5);
+    assert.equal(credentialsOf(parsed(POLICY.slice(0, POLICY.length - 1))).length, 5);
+  });
+});
+
+describe("scoped policy (credential sets)", () => {
+  const sets = (policy: Policy): readonly CredentialSet[] => {
+    const { grants } = policy;
+    if (!grants.scoped) assert.fail("unscoped, want scoped");
+    return grants.sets;
+  };
+  const SET_A: CredentialSet = {
+    name: "team-a",
+    secret: "team-a-registry",
+    namespaces: ["team-a", "team-a-*"],
+    onlyWhenSelected: false,
+    // In the order the file keeps them (sorted), so that a parsed set deep-equals this one.
+    credentials: [
+      cred("*.corp.example", "uc", "pw-beta-91c2"),
+      cred("reg.io", "ua", "pw-alpha-7f3a"),
+    ],
+  };
+  const DEFAULT: CredentialSet = {
+    name: "default",
+    secret: null,
+    namespaces: ["*"],
+    onlyWhenSelected: true,
+    credentials: [],
+  };
+
+  test("canonical bytes: no auths, sets in order, each with sorted keys", () => {
+    assert.equal(
+      formatPolicy(["reg.io"], { scoped: true, sets: [SET_A, DEFAULT] }),
+      '{"apiVersion":"nodecred.io/v1","kind":"CredentialPolicy","matchImages":["reg.io"],"sets":[' +
+        '{"auths":{"*.corp.example":{"password":"pw-beta-91c2","username":"uc"},' +
+        '"reg.io":{"password":"pw-alpha-7f3a","username":"ua"}},"name":"team-a",' +
+        '"namespaces":["team-a","team-a-*"],"onlyWhenSelected":false,"secret":"team-a-registry"},' +
+        '{"auths":{},"name":"default","namespaces":["*"],"onlyWhenSelected":true,"secret":null}]}\n',
+    );
+  });
+  test("set order and namespace order are kept; credential order is not", () => {
+    const text = formatPolicy(["reg.io"], { scoped: true, sets: [SET_A, DEFAULT] });
+    const reversedCreds = { ...SET_A, credentials: [...SET_A.credentials].reverse() };
+    assert.notDeepEqual(reversedCreds, SET_A);
+    assert.equal(formatPolicy(["reg.io"], { scoped: true, sets: [reversedCreds, DEFAULT] }), text);
+    assert.notEqual(formatPolicy(["reg.io"], { scoped: true, sets: [DEFAULT, SET_A] }), text);
+    const reversedNs = { ...SET_A, namespaces: [...SET_A.namespaces].reverse() };
+    assert.notEqual(formatPolicy(["reg.io"], { scoped: true, sets: [reversedNs, DEFAULT] }), text);
+  });
+  test("round trip: parse, format again, same bytes", () => {
+    for (const grants of [
+      { scoped: true, sets: SCOPED_SETS },
+      { scoped: true, sets: [SET_A, DEFAULT] },
+    ] as const) {
+      const text = formatPolicy(SCOPED_RULES, grants);
+      const policy = parsed(text);
+      assert.deepEqual(sets(policy), grants.sets);
+      assert.equal(formatPolicy(SCOPED_RULES, policy.grants), text);
+    }
+    assert.equal(formatPolicy(SCOPED_RULES, parsed(SCOPED_POLICY).grants), SCOPED_POLICY);
+  });
+  test("unscoped bytes are unchanged by the scoped format (golden)", () => {
+    // The bytes every node holds today: a scoped-aware reader and writer must not move them.
+    assert.equal(
+      formatPolicy(["reg.io"], unscoped([cred("reg.io", "u", "pw-alpha-7f3a")])),
+      '{"apiVersion":"nodecred.io/v1","auths":{"reg.io":{"password":"pw-alpha-7f3a","username":"u"}},' +
+        '"kind":"CredentialPolicy","matchImages":["reg.io"]}\n',
+    );
+    assert.equal(parsed(POLICY).grants.scoped, false);
+  });
+
+  const head = { ...HEAD, matchImages: ["reg.io"] };
+  const goodSet = {
+    name: "team-a",
+    secret: "team-a-registry",
+    namespaces: ["team-a"],
+    onlyWhenSelected: false,
+    auths: { "reg.io": { username: "u", password: "pw-alpha-7f3a" } },
+  };
+  const doc = (...list: unknown[]): string => JSON.stringify({ ...head, sets: list });
+  test("accepted: a set without credentials (its Secret is not there yet)", () => {
+    const [only] = sets(parsed(doc({ ...goodSet, auths: {} })));
+    assert.deepEqual(only?.credentials, []);
+  });
+  test("accepted: namespaces [] (a set no namespace may use)", () => {
+    assert.deepEqual(sets(parsed(doc({ ...goodSet, namespaces: [] })))[0]?.namespaces, []);
+  });
+  test("accepted: the most sets and patterns", () => {
+    const many = Array.from({ length: MAX_CREDENTIAL_SETS }, (_, i) => ({
+      ...goodSet,
+      name: `s${String(i)}`,
+      namespaces: Array.from({ length: MAX_NAMESPACE_PATTERNS }, (_, j) => `n${String(j)}`),
+    }));
+    assert.equal(sets(parsed(doc(...many))).length, MAX_CREDENTIAL_SETS);
+  });
+
+  const cases: readonly [string, string, readonly string[]][] = [
+    [
+      "auths and sets both",
+      JSON.stringify({ ...head, auths: goodSet.auths, sets: [goodSet] }),
+      ["auths and sets: give one, not both (sets: scoped credentials)"],
+    ],
+    ["sets empty", doc(), ["sets: is empty"]],
+    [
+      "sets not a list",
+      JSON.stringify({ ...head, sets: { "team-a": goodSet } }),
+      ["sets: must be a list of credential sets"],
+    ],
+    [
+      "sets null",
+      JSON.stringify({ ...head, sets: null }),
+      ["sets: must be a list of credential sets"],
+    ],
+    ["a set not an object", doc(goodSet, "team-b"), ["sets[1]: must be an object"]],
+    [
+      "unknown field in a set",
+      doc({ ...goodSet, Secret: "x", priority: 1 }),
+      ['sets[0]: unknown field(s) "Secret", "priority"'],
+    ],
+    [
+      "every field missing",
+      doc({}),
+      [
+        "sets[0].name: missing",
+        "sets[0].secret: missing (null: the default Secret)",
+        "sets[0].namespaces: missing",
+        "sets[0].onlyWhenSelected: missing",
+        "sets[0].auths: missing",
+      ],
+    ],
+    [
+      "fields of the wrong type",
+      doc({ name: 7, secret: 7, namespaces: "team-a", onlyWhenSelected: "yes", auths: [] }),
+      [
+        "sets[0].name: must be a non-empty string",
+        "sets[0].secret: must be a non-empty string or null (the default Secret)",
+        "sets[0].namespaces: must be a list of namespace patterns",
+        "sets[0].onlyWhenSelected: must be true or false",
+        "sets[0].auths: must be an object",
+      ],
+    ],
+    [
+      "empty name and secret",
+      doc({ ...goodSet, name: "", secret: "" }),
+      [
+        "sets[0].name: must be a non-empty string",
+        "sets[0].secret: must be a non-empty string or null (the default Secret)",
+      ],
+    ],
+    [
+      "a namespace pattern not a string",
+      doc({ ...goodSet, namespaces: ["team-a", null, 3] }),
+      ["sets[0].namespaces[1]: must be a string", "sets[0].namespaces[2]: must be a string"],
+    ],
+    [
+      "duplicate names",
+      doc(goodSet, { ...goodSet, secret: "other" }, { ...goodSet, name: "b" }, goodSet),
+      [
+        'sets[1].name: "team-a" is also the name of sets[0]',
+        'sets[3].name: "team-a" is also the name of sets[0]',
+      ],
+    ],
+    [
+      "a bad credential in a set, never quoting it",
+      doc(goodSet, {
+        ...goodSet,
+        name: "b",
+        auths: {
+          "r.io": { auth: `${PASSWORDS[1] ?? ""}!` },
+          [`u:${PASSWORDS[3] ?? ""}@v.io`]: {},
+        },
+      }),
+      [
+        'sets[1].auths["r.io"].auth: not valid base64',
+        'sets[1].auths["REDACTED@v.io"]: has no credentials; give auth, or username and password',
+      ],
+    ],
+    [
+      "too many sets",
+      doc(
+        ...Array.from({ length: MAX_CREDENTIAL_SETS + 1 }, (_, i) => ({
+          ...goodSet,
+          name: `s${String(i)}`,
+        })),
+      ),
+      [`sets: more than ${String(MAX_CREDENTIAL_SETS)} credential sets`],
+    ],
+    [
+      "too many namespace patterns",
+      doc({
+        ...goodSet,
+        namespaces: Array.from({ length: MAX_NAMESPACE_PATTERNS + 1 }, (_, i) => `n${String(i)}`),
+      }),
+      [`sets[0].namespaces: more than ${String(MAX_NAMESPACE_PATTERNS)} patterns`],
+    ],
+    [
+      "the unscoped rules still apply next to sets",
+      JSON.stringify({ ...HEAD, matchImages: [], extra: 1, sets: [goodSet] }),
+      ['unknown field(s) "extra"', "matchImages: is empty"],
+    ],
+  ];
+  for (const [name, text, want] of cases) {
+    test(`refused: ${name}`, () => {
+      assert.deepEqual(problems(text), want);
+    });
+  }
+  test("refused: a scoped file truncated at every cut", () => {
+    for (let n = 0; n < SCOPED_POLICY.length - 1; n += 7) {
+      assert.deepEqual(problems(SCOPED_POLICY.slice(0, n)), [NOT_JSON], `cut at ${String(n)}`);
+    }
+  });
+  test("200,000 problems in one set's auths are collected without a spread", () => {
+    const auths: Record<string, number> = {};
+    for (let i = 0; i < 200_000; i++) auths[`r${String(i)}.io`] = 1;
+    const r = parsePolicy(doc({ ...goodSet, auths }));
+    assert.equal(r.ok ? 0 : r.problems.length, 200_000);
   });
 });
 
@@ -334,7 +582,7 @@ describe("matchingRule (the kubelet's isImageAllowed over the live rules)", () =
   ];
   for (const [name, rules, image, want] of cases) {
     test(name, () => {
-      const policy = parsed(formatPolicy(rules, [cred("reg.io", "u", "pw-alpha-7f3a")]));
+      const policy = parsed(formatPolicy(rules, unscoped([cred("reg.io", "u", "pw-alpha-7f3a")])));
       assert.equal(matchingRule(policy.rules, image)?.pattern, want);
     });
   }

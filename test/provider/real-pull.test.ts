@@ -58,7 +58,7 @@ function writePolicy(
     username: c.username,
     password: c.password,
   }));
-  writeFileSync(file, formatPolicy(matchImages, credentials), { mode: 0o600 });
+  writeFileSync(file, formatPolicy(matchImages, { scoped: false, credentials }), { mode: 0o600 });
 }
 
 /** What the kubelet would do: ask the provider for the image without tag, read the answer. */

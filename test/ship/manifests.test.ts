@@ -39,6 +39,8 @@ describe("manifests/", () => {
       "namespace/nodecred",
       "serviceaccount/nodecred",
       "role.rbac.authorization.k8s.io/nodecred",
+      "clusterrole.rbac.authorization.k8s.io/nodecred-token-audience",
+      "clusterrolebinding.rbac.authorization.k8s.io/nodecred-token-audience",
       "configmap/nodecred-config",
       "daemonset.apps/nodecred",
     ]) {
@@ -60,25 +62,59 @@ describe("manifests/", () => {
     );
   });
 
-  it("grant only named objects, and read and patch only our own DaemonSet", async () => {
-    const roles = (await rendered()).filter((o) => o.kind === "Role" || o.kind === "ClusterRole");
-    assert.ok(
-      roles.every((r) => r.kind === "Role"),
-      "no cluster-wide roles",
+  it("grant reads of our own namespace's objects, and read and patch only our own DaemonSet", async () => {
+    const objs = await rendered();
+    const roles = objs.filter((o) => o.kind === "Role" || o.kind === "ClusterRole");
+    // Cluster-wide only the token audience for the kubelet (audience-rbac.test.ts proves it with
+    // the real authorizer); everything nodecred itself may do is namespaced.
+    assert.deepEqual(
+      roles.filter((r) => r.kind === "ClusterRole").map((r) => r.metadata.name),
+      ["nodecred-token-audience"],
     );
-    const rules = roles.flatMap(
-      (r) => r["rules"] as { resources: string[]; verbs: string[]; resourceNames?: string[] }[],
+    const bindings = objs.filter(
+      (o) => o.kind === "RoleBinding" || o.kind === "ClusterRoleBinding",
     );
+    for (const b of bindings) {
+      const subjects = b["subjects"] as { kind: string; name: string; namespace?: string }[];
+      if (b.kind === "ClusterRoleBinding") {
+        assert.deepEqual(
+          subjects.map((s) => `${s.kind}/${s.name}`),
+          ["Group/system:nodes"],
+        );
+      } else {
+        assert.deepEqual(subjects, [
+          { kind: "ServiceAccount", name: "nodecred", namespace: "nodecred" },
+        ]);
+      }
+    }
+    type Rule = { resources: string[]; verbs: string[]; resourceNames?: string[] };
+    const rules = roles
+      .filter((r) => r.kind === "Role")
+      .flatMap((r) =>
+        (r["rules"] as Rule[]).map((rule) => ({ ...rule, ns: r.metadata.namespace })),
+      );
     for (const rule of rules) {
+      assert.ok(!rule.verbs.some((v) => ["update", "delete", "deletecollection", "*"].includes(v)));
       if (rule.resources.includes("events")) {
         assert.deepEqual(rule.verbs, ["create"]);
+        continue;
+      }
+      assert.equal(rule.ns, "nodecred", `outside nodecred's namespace: ${JSON.stringify(rule)}`);
+      assert.ok(!rule.verbs.includes("create"));
+      if (rule.resources.includes("secrets")) {
+        // Every set's Secret, through one list+watch: only the namespace bounds it.
+        assert.deepEqual(rule, {
+          resources: ["secrets"],
+          apiGroups: [""],
+          verbs: ["get", "list", "watch"],
+          ns: "nodecred",
+        });
         continue;
       }
       assert.ok(
         rule.resourceNames && rule.resourceNames.length === 1,
         `unnamed grant: ${JSON.stringify(rule)}`,
       );
-      assert.ok(!rule.verbs.some((v) => ["create", "update", "delete", "*"].includes(v)));
     }
     const ds = rules.find((r) => r.resources.includes("daemonsets"));
     assert.deepEqual(ds, {
@@ -86,6 +122,7 @@ describe("manifests/", () => {
       resources: ["daemonsets"],
       resourceNames: ["nodecred"],
       verbs: ["get", "patch"],
+      ns: "nodecred",
     });
   });
 

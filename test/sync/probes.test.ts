@@ -138,7 +138,7 @@ describe("sync probes and metrics", { timeout: 120_000 }, () => {
     for (const what of [
       "policy loop: no pass ended in 1860 s (limit 900 s)",
       "config loop: no pass ended in 1860 s",
-      `watch of Secret ${secretName}: nothing heard in 1860 s (limit 1800 s)`,
+      `watch of the Secrets of ${ns}: nothing heard in 1860 s (limit 1800 s)`,
       `watch of ConfigMap ${cmName}: nothing heard in 1860 s`,
     ]) {
       assert.ok(stuck.body.includes(what), `${what} in ${stuck.body}`);
@@ -155,7 +155,7 @@ describe("sync probes and metrics", { timeout: 120_000 }, () => {
     });
     const partly = await eventually("the Secret's side healthy again", async () => {
       const r = await get(sync, "/healthz");
-      return r.body.includes("policy loop") || r.body.includes("Secret") ? undefined : r;
+      return r.body.includes("policy loop") || r.body.includes("Secrets") ? undefined : r;
     });
     assert.equal(partly.status, 503);
     assert.match(partly.body, /config loop: no pass ended/);

@@ -2,7 +2,8 @@
 // the ServiceAccount of manifests/ with exactly the RBAC of manifests/ (the real authorizer
 // decides): credentials rotation and live matchImages edits to the node's policy file, malformed
 // Secrets, ConfigMap → DaemonSet rollout trigger only for what the kubelet reads, Events, least
-// privilege, metrics/readiness, SIGTERM, no secrets in logs.
+// privilege (read-only on the namespace's Secrets, which it lists and watches as one collection),
+// metrics/readiness, SIGTERM, no secrets in logs. Credential sets: scopes.test.ts.
 import assert from "node:assert/strict";
 import { chmodSync, chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -179,7 +180,10 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
     const rules = ["registry.sync.test", "generated.sync.test"];
     writeFileSync(
       join(hostC, policyPath),
-      formatPolicy(rules, [{ key: registry, username: "user", password: passwords[0] ?? "" }]),
+      formatPolicy(rules, {
+        scoped: false,
+        credentials: [{ key: registry, username: "user", password: passwords[0] ?? "" }],
+      }),
       { mode: 0o600 },
     );
     chownSync(join(hostC, "etc/nodecred/credentials"), syncUser.uid, syncUser.gid);
@@ -494,12 +498,28 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
       await apiStatus(saCore.readNamespacedConfigMap({ namespace: ns, name: cmName })),
       200,
     );
-    // ...and nothing else.
+    // Every Secret of its own namespace (the credential sets' Secrets, through one list+watch),
+    // read-only...
+    assert.equal(await apiStatus(saCore.listNamespacedSecret({ namespace: ns })), 200);
     assert.equal(
       await apiStatus(saCore.readNamespacedSecret({ namespace: ns, name: "someone-elses" })),
+      200,
+    );
+    assert.equal(
+      await apiStatus(
+        saCore.createNamespacedSecret({
+          namespace: ns,
+          body: dockerConfigSecret("planted", ns, {}),
+        }),
+      ),
       403,
     );
-    assert.equal(await apiStatus(saCore.listNamespacedSecret({ namespace: ns })), 403);
+    assert.equal(
+      await apiStatus(saCore.deleteNamespacedSecret({ namespace: ns, name: "someone-elses" })),
+      403,
+    );
+    // ...and nothing else.
+    assert.equal(await apiStatus(saCore.listSecretForAllNamespaces()), 403);
     assert.equal(
       await apiStatus(saCore.readNamespacedSecret({ namespace: "default", name: secretName })),
       403,

@@ -27,6 +27,7 @@ import { containerdConfig, writeHostsToml } from "../../env/containerd.ts";
 import { startDaemon, waitUntil } from "../../env/daemon.ts";
 import { issueCert, type KeyPair } from "../../env/pki.ts";
 import type { RegistryEnv } from "../../env/types.ts";
+import { lockNodePorts } from "./host-ports.ts";
 import type { NodeSpec } from "./spec.ts";
 
 const repo = join(import.meta.dirname, "..", "..", "..");
@@ -170,6 +171,16 @@ function removeContainerCgroups(ids: ReadonlySet<string>): void {
 }
 
 export async function startNode(opts: NodeOptions): Promise<TestNode> {
+  const release = await lockNodePorts(`node ${opts.name}`);
+  try {
+    return await startLockedNode(opts, release);
+  } catch (err) {
+    release();
+    throw err;
+  }
+}
+
+async function startLockedNode(opts: NodeOptions, release: () => void): Promise<TestNode> {
   const work = join(opts.dir, `node-${opts.name}`);
   const base = join(work, "containerd");
   const certsDir = join(base, "certs.d");
@@ -357,6 +368,7 @@ ExecStart=/usr/local/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $
         if (!done) await daemon.stop(1000);
       }
       removeContainerCgroups(ids);
+      release();
     },
   };
 }
