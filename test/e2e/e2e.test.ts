@@ -12,22 +12,21 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { testEnv } from "../env/index.ts";
-import { pushImage, skopeoTlsArgs, writeAuthFile } from "../env/image.ts";
+import { pushImage, writeAuthFile } from "../env/image.ts";
 import { issueCert, newCA } from "../env/pki.ts";
 import { startRegistry, type RegistryInstance } from "../env/registry.ts";
 import type { RegistryEnv } from "../env/types.ts";
 import { dockerConfigSecret } from "../sync/cluster.ts";
 import { startControlPlane, type ControlPlane } from "./control-plane.ts";
-import { kubectlFor, refusedPull, steps, waitFor } from "./harness.ts";
+import { kubectlFor, refusedPull, steps, waitFor, writeOverlay, publishImage } from "./harness.ts";
 import { startNode, type TestNode } from "./node/node.ts";
 
-const repo = join(import.meta.dirname, "..", "..");
 const nodeName = "e2e-node";
 const username = "nodecred-e2e";
 const providerConfig = "/etc/nodecred/credential-provider-config.yaml";
@@ -268,17 +267,7 @@ describe("end to end: a real kubelet pulls private images through nodecred", () 
     }
     rmSync(auth);
 
-    const layout = join(dir, "nodecred-image");
-    execFileSync("bash", [join(repo, "scripts/build-image.sh"), layout, "0.1.0"], {
-      stdio: ["ignore", "ignore", "inherit"],
-    });
-    execFileSync("skopeo", [
-      "copy",
-      "--quiet",
-      ...skopeoTlsArgs(publicRegistry.env, "dest-"),
-      `oci:${layout}:0.1.0`,
-      `docker://${publicRegistry.env.host}/nodecred/nodecred:0.1.0`,
-    ]);
+    publishImage(dir, publicRegistry.env);
 
     cp = await startControlPlane(dir, env.bins);
     const registries: RegistryEnv[] = [...privates, publicRegistry].map((r) => r.env);
@@ -302,55 +291,13 @@ describe("end to end: a real kubelet pulls private images through nodecred", () 
     // kube-proxy, the test registry in matchImages). Everything else is as shipped: matching
     // live, defaultCacheDuration 0s.
     patterns = [host(privateRegistry)];
-    const apiPort = new URL(cp.kube.server).port;
-    const apiEnv = [
-      { name: "KUBERNETES_SERVICE_HOST", value: "127.0.0.1" },
-      { name: "KUBERNETES_SERVICE_PORT", value: apiPort },
-    ];
-    const images = [
-      {
-        name: "nodecred/nodecred",
-        newName: `${publicRegistry.env.host}/nodecred/nodecred`,
-        newTag: "0.1.0",
-      },
-    ];
-    // A kustomization in the run's dir on top of one of the repo's (kustomize wants it relative).
-    const writeOverlay = (name: string, base: string, extra: Record<string, unknown>): void => {
-      mkdirSync(join(dir, name));
-      writeFileSync(
-        join(dir, name, "kustomization.yaml"),
-        JSON.stringify({
-          apiVersion: "kustomize.config.k8s.io/v1beta1",
-          kind: "Kustomization",
-          resources: [relative(join(dir, name), join(repo, base))],
-          images,
-          ...extra,
-        }),
-      );
-    };
-    writeOverlay("overlay", "manifests", {
-      patches: [
-        {
-          target: { kind: "DaemonSet", name: "nodecred" },
-          patch: JSON.stringify(
-            ["initContainers/0", "containers/0"].flatMap((c) =>
-              apiEnv.map((value) => ({
-                op: "add",
-                path: `/spec/template/spec/${c}/env/-`,
-                value,
-              })),
-            ),
-          ),
-        },
-        {
-          target: { kind: "ConfigMap", name: "nodecred-config" },
-          patch: JSON.stringify([
-            { op: "replace", path: "/data/matchImages", value: `${patterns.join("\n")}\n` },
-          ]),
-        },
-      ],
+    const imageRegistry = publicRegistry.env.host;
+    writeOverlay(dir, "overlay", "manifests", {
+      imageRegistry,
+      apiServer: cp.kube.server,
+      configMap: [{ op: "replace", path: "/data/matchImages", value: `${patterns.join("\n")}\n` }],
     });
-    writeOverlay("overlay-uninstall", "manifests-uninstall", {});
+    writeOverlay(dir, "overlay-uninstall", "manifests-uninstall", { imageRegistry });
   });
 
   after(async (t) => {

@@ -2,8 +2,13 @@
  * What the end-to-end scenarios share: polling with a deadline, ordered steps that skip the rest
  * after a failure and report their durations, and the pod outcomes read through kubectl.
  */
+import { execFileSync } from "node:child_process";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join, relative } from "node:path";
 import type { TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { skopeoTlsArgs } from "../env/image.ts";
+import type { RegistryEnv } from "../env/types.ts";
 import { kubectl } from "../sync/cluster.ts";
 
 /** Polls `probe` until it returns a value; throws with the last error after `timeoutMs`. */
@@ -123,3 +128,81 @@ export function kubectlFor(kubeconfig: () => string): Kubectl {
 
 /** What the kubelet reports when a registry refused the pull for want of credentials. */
 export const refusedPull = /401|[Uu]nauthorized|authorization failed/;
+
+const repo = join(import.meta.dirname, "..", "..");
+
+/**
+ * A kustomization in `dir/name` on top of one of the repo's (`manifests`, `manifests-uninstall`;
+ * kustomize wants it relative) with only what a test cluster needs: our image from the test's
+ * registry, the API server's address for both containers (there is no kube-proxy), and JSON patch
+ * operations on the ConfigMap. Returns its directory.
+ */
+export function writeOverlay(
+  dir: string,
+  name: string,
+  base: string,
+  opts: {
+    readonly imageRegistry: string;
+    readonly apiServer?: string;
+    readonly configMap?: readonly Record<string, unknown>[];
+  },
+): string {
+  const overlay = join(dir, name);
+  mkdirSync(overlay);
+  const patches: Record<string, unknown>[] = [];
+  if (opts.apiServer !== undefined) {
+    const apiEnv = [
+      { name: "KUBERNETES_SERVICE_HOST", value: "127.0.0.1" },
+      { name: "KUBERNETES_SERVICE_PORT", value: new URL(opts.apiServer).port },
+    ];
+    patches.push({
+      target: { kind: "DaemonSet", name: "nodecred" },
+      patch: JSON.stringify(
+        ["initContainers/0", "containers/0"].flatMap((c) =>
+          apiEnv.map((value) => ({ op: "add", path: `/spec/template/spec/${c}/env/-`, value })),
+        ),
+      ),
+    });
+  }
+  if (opts.configMap !== undefined) {
+    patches.push({
+      target: { kind: "ConfigMap", name: "nodecred-config" },
+      patch: JSON.stringify(opts.configMap),
+    });
+  }
+  writeFileSync(
+    join(overlay, "kustomization.yaml"),
+    JSON.stringify({
+      apiVersion: "kustomize.config.k8s.io/v1beta1",
+      kind: "Kustomization",
+      resources: [relative(overlay, join(repo, base))],
+      images: [
+        {
+          name: "nodecred/nodecred",
+          newName: `${opts.imageRegistry}/nodecred/nodecred`,
+          newTag: "0.1.0",
+        },
+      ],
+      ...(patches.length > 0 ? { patches } : {}),
+    }),
+  );
+  return overlay;
+}
+
+/**
+ * Our image as a user would get it: built without a Docker engine (scripts/build-image.sh) and
+ * pushed to `registry` as nodecred/nodecred:0.1.0, the name writeOverlay points the manifests at.
+ */
+export function publishImage(dir: string, registry: RegistryEnv): void {
+  const layout = join(dir, "nodecred-image");
+  execFileSync("bash", [join(repo, "scripts/build-image.sh"), layout, "0.1.0"], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  execFileSync("skopeo", [
+    "copy",
+    "--quiet",
+    ...skopeoTlsArgs(registry, "dest-"),
+    `oci:${layout}:0.1.0`,
+    `docker://${registry.host}/nodecred/nodecred:0.1.0`,
+  ]);
+}

@@ -12,19 +12,18 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { join, relative } from "node:path";
+import { mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { parse as parseYaml } from "yaml";
 import { testEnv } from "../env/index.ts";
-import { pushImage, skopeoTlsArgs, writeAuthFile } from "../env/image.ts";
+import { pushImage, writeAuthFile } from "../env/image.ts";
 import { startRegistry, type RegistryInstance } from "../env/registry.ts";
 import { dockerConfigSecret } from "../sync/cluster.ts";
 import { startControlPlane, type ControlPlane } from "./control-plane.ts";
-import { kubectlFor, refusedPull, steps, waitFor } from "./harness.ts";
+import { kubectlFor, refusedPull, steps, waitFor, writeOverlay, publishImage } from "./harness.ts";
 import { startNode, type TestNode } from "./node/node.ts";
 
-const repo = join(import.meta.dirname, "..", "..");
 const providerConfig = "/etc/nodecred/credential-provider-config.yaml";
 const policyFile = "/etc/nodecred/credentials/policy.json";
 const robotA = "team-a-robot";
@@ -174,17 +173,7 @@ describe("scoped credentials: per-namespace pulls on real kubelets, without imag
       }
     }
     rmSync(auth);
-    const layout = join(dir, "nodecred-image");
-    execFileSync("bash", [join(repo, "scripts/build-image.sh"), layout, "0.1.0"], {
-      stdio: ["ignore", "ignore", "inherit"],
-    });
-    execFileSync("skopeo", [
-      "copy",
-      "--quiet",
-      ...skopeoTlsArgs(publicRegistry.env, "dest-"),
-      `oci:${layout}:0.1.0`,
-      `docker://${publicRegistry.env.host}/nodecred/nodecred:0.1.0`,
-    ]);
+    publishImage(dir, publicRegistry.env);
     cp = await startControlPlane(dir, env.bins);
 
     for (const ns of ["team-a", "team-b"]) await kc(["create", "namespace", ns]);
@@ -198,48 +187,14 @@ describe("scoped credentials: per-namespace pulls on real kubelets, without imag
     await kc(["apply", "-f", "-"], serviceAccount("team-a", "ci", "team-a-ci"));
     await kc(["apply", "-f", "-"], serviceAccount("team-b", "borrower", "team-a"));
 
-    const overlay = join(dir, "overlay");
-    mkdirSync(overlay);
-    const apiEnv = [
-      { name: "KUBERNETES_SERVICE_HOST", value: "127.0.0.1" },
-      { name: "KUBERNETES_SERVICE_PORT", value: new URL(cp.kube.server).port },
-    ];
-    writeFileSync(
-      join(overlay, "kustomization.yaml"),
-      JSON.stringify({
-        apiVersion: "kustomize.config.k8s.io/v1beta1",
-        kind: "Kustomization",
-        resources: [relative(overlay, join(repo, "manifests"))],
-        images: [
-          {
-            name: "nodecred/nodecred",
-            newName: `${publicRegistry.env.host}/nodecred/nodecred`,
-            newTag: "0.1.0",
-          },
-        ],
-        patches: [
-          {
-            target: { kind: "DaemonSet", name: "nodecred" },
-            patch: JSON.stringify(
-              ["initContainers/0", "containers/0"].flatMap((c) =>
-                apiEnv.map((value) => ({
-                  op: "add",
-                  path: `/spec/template/spec/${c}/env/-`,
-                  value,
-                })),
-              ),
-            ),
-          },
-          {
-            target: { kind: "ConfigMap", name: "nodecred-config" },
-            patch: JSON.stringify([
-              { op: "replace", path: "/data/matchImages", value: `${host()}\n` },
-              { op: "add", path: "/data/credentialSets", value: credentialSets(["team-a"]) },
-            ]),
-          },
-        ],
-      }),
-    );
+    writeOverlay(dir, "overlay", "manifests", {
+      imageRegistry: publicRegistry.env.host,
+      apiServer: cp.kube.server,
+      configMap: [
+        { op: "replace", path: "/data/matchImages", value: `${host()}\n` },
+        { op: "add", path: "/data/credentialSets", value: credentialSets(["team-a"]) },
+      ],
+    });
   });
 
   after(async (t) => {
