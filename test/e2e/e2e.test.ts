@@ -188,26 +188,14 @@ describe("end to end: a real kubelet pulls private images through nodecred", () 
     return registry.env.host;
   };
   let patterns: string[] = [];
-  const matchImagesPatch = (list: readonly string[]): string =>
-    JSON.stringify({ data: { matchImages: `${list.join("\n")}\n` } });
-  /** What a user does: `kubectl patch` of our ConfigMap (a merge patch). */
-  const patchConfigMap = async (patch: string): Promise<void> => {
-    await kc([
-      "-n",
-      "nodecred",
-      "patch",
-      "configmap",
-      "nodecred-config",
-      "--type=merge",
-      "-p",
-      patch,
-    ]);
-  };
+  const matchImagesPatch = (list: readonly string[]): object => ({
+    data: { matchImages: `${list.join("\n")}\n` },
+  });
   /** Sets matchImages and waits until the node's policy file holds them; seconds it took. */
   const setPatternsLive = async (list: string[]): Promise<number> => {
     patterns = list;
     const start = performance.now();
-    await patchConfigMap(matchImagesPatch(list));
+    await kc.patchConfigMap(matchImagesPatch(list));
     await waitFor(
       "the node's policy file to hold the new matchImages",
       () =>
@@ -466,7 +454,7 @@ describe("end to end: a real kubelet pulls private images through nodecred", () 
       rolledOutPatterns = [host(samePortRegistry), host(newPortRegistry)];
       patterns = rolledOutPatterns;
       await timed(t, "6 new port rollout", async () => {
-        await patchConfigMap(matchImagesPatch(rolledOutPatterns));
+        await kc.patchConfigMap(matchImagesPatch(rolledOutPatterns));
         await waitFor(
           "the template to change",
           async () => ((await templateHash()).hash !== before.hash ? true : undefined),
@@ -497,7 +485,7 @@ describe("end to end: a real kubelet pulls private images through nodecred", () 
       const before = await templateHash();
       const restarts = journal("systemctl-restart");
       await timed(t, "7 matching kubelet rollout", async () => {
-        await patchConfigMap(JSON.stringify({ data: { matching: "kubelet" } }));
+        await kc.patchConfigMap({ data: { matching: "kubelet" } });
         await waitFor(
           "the template to change",
           async () => ((await templateHash()).hash !== before.hash ? true : undefined),
@@ -524,7 +512,7 @@ describe("end to end: a real kubelet pulls private images through nodecred", () 
       const configBefore = nodeFile(providerConfig);
       const policyBefore = nodeFile(policyFile);
       await timed(t, "8a invalid ConfigMap", async () => {
-        await patchConfigMap(JSON.stringify({ data: { defaultCacheDuration: "five minutes" } }));
+        await kc.patchConfigMap({ data: { defaultCacheDuration: "five minutes" } });
         await waitFor(
           "a ConfigRejected event",
           async () => {
@@ -546,7 +534,7 @@ describe("end to end: a real kubelet pulls private images through nodecred", () 
       assert.deepEqual(await templateHash(), before, "no template change");
       assert.equal(nodeFile(providerConfig), configBefore, "nothing written to the node");
       assert.equal(nodeFile(policyFile), policyBefore, "the policy file kept");
-      await patchConfigMap(JSON.stringify({ data: { defaultCacheDuration: "0s" } }));
+      await kc.patchConfigMap({ data: { defaultCacheDuration: "0s" } });
     }),
   );
 
@@ -558,7 +546,7 @@ describe("end to end: a real kubelet pulls private images through nodecred", () 
       node?.refuseProviderConfigContaining(broken);
       await timed(t, "8b rollback", async () => {
         // With matching: kubelet a matchImages edit changes the kubelet's config.
-        await patchConfigMap(matchImagesPatch([...rolledOutPatterns, broken]));
+        await kc.patchConfigMap(matchImagesPatch([...rolledOutPatterns, broken]));
         await waitFor(
           "apply to roll back (exit 6) and then not retry (exit 8)",
           async () => {
@@ -603,7 +591,7 @@ describe("end to end: a real kubelet pulls private images through nodecred", () 
       // Fixing the ConfigMap resumes the rollout.
       node?.refuseProviderConfigContaining(null);
       await timed(t, "8b recovery", async () => {
-        await patchConfigMap(matchImagesPatch(rolledOutPatterns));
+        await kc.patchConfigMap(matchImagesPatch(rolledOutPatterns));
         await kc(["-n", "nodecred", "rollout", "status", "daemonset/nodecred", "--timeout=240s"]);
       });
       assert.equal(nodeFile(providerConfig), configBefore);

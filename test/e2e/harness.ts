@@ -86,6 +86,8 @@ export interface Kubectl {
   /** The messages of the Events about one pod, one per line. */
   podEvents(namespace: string, name: string): Promise<string>;
   nodeReady(name: string): Promise<boolean>;
+  /** What a user does: `kubectl patch` of nodecred's ConfigMap (a merge patch). */
+  patchConfigMap(patch: unknown): Promise<void>;
 }
 
 export function kubectlFor(kubeconfig: () => string): Kubectl {
@@ -122,6 +124,19 @@ export function kubectlFor(kubeconfig: () => string): Kubectl {
         name,
       ]);
       return n.status.conditions.some((c) => c.type === "Ready" && c.status === "True");
+    },
+    async patchConfigMap(patch: unknown): Promise<void> {
+      const merge = JSON.stringify(patch);
+      await kc([
+        "-n",
+        "nodecred",
+        "patch",
+        "configmap",
+        "nodecred-config",
+        "--type=merge",
+        "-p",
+        merge,
+      ]);
     },
   });
 }

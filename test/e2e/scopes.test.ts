@@ -126,16 +126,7 @@ describe("scoped credentials: per-namespace pulls on real kubelets, without imag
 
   const setTeamA = async (namespaces: readonly string[]): Promise<number> => {
     const start = performance.now();
-    await kc([
-      "-n",
-      "nodecred",
-      "patch",
-      "configmap",
-      "nodecred-config",
-      "--type=merge",
-      "-p",
-      JSON.stringify({ data: { credentialSets: credentialSets(namespaces) } }),
-    ]);
+    await kc.patchConfigMap({ data: { credentialSets: credentialSets(namespaces) } });
     await waitFor(
       "the node's policy file to hold the new scope of team-a",
       () =>
