@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
-import type { EventSpec, KubeApi, ObjectRef } from "../cluster/kube-api.ts";
+import { versionOf, type EventSpec, type KubeApi, type ObjectRef } from "../cluster/kube-api.ts";
 import { nodecredPaths } from "../core/flavour.ts";
 import { parseAppliedStatus, type AppliedStatus } from "../core/kubelet-config.ts";
 import { formatProblem, type Problem } from "../core/problems.ts";
@@ -9,7 +9,13 @@ import { hostPaths } from "../host/host-paths.ts";
 import type { Logger } from "../log.ts";
 import { healthzOk } from "../process/kubelet-control.ts";
 import { jitteredBackoff } from "./backoff.ts";
-import { configHashAnnotation, syncConfig, type RejectedVersion } from "./config-rollout.ts";
+import {
+  configHashAnnotation,
+  rolloutGate,
+  syncConfig,
+  type PolicyVerdict,
+  type RejectedVersion,
+} from "./config-rollout.ts";
 import { healthBounds, stuckReason } from "./health.ts";
 import { syncPolicy, type PolicyOutcome } from "./policy-sync.ts";
 import { syncMetrics, type SyncMetrics } from "./metrics.ts";
@@ -343,10 +349,28 @@ export async function startSync(
       );
     }
   };
+  /**
+   * The policy loop's verdict on the ConfigMap's versions, which the config loop waits for
+   * (config-rollout.ts rolloutGate); `configWaits`: the config loop is waiting for the next one.
+   */
+  let verdict: PolicyVerdict | null = null;
+  let configWaits = false;
+  const decided = (next: PolicyVerdict): void => {
+    verdict = next;
+    if (configWaits) {
+      configWaits = false;
+      configLoop.markDirty();
+    }
+  };
   const policyLoop = new ReconcileLoop({
     resyncMs: config.resyncMs,
     backoff: jitteredBackoff(500, 30_000),
     onError: (err) => {
+      // A pass that failed refuses nothing: the rollout does not wait on a broken disk.
+      const configMap = watched.configMap?.current();
+      if (configMap !== undefined && configMap !== null) {
+        decided({ resourceVersion: versionOf(configMap).resourceVersion, refused: false });
+      }
       metrics.reconciles.inc({ loop: "policy", result: "error" });
       metrics.errors.inc({ source: "reconcile" });
       const denied = errorText(err).includes("EACCES") || errorText(err).includes("EPERM");
@@ -379,6 +403,10 @@ export async function startSync(
         },
       });
       lastPolicy = outcome;
+      decided({
+        resourceVersion: outcome.configResourceVersion,
+        refused: outcome.file.kind === "refused",
+      });
       metrics.reconciles.inc({ loop: "policy", result: "ok" });
       policyGood =
         (outcome.file.kind === "written" || outcome.file.kind === "unchanged") &&
@@ -403,6 +431,17 @@ export async function startSync(
     reconcile: async () => {
       const configMap = watched.configMap?.current();
       if (configMap === undefined) return;
+      const gate = rolloutGate(configMap, verdict);
+      if (gate !== "go") {
+        configWaits = true;
+        if (gate === "refused" && firstTime(`rollout-held-${verdict?.resourceVersion ?? ""}`)) {
+          log.warn("ConfigMap not rolled out: its credential sets are refused (ConfigRejected)", {
+            object: `${configMapRef.namespace}/${configMapRef.name}`,
+            resourceVersion: verdict?.resourceVersion ?? "",
+          });
+        }
+        return;
+      }
       const outcome = await syncConfig({
         api,
         configMap,

@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { CoreV1Api, type CoreV1Event, type V1ConfigMap } from "@kubernetes/client-node";
+import { AppsV1Api, CoreV1Api, type CoreV1Event, type V1ConfigMap } from "@kubernetes/client-node";
 import { parsePolicy } from "../../provider/core/policy.ts";
 import { testEnv } from "../env/index.ts";
 import {
@@ -65,6 +65,11 @@ function counter(metrics: string, name: string): number {
 describe("credential sets through the sync container", { timeout: 180_000 }, () => {
   const admin = adminKubeConfig();
   const core = admin.makeApiClient(CoreV1Api);
+  const apps = admin.makeApiClient(AppsV1Api);
+  /** The DaemonSet template's kubelet config hash: what a rollout changes. */
+  const templateHash = async (): Promise<string | undefined> =>
+    (await apps.readNamespacedDaemonSet({ namespace: ns, name: "nodecred" })).spec?.template
+      .metadata?.annotations?.["nodecred.io/kubelet-config-hash"];
   const dir = scratchDir("scopes");
   const host = join(dir, "node");
   const policyFile = join(host, "etc/nodecred/credentials/policy.json");
@@ -219,11 +224,14 @@ describe("credential sets through the sync container", { timeout: 180_000 }, () 
     assert.doesNotMatch(updated.message ?? "", /team-b-registry|nodecred-credentials/);
   });
 
-  it("refuses a ConfigMap that names a Secret that does not exist: one Event, file unchanged", async () => {
+  it("refuses a ConfigMap that names a Secret that does not exist: one Event, file unchanged, no rollout", async () => {
     const before = readFileSync(policyFile);
+    const hashBefore = await templateHash();
     const rejected = counter(await sync.metrics(), "nodecred_config_rejected_total");
+    // With a change the kubelet reads too (its cache duration): refused, it must not roll out.
     const cm = await setConfig({
       ...data,
+      defaultCacheDuration: "1s",
       credentialSets: `${twoSets}team-c:\n  secret: team-c-registry\n  namespaces: [team-c]\n`,
     });
     const event = await eventually("a ConfigRejected event", async () =>
@@ -250,6 +258,8 @@ describe("credential sets through the sync container", { timeout: 180_000 }, () 
     assert.equal((await events("ConfigRejected")).length, 1, "one Event for that version");
     assert.match((await sync.readyz()).body, /refused/);
     assert.notEqual((await sync.readyz()).status, 200);
+    assert.equal(await templateHash(), hashBefore, "no rollout of a refused ConfigMap");
+    assert.match(sync.logs(), /ConfigMap not rolled out: its credential sets are refused/);
 
     // Creating the Secret is enough: the same ConfigMap version now goes through.
     await core.createNamespacedSecret({
@@ -260,6 +270,10 @@ describe("credential sets through the sync container", { timeout: 180_000 }, () 
     });
     await eventually("team-c in the file", () => (setNamed("team-c") ? true : undefined));
     assert.equal((await sync.readyz()).status, 200);
+    // Now usable, the same version rolls out.
+    await eventually("the rollout of the accepted version", async () =>
+      (await templateHash()) !== hashBefore ? true : undefined,
+    );
     await setConfig(data);
     await eventually("team-c gone again", () => (setNamed("team-c") ? undefined : true));
     await core.deleteNamespacedSecret({ namespace: ns, name: "team-c-registry" });
