@@ -20,6 +20,21 @@ import type { CredentialSet } from "../../provider/core/policy.ts";
 
 const problemsOf = (r: Result<unknown>): readonly Problem[] => (r.ok ? [] : r.problems);
 
+/** Exactly these problems, in order: each path, and a message matching its pattern. */
+function assertProblems(
+  got: readonly Problem[],
+  want: readonly (readonly [string, RegExp])[],
+): void {
+  assert.deepEqual(
+    got.map((p) => p.path),
+    want.map(([p]) => p),
+    JSON.stringify(got),
+  );
+  want.forEach(([, message], i) => {
+    assert.match(got[i]?.message ?? "", message);
+  });
+}
+
 function sets(text: string): readonly CredentialSetSpec[] {
   const r = parseCredentialSets(text);
   if (!r.ok) assert.fail(JSON.stringify(r.problems));
@@ -264,15 +279,7 @@ describe("credentialSets: refused, every problem with its path", () => {
   ];
   for (const [name, text, want] of cases) {
     it(name, () => {
-      const got = problemsOf(parseCredentialSets(text));
-      assert.deepEqual(
-        got.map((p) => p.path),
-        want.map(([p]) => p),
-        JSON.stringify(got),
-      );
-      want.forEach(([, message], i) => {
-        assert.match(got[i]?.message ?? "", message);
-      });
+      assertProblems(problemsOf(parseCredentialSets(text)), want);
     });
   }
   it("through the ConfigMap: the same problems, beside the other keys'", () => {
@@ -465,14 +472,7 @@ describe("setConflicts: two sets that would both answer one pull", () => {
   for (const [name, given, want] of cases) {
     it(name, () => {
       const got = setConflicts(given);
-      assert.deepEqual(
-        got.map((p) => p.path),
-        want.map(([p]) => p),
-        JSON.stringify(got),
-      );
-      want.forEach(([, message], i) => {
-        assert.match(got[i]?.message ?? "", message);
-      });
+      assertProblems(got, want);
       for (const p of got) {
         assert.ok(!JSON.stringify(p).includes("FAKE-set"), "a credential in a problem");
       }
