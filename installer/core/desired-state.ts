@@ -6,8 +6,7 @@ import { editKubeletFlagsFile } from "./kubelet-flags.ts";
 import { kubeletSpec, kubeletSpecHash, type KubeletSpec } from "./kubelet-config.ts";
 import type { KubeletVersion } from "./kubelet-version.ts";
 import { mergeProviders, providerNames, removeProviders } from "./merge-config.ts";
-import { parsePolicy, type Policy } from "../../provider/core/policy.ts";
-import { nextPolicy } from "./policy-file.ts";
+import { currentPolicy, nextPolicy } from "./policy-file.ts";
 import { problem, type Problem, type Result } from "./problems.ts";
 import { providerToPlain, renderCredentialProviderConfig } from "./render-config.ts";
 import { findOwned, type FileRole, type NodeState } from "./state.ts";
@@ -76,13 +75,6 @@ function parentsOf(path: string): string[] {
   return out;
 }
 
-/** The node's policy file as the provider reads it; null when absent or not valid. */
-function currentPolicy(file: CurrentFile | null): Policy | null {
-  if (file === null) return null;
-  const parsed = parsePolicy(decoder.decode(file.bytes));
-  return parsed.ok ? parsed.policy : null;
-}
-
 function checkMerged(
   text: string,
   path: string,
@@ -115,7 +107,7 @@ export function desiredNodeState(inputs: NodeInputs): Result<DesiredState> {
   const policy = nextPolicy({
     credentials: { ok: true, value: inputs.credentials },
     settings: { ok: true, value: settings },
-    current: currentPolicy(inputs.current.get(nodecredPaths.policyFile) ?? null),
+    current: currentPolicy(inputs.current.get(nodecredPaths.policyFile)?.bytes ?? null),
   });
   if (policy.kind === "refused") return { ok: false, problems: policy.problems };
   if (policy.kind === "incomplete") {

@@ -132,6 +132,16 @@ export function nextPolicy(sources: PolicySources): NextPolicy {
   return written(matchImages, { scoped: true, sets });
 }
 
+/**
+ * The node's policy file as it is, read as the provider reads it; null when absent or not a valid
+ * policy (then every part is taken from the cluster). Apply and sync both start from this.
+ */
+export function currentPolicy(bytes: Uint8Array | null): Policy | null {
+  if (bytes === null) return null;
+  const parsed = parsePolicy(new TextDecoder().decode(bytes));
+  return parsed.ok ? parsed.policy : null;
+}
+
 /** The bytes, and the policy as the provider will read them (its own reader: one format). */
 function written(matchImages: readonly string[], grants: Grants): NextPolicy {
   const text = formatPolicy(matchImages, grants);

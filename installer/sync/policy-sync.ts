@@ -1,7 +1,7 @@
 import type { Credential } from "../../provider/core/keyring.ts";
-import { parsePolicy, type Grants, type Policy } from "../../provider/core/policy.ts";
+import type { Grants } from "../../provider/core/policy.ts";
 import type { ApiObject } from "../cluster/kube-api.ts";
-import { nextPolicy } from "../core/policy-file.ts";
+import { currentPolicy, nextPolicy } from "../core/policy-file.ts";
 import type { Problem, Result } from "../core/problems.ts";
 import { checkConfigMapObject, type RejectedVersion } from "./config-rollout.ts";
 import type { DecodedSecret, SecretDecoder } from "./secret-decoder.ts";
@@ -53,8 +53,6 @@ export interface PolicyOutcome {
   readonly configUid: string;
   readonly file: FileState;
 }
-
-const decoder = new TextDecoder();
 
 function stateOf(decoded: DecodedSecret | undefined, listed: boolean): SecretState {
   if (!listed) return { kind: "unknown" };
@@ -114,9 +112,7 @@ export async function syncPolicy(deps: {
     deps.configMap === undefined
       ? ({ kind: "unknown" } as const)
       : checkConfigMapObject(deps.configMap);
-  const currentBytes = await deps.read();
-  const parsed = currentBytes === null ? null : parsePolicy(decoder.decode(currentBytes));
-  const current: Policy | null = parsed?.ok === true ? parsed.policy : null;
+  const current = currentPolicy(await deps.read());
 
   // The sets the next file is made of: the ConfigMap's when it is valid, else the file's own.
   const credentialSets =
