@@ -24,13 +24,28 @@ COPY provider/ provider/
 COPY installer/ installer/
 RUN npm run build
 
-FROM ${NODE_IMAGE}
-# nsenter (util-linux, part of the base) runs `systemctl restart` in the host's namespaces.
-RUN command -v nsenter
+# Node, its libraries and busybox for the target platform, assembled into /rootfs by the same
+# script as scripts/build-image.sh (the image without a Docker engine): Node stripped, only what
+# runs. The official Node image is only the source of the node binary (the same release as the
+# project's npm `node` package) and of the libraries it links.
+FROM ${NODE_IMAGE} AS runtime
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends binutils busybox-static file \
+ && rm -rf /var/lib/apt/lists/*
+COPY scripts/image-runtime.sh /src/scripts/
+RUN bash /src/scripts/image-runtime.sh /rootfs /usr/local/bin/node
+
+FROM scratch
+COPY --from=runtime /rootfs/ /
+# The files of `npm run build` the image runs; scripts/build-image.sh reads this list. Two installer
+# bundles: every command (the entrypoint, the apply init container) and `run` only (the sync
+# container, which then loads none of apply's modules; scripts/build-installer.sh).
 COPY --from=build /src/dist/installer/nodecred-installer.mjs /opt/nodecred/nodecred-installer.mjs
+COPY --from=build /src/dist/installer/nodecred-sync.mjs /opt/nodecred/nodecred-sync.mjs
 COPY --from=build /src/dist/bin/nodecred-provider-linux-amd64 /opt/nodecred/bin/nodecred-provider-linux-amd64
 COPY --from=build /src/dist/bin/nodecred-provider-linux-arm64 /opt/nodecred/bin/nodecred-provider-linux-arm64
 COPY --from=build /src/dist/bin/nodecred-provider-linux-amd64.sha256 /opt/nodecred/bin/nodecred-provider-linux-amd64.sha256
 COPY --from=build /src/dist/bin/nodecred-provider-linux-arm64.sha256 /opt/nodecred/bin/nodecred-provider-linux-arm64.sha256
 USER 0
+ENV PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin
 ENTRYPOINT ["node", "/opt/nodecred/nodecred-installer.mjs"]

@@ -12,8 +12,9 @@
  *   (e) what the limits cost on every pull: the provider binary answering one request from the
  *       policy file each case makes (live matching runs it for every image);
  *   (d) with the test environment (scripts/bench-limits --cluster): the sync container itself,
- *       `nodecred-installer run` (the bundle) against a real kube-apiserver, its peak RSS while the
- *       Secret and the ConfigMap go from the baseline to the largest ones, each mode.
+ *       `run` as manifests/daemonset.yaml runs it (its bundle, nodecred-sync.mjs, and its Node
+ *       flags) against a real kube-apiserver, its peak RSS while the Secret and the ConfigMap go
+ *       from the baseline to the largest ones, each mode.
  * Baseline, measured in the same run: the shipped manifests/configmap.yaml with a one-registry
  * Secret. Informational, not a pass/fail test.
  * Usage: node scripts/bench-limits.ts [RUNS]   (default 5; after `npm run build`; (d) runs when
@@ -33,6 +34,7 @@ import { nextPolicy } from "../installer/core/policy-file.ts";
 import { defaultTemplate } from "../installer/core/render-config.ts";
 import { checkConfigMapForRollout } from "../installer/core/rollout-check.ts";
 import { credentialsFromSecret } from "../installer/core/secret.ts";
+import { localCommand } from "./manifest-command.ts";
 
 /** The policy file apply would write on a node without one (policy-file.ts nextPolicy). */
 function policyFileBytes(settings: Settings, credentials: readonly Credential[]): Uint8Array {
@@ -437,11 +439,12 @@ async function syncProcess(): Promise<SyncPhase[]> {
   const policy = join(host, "etc/nodecred/credentials/policy.json");
   const applied = join(work, "applied.json");
   writeFileSync(applied, cluster.appliedStatusFor(base.configMapData));
+  // As manifests/daemonset.yaml runs it: its Node flags and bundle (nodecred-sync.mjs).
+  const sync = localCommand(repo, "sync");
   const child = spawn(
-    node,
+    sync.node,
     [
-      installer,
-      "run",
+      ...sync.args,
       "--listen=127.0.0.1:0",
       `--kubeconfig=${env.kube.kubeconfig}`,
       `--namespace=${ns}`,
@@ -609,7 +612,7 @@ pulls.forEach((p, i) => {
   );
 });
 if (withCluster) {
-  console.log("\n(d) the sync container: `nodecred-installer run` (bundle) against kube-apiserver");
+  console.log("\n(d) the sync container: `run` (nodecred-sync.mjs) against kube-apiserver");
   console.log(
     `${"".padEnd(50)}${"to policy ms".padStart(13)}${"peak RSS MB".padStart(13)}${"anon MB".padStart(9)}`,
   );

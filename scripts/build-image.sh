@@ -3,12 +3,14 @@
 # The Dockerfile is how releases are built; this script builds the same image contents with umoci,
 # FROM scratch, as the OCI layout image oci:LAYOUT_DIR:TAG, so that the end-to-end tests can push it
 # to a test registry and have a real kubelet/containerd run it on a machine with no Docker engine.
-# The rootfs holds what the Dockerfile's final image gives the manifests:
-#   /opt/nodecred/...                        the files the Dockerfile COPYs out of `npm run build`
-#   /usr/local/bin/node + the libraries it links   the project's own Node 24 (the npm `node` package)
-#   /bin/busybox + nsenter, sleep, sh        Debian's static busybox (busybox-static)
-# amd64 only: the image's Node and busybox are this machine's own binaries.
-# Needs: `npm run build` done, umoci, file, ldd, busybox-static. Run as root (or umoci unpacks
+# The rootfs holds what the Dockerfile's final image (FROM scratch) holds:
+#   /opt/nodecred/...   the files of `npm run build` the Dockerfile's `COPY --from=build` lines name
+#   the rest            scripts/image-runtime.sh, also run by the Dockerfile: the project's own Node 24
+#                       (the npm `node` package) stripped, the libraries it links, Debian's static
+#                       busybox with nsenter, sleep, sh
+# test/ship/image-contents.test.ts compares the two. amd64 only: the image's Node and busybox are
+# this machine's own binaries.
+# Needs: `npm run build` done, umoci, file, ldd, strip (binutils), busybox-static. Run as root (or umoci unpacks
 # rootless); every file in the image is owned by root:root and readable by any user.
 set -euo pipefail
 
@@ -24,18 +26,17 @@ tag=$2
 repo=$(cd "$(dirname "$0")/.." && pwd)
 
 [[ "$(uname -m)" == x86_64 ]] || die "builds amd64 images only, this machine is $(uname -m)"
-for tool in umoci file ldd; do
+for tool in umoci file ldd strip gzip; do
   command -v "$tool" >/dev/null || die "$tool not found"
 done
 
-# What the Dockerfile copies from the build stage (source in the repo, destination in the image).
-copies=(
-  dist/installer/nodecred-installer.mjs:/opt/nodecred/nodecred-installer.mjs:0644
-  dist/bin/nodecred-provider-linux-amd64:/opt/nodecred/bin/nodecred-provider-linux-amd64:0755
-  dist/bin/nodecred-provider-linux-arm64:/opt/nodecred/bin/nodecred-provider-linux-arm64:0755
-  dist/bin/nodecred-provider-linux-amd64.sha256:/opt/nodecred/bin/nodecred-provider-linux-amd64.sha256:0644
-  dist/bin/nodecred-provider-linux-arm64.sha256:/opt/nodecred/bin/nodecred-provider-linux-arm64.sha256:0644
-)
+# What the Dockerfile's final stage copies from the build stage: its `COPY --from=build /src/SOURCE
+# DEST` lines are the one list of the image's /opt/nodecred files (modes as the build made them).
+copies=()
+while read -r src dest; do
+  copies+=("$src:$dest")
+done < <(sed -n 's#^COPY --from=build /src/\([^ ]*\) \([^ ]*\)$#\1 \2#p' "$repo/Dockerfile")
+((${#copies[@]} > 0)) || die "no COPY --from=build lines in $repo/Dockerfile"
 missing=()
 for c in "${copies[@]}"; do
   src=${c%%:*}
@@ -62,18 +63,6 @@ node_major=$("$node_bin" -p 'process.versions.node.split(".")[0]')
 version=$("$node_bin" -p 'JSON.parse(require("fs").readFileSync(process.argv[1], "utf8")).version' \
   "$repo/package.json")
 
-busybox=/bin/busybox
-[[ -f "$busybox" ]] && file -bL "$busybox" | grep -q 'statically linked' ||
-  die "$busybox is not Debian's static busybox (apt-get install busybox-static)"
-
-# Every library the dynamic linker loads for node, the loader itself included, by the names ldd prints.
-libs=()
-while read -r line; do
-  [[ "$line" == *"not found"* ]] && die "node links a library this machine lacks: $line"
-  if [[ "$line" =~ =\>\ (/[^ ]+) ]] || [[ "$line" =~ ^(/[^ ]+) ]]; then libs+=("${BASH_REMATCH[1]}"); fi
-done < <(ldd "$node_bin")
-((${#libs[@]} > 0)) || die "ldd listed no libraries for $node_bin"
-
 if [[ -e "$layout" && ! -e "$layout/oci-layout" ]] && [[ -n "$(ls -A "$layout")" ]]; then
   die "$layout exists and is not an OCI image layout"
 fi
@@ -95,22 +84,15 @@ umoci unpack "${unpack_opts[@]}" --image "$layout:$building" "$work/bundle" >/de
 rootfs=$work/bundle/rootfs
 
 for c in "${copies[@]}"; do
-  IFS=: read -r src dest mode <<<"$c"
-  install -D -m "$mode" "$repo/$src" "$rootfs$dest"
+  IFS=: read -r src dest <<<"$c"
+  # As COPY does: the build's file and its mode.
+  mkdir -p "$rootfs$(dirname "$dest")"
+  cp --preserve=mode "$repo/$src" "$rootfs$dest"
 done
-install -D -m 0755 "$node_bin" "$rootfs/usr/local/bin/node"
-for lib in "${libs[@]}"; do
-  # -L: a real file under the name the loader looks for, whatever symlinks lead to it here.
-  mkdir -p "$rootfs$(dirname "$lib")"
-  cp -L "$lib" "$rootfs$lib"
-  chmod 0755 "$rootfs$lib"
-done
-install -D -m 0755 "$busybox" "$rootfs/bin/busybox"
-for applet in sh nsenter sleep; do
-  ln -s busybox "$rootfs/bin/$applet"
-done
+# Node (stripped), its libraries, busybox: the same script as the Dockerfile's runtime stage.
+bash "$repo/scripts/image-runtime.sh" "$rootfs" "$node_bin"
 chmod -R u+rwX,go+rX,go-w "$rootfs"
-install -d -m 1777 "$rootfs/tmp"
+chmod 1777 "$rootfs/tmp"
 ((EUID != 0)) || chown -R -h 0:0 "$rootfs"
 
 umoci repack --image "$layout:$building" --history.created_by "scripts/build-image.sh" \
@@ -120,6 +102,34 @@ umoci config --image "$layout:$building" --no-history \
   --config.env "PATH=/usr/local/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin" \
   --config.entrypoint node --config.entrypoint /opt/nodecred/nodecred-installer.mjs \
   --config.label "org.opencontainers.image.version=$version"
+
+# umoci's gzip (pgzip) compresses in independent blocks; one gzip stream at the default level, as
+# a Docker build writes, makes the layer ~3 MB smaller. Its uncompressed digest (the config's
+# diff_id) is unchanged; the manifest and the index entry follow the new blob.
+"$node_bin" - "$layout" "$building" <<'JS'
+const { createHash } = require("node:crypto");
+const { execFileSync } = require("node:child_process");
+const { readFileSync, writeFileSync } = require("node:fs");
+const [layout, tag] = process.argv.slice(2);
+const blob = (digest) => `${layout}/blobs/sha256/${digest.replace(/^sha256:/, "")}`;
+const put = (bytes) => {
+  const digest = `sha256:${createHash("sha256").update(bytes).digest("hex")}`;
+  writeFileSync(blob(digest), bytes);
+  return { digest, size: bytes.length };
+};
+const index = JSON.parse(readFileSync(`${layout}/index.json`, "utf8"));
+const entry = index.manifests.find((m) => m.annotations?.["org.opencontainers.image.ref.name"] === tag);
+const manifest = JSON.parse(readFileSync(blob(entry.digest), "utf8"));
+manifest.layers = manifest.layers.map((layer) => {
+  if (!layer.mediaType.endsWith("+gzip")) return layer;
+  const gz = execFileSync("sh", ["-c", 'gzip -dc "$0" | gzip -6 -n', blob(layer.digest)], {
+    maxBuffer: 1 << 30,
+  });
+  return { ...layer, ...put(gz) };
+});
+Object.assign(entry, put(Buffer.from(JSON.stringify(manifest))));
+writeFileSync(`${layout}/index.json`, JSON.stringify(index));
+JS
 
 umoci tag --image "$layout:$building" "$tag"
 umoci rm --image "$layout:$building"

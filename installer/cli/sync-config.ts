@@ -12,7 +12,7 @@ export const runUsage = `  nodecred-installer run [--host-root DIR] [--namespace
       [--daemonset NAME] [--node NAME] [--pod NAME] [--kubeconfig FILE] [--listen HOST:PORT]
       [--resync SECONDS] [--applied-status-file FILE] [--kubelet-healthz-url URL]
       environment (the DaemonSet sets it through the downward API; flags win):
-      POD_NAMESPACE, POD_NAME, NODE_NAME, NODECRED_POD_CONFIG_HASH
+      POD_NAMESPACE, POD_NAME, POD_UID, NODE_NAME, NODECRED_POD_CONFIG_HASH
 `;
 
 /** The manifest's: the node's loopback only (hostNetwork), a port of its own. */
@@ -93,6 +93,9 @@ export function parseSyncConfig(
     daemonSetName: v.daemonset,
     nodeName: required("node", v.node ?? env["NODE_NAME"], "NODE_NAME"),
     podName: required("pod", v.pod ?? env["POD_NAME"], "POD_NAME"),
+    // The node report's owner: with it the report goes when the pod goes (no flag: tests and
+    // out-of-cluster runs have no pod to be owned by).
+    podUid: env["POD_UID"] ?? "",
     hostRoot: v["host-root"],
     kubeconfig: v.kubeconfig ?? null,
     listen: Object.freeze(parseListen(v.listen, problems)),

@@ -1,12 +1,14 @@
 import {
   ApiException,
   AppsV1Api,
+  CoordinationV1Api,
   CoreV1Api,
   KubeConfig,
   PatchStrategy,
   setHeaderOptions,
   Watch,
 } from "@kubernetes/client-node";
+import type { LeaseWrite } from "../core/node-report.ts";
 
 /**
  * The installer's only door to the API server (the repo's only `@kubernetes/client-node` import
@@ -97,6 +99,11 @@ export interface KubeApi {
   annotatePodTemplate(ref: ObjectRef, key: string, value: string): Promise<void>;
   /** Records an Event; with `spec.name`, an Event of that name already there counts as done. */
   event(namespace: string, component: string, spec: EventSpec): Promise<void>;
+  /**
+   * Writes one Lease (the node report, core/node-report.ts): a merge patch; when the Lease does
+   * not exist (404), `create`; when someone created it meanwhile (409), the patch again.
+   */
+  writeLease(ref: ObjectRef, write: LeaseWrite): Promise<void>;
 }
 
 /** In-cluster credentials when `kubeconfig` is null (the pod's ServiceAccount). */
@@ -108,10 +115,12 @@ export function loadKubeConfig(kubeconfig: string | null): KubeConfig {
 }
 
 // The client's watcher aborts a connection after 30 s without a byte; a quiet Secret sends none,
-// so every watch would end twice a minute. The server is asked to close at `watchSeconds` instead
-// (with bookmarks in between), and the client's idle limit is raised above that.
+// so every watch would end twice a minute. The server is asked to close after `watchSeconds` to
+// twice that instead (with bookmarks in between), and the client's idle limit is raised above
+// that. The random part (client-go's reflector does the same) keeps a fleet whose watches opened
+// together (an API server restart, a DaemonSet rollout) from relisting together every period.
 const watchSeconds = 240;
-const clientIdleMs = (watchSeconds + 30) * 1000;
+const clientIdleMs = (2 * watchSeconds + 30) * 1000;
 // Objects per list page: the API server bounds a Secret to 1 MiB, so a page of a namespace of
 // large Secrets stays within tens of MiB.
 const listPageSize = 16;
@@ -119,6 +128,7 @@ const listPageSize = 16;
 export function kubeApi(kc: KubeConfig): KubeApi {
   const core = kc.makeApiClient(CoreV1Api);
   const apps = kc.makeApiClient(AppsV1Api);
+  const coordination = kc.makeApiClient(CoordinationV1Api);
   const toPlain = (obj: unknown): Record<string, unknown> =>
     JSON.parse(JSON.stringify(obj)) as Record<string, unknown>;
 
@@ -172,7 +182,7 @@ export function kubeApi(kc: KubeConfig): KubeApi {
         ...(fieldSelector === undefined ? {} : { fieldSelector }),
         resourceVersion,
         allowWatchBookmarks: true,
-        timeoutSeconds: watchSeconds,
+        timeoutSeconds: Math.round(watchSeconds * (1 + Math.random())),
       },
       (phase: string, obj: unknown) => {
         if (phase === "BOOKMARK") return;
@@ -290,6 +300,31 @@ export function kubeApi(kc: KubeConfig): KubeApi {
       } catch (err) {
         if (spec.name !== undefined && err instanceof ApiException && err.code === 409) return;
         throw err;
+      }
+    },
+
+    async writeLease(ref, write) {
+      const patch = (): Promise<unknown> =>
+        coordination.patchNamespacedLease(
+          { ...ref, body: write.patch },
+          setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+        );
+      const status = (err: unknown): number | null =>
+        err instanceof ApiException ? err.code : null;
+      try {
+        await patch();
+        return;
+      } catch (err) {
+        if (status(err) !== 404) throw err;
+      }
+      try {
+        await coordination.createNamespacedLease({
+          namespace: ref.namespace,
+          body: write.create,
+        });
+      } catch (err) {
+        if (status(err) !== 409) throw err;
+        await patch();
       }
     },
   };

@@ -12,6 +12,7 @@ import {
 } from "../core/health-window.ts";
 import { parseKubeletVersion, type KubeletVersion } from "../core/kubelet-version.ts";
 import { InstallerError, ProcessError } from "../errors.ts";
+import { healthzOk } from "./healthz.ts";
 
 /**
  * The only module that runs processes (the repo's only `execa` import). Everything runs in
@@ -93,17 +94,6 @@ export interface KubeletControlOptions {
 }
 
 export const defaultHealthStableMs = 10_000;
-
-/** GET the kubelet's healthz; true only for a 200 within 2 s. */
-export async function healthzOk(url: string): Promise<boolean> {
-  try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(2000) });
-    await res.body?.cancel();
-    return res.status === 200;
-  } catch {
-    return false;
-  }
-}
 
 const runProperties = ["MainPID", "ActiveState", "ActiveEnterTimestampMonotonic"] as const;
 

@@ -9,6 +9,7 @@ export interface SyncMetrics {
   readonly rejectedConfigs: Counter;
   readonly rejectedSecrets: Counter;
   readonly errors: Counter<"source">;
+  readonly reportWrites: Counter;
   readonly lastSuccess: Gauge<"loop">;
   readonly appliedConfig: Gauge<"hash">;
 }
@@ -46,8 +47,13 @@ export function syncMetrics(): SyncMetrics {
     }),
     errors: new Counter({
       name: "nodecred_errors_total",
-      help: "Errors, by source (watch, reconcile, event).",
+      help: "Errors, by source (watch, reconcile, event, report).",
       labelNames: ["source"],
+      registers,
+    }),
+    reportWrites: new Counter({
+      name: "nodecred_node_report_writes_total",
+      help: "Writes of this node's report (its Lease in nodecred's namespace): one per change of what it says.",
       registers,
     }),
     lastSuccess: new Gauge({

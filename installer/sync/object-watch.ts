@@ -13,7 +13,8 @@ import type { WatchProgress } from "./health.ts";
  * errors (and the server closes watches now and then), so every end is followed by a fresh
  * list+watch: immediately after a clean close, after a capped, jittered backoff after an error
  * (410 Gone, connection refused, 5xx...). Every (re)start lists again, because anything may have
- * happened while no watch was open.
+ * happened while no watch was open; a relist that finds every object at the version already kept
+ * (the usual case after the server's timeout) is no change, and costs no pass.
  *
  * It also keeps what it last listed or watched (an informer's cache), so a reconcile pass reads
  * the latest state without asking the API server again: a change costs each node one watch
@@ -142,8 +143,10 @@ export function keepWatching(
       api.watch(kind, ref, {
         onObject: (obj, from) => {
           if (!attempt.heard(from)) return;
+          const same =
+            from === "list" && latest !== undefined && versionKey(latest) === versionKey(obj);
           latest = obj;
-          onChange();
+          if (!same) onChange();
         },
         onEnd: attempt.ended,
       }),
@@ -176,8 +179,14 @@ export function keepWatchingAll(
             const name = (obj["metadata"] as { name?: unknown } | undefined)?.name;
             if (typeof name === "string") listed.set(name, obj);
           }
+          const same =
+            latest !== undefined &&
+            latest.size === listed.size &&
+            [...listed].every(
+              ([name, obj]) => versionKey(latest?.get(name) ?? null) === versionKey(obj),
+            );
           latest = listed;
-          onChange();
+          if (!same) onChange();
         },
         onChange: (name, obj) => {
           if (!attempt.heard("watch")) return;
@@ -193,4 +202,11 @@ export function keepWatchingAll(
     options,
   );
   return { current: () => latest, progress: kept.progress, stop: kept.stop };
+}
+
+/** An object's identity and version ("" for none): equal keys, the same object as it was. */
+function versionKey(obj: Readonly<Record<string, unknown>> | null): string {
+  if (obj === null) return "";
+  const metadata = obj["metadata"] as { uid?: unknown; resourceVersion?: unknown } | undefined;
+  return `${String(metadata?.uid)}/${String(metadata?.resourceVersion)}`;
 }

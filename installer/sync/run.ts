@@ -2,12 +2,13 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { versionOf, type EventSpec, type KubeApi, type ObjectRef } from "../cluster/kube-api.ts";
 import { nodecredPaths } from "../core/flavour.ts";
+import { leaseNameOk, nodeReport, type NodeReport } from "../core/node-report.ts";
 import { parseAppliedStatus, type AppliedStatus } from "../core/kubelet-config.ts";
 import { formatProblem, type Problem } from "../core/problems.ts";
 import { readCurrentFile, requireDirMode, writeFileAtomic } from "../host/atomic-write.ts";
 import { hostPaths } from "../host/host-paths.ts";
 import type { Logger } from "../log.ts";
-import { healthzOk } from "../process/kubelet-control.ts";
+import { healthzOk } from "../process/healthz.ts";
 import { jitteredBackoff } from "./backoff.ts";
 import {
   configHashAnnotation,
@@ -26,6 +27,7 @@ import {
   type KeptWatch,
 } from "./object-watch.ts";
 import { ReconcileLoop } from "./reconcile-loop.ts";
+import { reportWriter } from "./report-writer.ts";
 import { secretDecoder } from "./secret-decoder.ts";
 import { startStatusServer } from "./status-server.ts";
 
@@ -37,6 +39,8 @@ export interface SyncConfig {
   readonly daemonSetName: string;
   readonly nodeName: string;
   readonly podName: string;
+  /** The pod's uid (downward API): its node report's owner ("": the report has no owner). */
+  readonly podUid: string;
   readonly hostRoot: string;
   readonly kubeconfig: string | null;
   readonly listen: { readonly host: string; readonly port: number };
@@ -73,7 +77,7 @@ export interface SyncHandle {
   readonly metrics: SyncMetrics;
   /** The status server's bound port (the configured one, or the kernel's choice for port 0). */
   readonly port: number;
-  /** Resolves when neither loop has a pass running or pending (tests). */
+  /** Resolves when neither loop has a pass running or pending, nor a report write (tests). */
   idle(): Promise<void>;
   /** Stops watching, finishes the write in progress, closes the server. */
   stop(): Promise<void>;
@@ -259,6 +263,31 @@ export async function startSync(
     return applied;
   };
 
+  /**
+   * The node report (core/node-report.ts): this node's Lease, written when what it says changes.
+   * It replaces an Event per node and rotation; failures are counted and retried with backoff.
+   */
+  const writer = leaseNameOk(config.nodeName)
+    ? reportWriter({
+        api,
+        namespace: config.namespace,
+        reporter: { nodeName: config.nodeName, podName: config.podName, podUid: config.podUid },
+        backoff: jitteredBackoff(1000, 60_000),
+        onWritten: () => {
+          metrics.reportWrites.inc();
+        },
+        onError: (err, retryInMs) => {
+          metrics.errors.inc({ source: "report" });
+          log.warn("could not write the node report; retrying", {
+            object: `${config.namespace}/${config.nodeName}`,
+            error: errorText(err),
+            retryInMs,
+          });
+        },
+      })
+    : null;
+  let report: NodeReport | null = null;
+
   let policyGood = false;
   let lastPolicy: PolicyOutcome | null = null;
   const reportPolicy = async (outcome: PolicyOutcome): Promise<void> => {
@@ -319,12 +348,6 @@ export async function startSync(
           resourceVersion: u.resourceVersion,
         });
       }
-      event(
-        null,
-        "Normal",
-        "CredentialsUpdated",
-        `policy file updated from ${updated.map((u) => `Secret ${u.name} (resourceVersion ${u.resourceVersion})`).join(", ")}`,
-      );
     }
     if (!file.rulesChanged || outcome.configHash === null) return;
     metrics.liveConfigUpdates.inc();
@@ -385,7 +408,7 @@ export async function startSync(
     },
     now,
     reconcile: async () => {
-      await observeApplied();
+      const applied = await observeApplied();
       const secrets = watched.secrets?.current();
       const configMap = watched.configMap?.current();
       // Neither listed yet: the first list marks the loop dirty again. One alone is enough: the
@@ -416,6 +439,8 @@ export async function startSync(
         metrics.lastSuccess.setToCurrentTime({ loop: "policy" });
       }
       await reportPolicy(outcome);
+      report = nodeReport(report, outcome, applied?.kubeletConfigHash ?? null);
+      if (report !== null) writer?.offer(report);
     },
   });
 
@@ -578,11 +603,13 @@ export async function startSync(
     port,
     async idle(): Promise<void> {
       await Promise.all([policyLoop.idle(), configLoop.idle()]);
+      await writer?.idle();
     },
     async stop(): Promise<void> {
       secretsWatch.stop();
       configMapWatch.stop();
       await Promise.all([policyLoop.stop(), configLoop.stop()]);
+      await writer?.stop();
       await new Promise<void>((resolve) => {
         server.close(() => {
           resolve();

@@ -30,10 +30,11 @@ describe("Dockerfile", () => {
     }
   });
 
-  it("ships the installer and a provider for both architectures", () => {
+  it("ships both installer bundles and a provider for both architectures", () => {
     const dests = buildCopies().map((c) => c.dest);
     for (const want of [
       "/opt/nodecred/nodecred-installer.mjs",
+      "/opt/nodecred/nodecred-sync.mjs",
       "/opt/nodecred/bin/nodecred-provider-linux-amd64",
       "/opt/nodecred/bin/nodecred-provider-linux-arm64",
     ]) {
@@ -47,19 +48,28 @@ describe("Dockerfile", () => {
     }
   });
 
-  it("runs in the manifests exactly the installer path the image has", () => {
+  it("runs in the manifests the installer bundle the image has, for its command", () => {
     const docs = parseAllDocuments(readFileSync(join(repo, "manifests/daemonset.yaml"), "utf8"));
+    type Container = { name: string; command: string[] };
     const ds = docs[0]?.toJS() as {
-      spec: {
-        template: {
-          spec: { initContainers: { command: string[] }[]; containers: { command: string[] }[] };
-        };
-      };
+      spec: { template: { spec: { initContainers: Container[]; containers: Container[] } } };
     };
     const pod = ds.spec.template.spec;
-    for (const c of [...pod.initContainers, ...pod.containers]) {
+    const dests = buildCopies().map((c) => c.dest);
+    // apply from the bundle of every command; the long-running sync container from the bundle of
+    // `run` only, which does not load apply's modules.
+    const want: Record<string, [string, string]> = {
+      apply: ["/opt/nodecred/nodecred-installer.mjs", "apply"],
+      sync: ["/opt/nodecred/nodecred-sync.mjs", "run"],
+    };
+    const containers = [...pod.initContainers, ...pod.containers];
+    assert.deepEqual(containers.map((c) => c.name).sort(), Object.keys(want).sort());
+    for (const c of containers) {
       assert.equal(c.command[0], "node");
-      assert.equal(c.command[1], "/opt/nodecred/nodecred-installer.mjs");
+      // Node flags (--name=value) may come between node and the installer.
+      const at = c.command.findIndex((a, i) => i > 0 && !a.startsWith("--"));
+      assert.deepEqual(c.command.slice(at, at + 2), want[c.name], c.name);
+      assert.ok(dests.includes(c.command[at] ?? ""), `${c.name}: not in the image`);
     }
   });
 });

@@ -129,6 +129,21 @@ describe("scripts/build-image.sh", () => {
       assert.equal(r.status, 0, `${user.join(" ")}: ${r.stderr}`);
       assert.match(r.stdout, /^usage:\n {2}nodecred-installer apply --host-root DIR/m);
     }
+    // The sync container's own bundle (`run` only), as its user: `run --help` is run's usage.
+    const sync = run(
+      "chroot",
+      [
+        `--userspec=${syncUser}`,
+        rootfs,
+        "node",
+        "/opt/nodecred/nodecred-sync.mjs",
+        "run",
+        "--help",
+      ],
+      env,
+    );
+    assert.equal(sync.status, 0, sync.stderr);
+    assert.match(sync.stdout, /^usage:\n {2}nodecred-installer run \[--host-root DIR\]/);
     const bad = run("chroot", [rootfs, "node", "/opt/nodecred/no-such-file.mjs"], env);
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /Cannot find module/);
@@ -215,6 +230,7 @@ describe("scripts/build-image.sh", () => {
     const empty = join(dir, "empty-repo");
     mkdirSync(join(empty, "scripts"), { recursive: true });
     copyFileSync(script, join(empty, "scripts", "build-image.sh"));
+    copyFileSync(join(repo, "Dockerfile"), join(empty, "Dockerfile"));
     const r = run("bash", [join(empty, "scripts", "build-image.sh"), join(dir, "never"), "test"]);
     assert.equal(r.status, 1);
     assert.equal(r.stdout, "");

@@ -3,7 +3,14 @@ import { execFile, spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { promisify } from "node:util";
-import { ApiException, AppsV1Api, CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import {
+  ApiException,
+  AppsV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  KubeConfig,
+  type V1Lease,
+} from "@kubernetes/client-node";
 import type { AppliedStatus } from "../../installer/core/kubelet-config.ts";
 import { checkConfigMapForRollout } from "../../installer/core/rollout-check.ts";
 import { testEnv } from "../env/index.ts";
@@ -173,9 +180,11 @@ export interface SyncProcess {
 export async function startSyncProcess(
   args: readonly string[],
   user?: { uid: number; gid: number },
+  env: Readonly<Record<string, string>> = {},
 ): Promise<SyncProcess> {
   const child = spawn(process.execPath, [installerMain, "run", "--listen=127.0.0.1:0", ...args], {
     stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...env },
     ...(user === undefined ? {} : { uid: user.uid, gid: user.gid }),
   });
   let log = "";
@@ -208,6 +217,21 @@ export async function startSyncProcess(
       return exited;
     },
   };
+}
+
+/** A node's report (its Lease in `namespace`, named after the node), or null when there is none. */
+export async function nodeReportOf(
+  namespace: string,
+  node: string,
+  kubeconfig = testEnv().kube.kubeconfig,
+): Promise<V1Lease | null> {
+  const coordination = adminKubeConfig(kubeconfig).makeApiClient(CoordinationV1Api);
+  try {
+    return await coordination.readNamespacedLease({ namespace, name: node });
+  } catch (err) {
+    if (err instanceof ApiException && err.code === 404) return null;
+    throw err;
+  }
 }
 
 /** Polls until `probe` returns a value other than undefined, or fails with `what`. */

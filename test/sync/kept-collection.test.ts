@@ -30,6 +30,7 @@ function scriptedApi(): {
     podTemplateAnnotation: unused,
     annotatePodTemplate: unused,
     event: unused,
+    writeLease: unused,
     watchCollection: (kind, namespace, callbacks) => {
       assert.equal(kind, "secrets");
       assert.equal(namespace, "nodecred");
@@ -137,6 +138,20 @@ describe("keepWatchingAll: every Secret of the namespace, one list+watch", () =>
       await tick(150);
       assert.equal(errors.length, 1);
       assert.equal(attempts.length, 3);
+      // Its relist finds every object as kept: no change, no pass (a fleet relists every few
+      // minutes); a relist with one object at another version is one.
+      const changesBefore: number = changes;
+      const changesNow = (): number => changes;
+      attempts[2]?.callbacks.onList([secret("team-a", "4"), secret("team-c", "6")]);
+      assert.equal(changesNow(), changesBefore, "the same versions: no change");
+      attempts[2]?.callbacks.onEnd(null);
+      await tick(150);
+      attempts[3]?.callbacks.onList([secret("team-a", "4"), secret("team-c", "7")]);
+      assert.equal(changesNow(), changesBefore + 1, "team-c changed while no watch was open");
+      attempts[3]?.callbacks.onEnd(null);
+      await tick(150);
+      attempts[4]?.callbacks.onList([secret("team-a", "4")]);
+      assert.equal(changesNow(), changesBefore + 2, "team-c deleted while no watch was open");
     } finally {
       kept.stop();
     }

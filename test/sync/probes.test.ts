@@ -84,6 +84,7 @@ describe("sync probes and metrics", { timeout: 120_000 }, () => {
       daemonSetName: "nodecred",
       nodeName: "node-a",
       podName: "pod-a",
+      podUid: "",
       hostRoot,
       kubeconfig: null,
       listen: { host: "127.0.0.1", port: 0 },

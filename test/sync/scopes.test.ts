@@ -3,8 +3,9 @@
 // one list+watch of the namespace's Secrets; a set's Secret changes only that set; a ConfigMap
 // whose sets cannot be used with the Secrets as they are (a Secret not found, two sets that could
 // both serve one image in one namespace) is refused with one Warning Event on it and nothing is
-// written; an invalid set Secret is reported on that Secret and its set keeps its credentials.
-// No password in logs or Events.
+// written; an invalid set Secret is reported on that Secret and its set keeps its credentials. The
+// node's report (its Lease) names each set's Secret version and the refusals. No password in logs,
+// Events or the report.
 import assert from "node:assert/strict";
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -18,6 +19,7 @@ import {
   createBareDaemonSet,
   dockerConfigSecret,
   eventually,
+  nodeReportOf,
   scratchDir,
   startSyncProcess,
   type SyncProcess,
@@ -156,10 +158,13 @@ describe("credential sets through the sync container", { timeout: 180_000 }, () 
     const messages = (await core.listNamespacedEvent({ namespace: ns })).items
       .map((e) => e.message ?? "")
       .join("\n");
+    const report = JSON.stringify(await nodeReportOf(ns, "node-s"));
+    assert.match(report, /team-a-registry/);
     for (const pw of Object.values(passwords)) {
       assert.ok(!logs.includes(pw), "a password reached the logs");
       assert.ok(!logs.includes(Buffer.from(`puller:${pw}`).toString("base64")), "base64 in logs");
       assert.ok(!messages.includes(pw), "a password reached an Event");
+      assert.ok(!report.includes(pw), "a password reached the node report");
     }
     await core.deleteNamespace({ name: ns });
   });
@@ -216,12 +221,20 @@ describe("credential sets through the sync container", { timeout: 180_000 }, () 
         ? true
         : undefined,
     );
-    const updated = await eventually("a CredentialsUpdated event for that version", async () =>
-      (await events("CredentialsUpdated")).find((e) =>
-        e.message?.includes(`Secret team-a-registry (resourceVersion ${version})`),
-      ),
+    // The node's report names the version per set's Secret; the others stay as they were.
+    const reported = await eventually("the node report of that version", async () => {
+      const report = await nodeReportOf(ns, "node-s");
+      const bySecret = JSON.parse(
+        report?.metadata?.annotations?.["nodecred.io/credential-sets"] ?? "{}",
+      ) as Record<string, string>;
+      return bySecret["team-a-registry"] === version ? bySecret : undefined;
+    });
+    assert.deepEqual(Object.keys(reported), ["team-a-registry", "team-b-registry"]);
+    assert.equal(
+      (await nodeReportOf(ns, "node-s"))?.metadata?.labels?.["nodecred.io/state"],
+      "current",
     );
-    assert.doesNotMatch(updated.message ?? "", /team-b-registry|nodecred-credentials/);
+    assert.deepEqual(await events("CredentialsUpdated"), [], "no Event per node and rotation");
   });
 
   it("refuses a ConfigMap that names a Secret that does not exist: one Event, file unchanged, no rollout", async () => {
@@ -258,6 +271,15 @@ describe("credential sets through the sync container", { timeout: 180_000 }, () 
     assert.equal((await events("ConfigRejected")).length, 1, "one Event for that version");
     assert.match((await sync.readyz()).body, /refused/);
     assert.notEqual((await sync.readyz()).status, 200);
+    const refused = await eventually("the node report of the refusal", async () => {
+      const labels = (await nodeReportOf(ns, "node-s"))?.metadata?.labels;
+      return labels?.["nodecred.io/state"] === "refused" ? labels : undefined;
+    });
+    assert.notEqual(
+      refused["nodecred.io/config-version"],
+      cm.metadata?.resourceVersion,
+      "the file keeps the previous version's rules",
+    );
     assert.equal(await templateHash(), hashBefore, "no rollout of a refused ConfigMap");
     assert.match(sync.logs(), /ConfigMap not rolled out: its credential sets are refused/);
 

@@ -3,7 +3,8 @@
 // decides): credentials rotation and live matchImages edits to the node's policy file, malformed
 // Secrets, ConfigMap → DaemonSet rollout trigger only for what the kubelet reads, Events, least
 // privilege (read-only on the namespace's Secrets, which it lists and watches as one collection),
-// metrics/readiness, SIGTERM, no secrets in logs. Credential sets: scopes.test.ts.
+// metrics/readiness, SIGTERM, no secrets in logs, each node's report (its Lease, written only when
+// what it says changes). Credential sets: scopes.test.ts.
 import assert from "node:assert/strict";
 import { chmodSync, chownSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -26,6 +27,7 @@ import {
   dockerConfigSecret,
   eventually,
   kubectl,
+  nodeReportOf,
   policyFileOf,
   repoRoot,
   scratchDir,
@@ -57,6 +59,11 @@ function counter(metrics: string, name: string): number {
   return line === undefined ? 0 : Number(line.split(" ").pop());
 }
 
+/** A node report's labels (its Lease's), or undefined while there is none. */
+async function reportLabels(node: string): Promise<Record<string, string> | undefined> {
+  return (await nodeReportOf(ns, node))?.metadata?.labels;
+}
+
 describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_000 }, () => {
   const admin = adminKubeConfig();
   const core = admin.makeApiClient(CoreV1Api);
@@ -67,6 +74,8 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
   let saKubeconfig = "";
   let syncA: SyncProcess;
   let syncB: SyncProcess;
+  /** The Pod object node A's sync stands for (nothing runs it): the owner of its report. */
+  let podAUid = "";
   const registry = "registry.sync.test";
 
   const secretEvents = async (reason: string): Promise<CoreV1Event[]> =>
@@ -106,9 +115,22 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
       "--kubelet-healthz-url=",
       "--resync=300",
     ];
+    const podA = await core.createNamespacedPod({
+      namespace: ns,
+      body: {
+        metadata: { name: "pod-a" },
+        spec: {
+          serviceAccountName: "nodecred",
+          automountServiceAccountToken: false,
+          containers: [{ name: "sync", image: "nodecred/nodecred:0.1.0" }],
+        },
+      },
+    });
+    podAUid = podA.metadata?.uid ?? "";
     syncA = await startSyncProcess(
       [...common, `--host-root=${hostA}`, "--node=node-a", "--pod=pod-a"],
       syncUser,
+      { POD_UID: podAUid },
     );
     syncB = await startSyncProcess(
       [...common, `--host-root=${hostB}`, "--node=node-b", "--pod=pod-b"],
@@ -129,6 +151,16 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
       );
     }
     assert.match(logs, /"msg":"sync stopped"/);
+    // The reports hold versions and states, nothing from a Secret's data.
+    const reports = JSON.stringify(
+      await Promise.all(["node-a", "node-b"].map((n) => nodeReportOf(ns, n))),
+    );
+    assert.match(reports, /nodecred\.io\/credentials-version/);
+    for (const pw of passwords) {
+      assert.ok(!reports.includes(pw), "a password reached a node report");
+      assert.ok(!reports.includes(Buffer.from(`user:${pw}`).toString("base64")));
+    }
+    assert.doesNotMatch(reports, /registry\.sync\.test|"user"/);
   });
 
   it("writes the Secret's credentials to a root-only host file on every node", async () => {
@@ -153,8 +185,87 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
     assert.equal((await syncA.readyz()).status, 200);
   });
 
+  it("reports each node's state once, in a Lease named after the node", async () => {
+    const secretVersion = (await core.readNamespacedSecret({ namespace: ns, name: secretName }))
+      .metadata?.resourceVersion;
+    const configVersion = (await core.readNamespacedConfigMap({ namespace: ns, name: cmName }))
+      .metadata?.resourceVersion;
+    const kubeletConfig = checkConfigMapForRollout(shippedData);
+    assert.ok(kubeletConfig.ok);
+    for (const node of ["node-a", "node-b"]) {
+      const labels = await eventually(`${node}'s report`, () => reportLabels(node));
+      assert.deepEqual(labels, {
+        "app.kubernetes.io/name": "nodecred",
+        "nodecred.io/node": node,
+        "nodecred.io/config-version": configVersion,
+        "nodecred.io/credentials-version": secretVersion,
+        "nodecred.io/kubelet-config": kubeletConfig.value.hash,
+        "nodecred.io/state": "current",
+      });
+    }
+    const a = await nodeReportOf(ns, "node-a");
+    assert.equal(a?.spec?.holderIdentity, "pod-a");
+    assert.deepEqual(
+      a.metadata?.ownerReferences?.map((o) => [o.kind, o.name, o.uid]),
+      [["Pod", "pod-a", podAUid]],
+      "removed with its pod (POD_UID)",
+    );
+    assert.equal(
+      (await nodeReportOf(ns, "node-b"))?.metadata?.ownerReferences,
+      undefined,
+      "no POD_UID: no owner",
+    );
+    // The fleet view: one list with a label selector.
+    const holding = await kubectl([
+      "get",
+      "leases",
+      "-n",
+      ns,
+      "-l",
+      `app.kubernetes.io/name=nodecred,nodecred.io/credentials-version=${secretVersion ?? ""}`,
+      "-o",
+      "name",
+    ]);
+    assert.deepEqual(holding.trim().split("\n").sort(), [
+      "lease.coordination.k8s.io/node-a",
+      "lease.coordination.k8s.io/node-b",
+    ]);
+
+    // Passes with nothing new for the file send nothing: neither node writes its report again.
+    const writes = counter(await syncA.metrics(), "nodecred_node_report_writes_total");
+    const writesB = counter(await syncB.metrics(), "nodecred_node_report_writes_total");
+    assert.ok(writes >= 1);
+    const leaseVersions = async (): Promise<(string | undefined)[]> =>
+      Promise.all(
+        ["node-a", "node-b"].map(
+          async (n) => (await nodeReportOf(ns, n))?.metadata?.resourceVersion,
+        ),
+      );
+    const before = await leaseVersions();
+    const passes = counter(await syncA.metrics(), 'nodecred_reconciles_total{loop="policy"');
+    const passesB = counter(await syncB.metrics(), 'nodecred_reconciles_total{loop="policy"');
+    for (const [i, value] of ["1", "2"].entries()) {
+      // A change to a Secret no node uses: one policy pass on each node, the file as it was.
+      const body = { metadata: { name: "unused", namespace: ns }, stringData: { n: value } };
+      if (i === 0) await core.createNamespacedSecret({ namespace: ns, body });
+      else await core.replaceNamespacedSecret({ namespace: ns, name: "unused", body });
+      await eventually("a policy pass on each node", async () =>
+        counter(await syncA.metrics(), 'nodecred_reconciles_total{loop="policy"') > passes + i &&
+        counter(await syncB.metrics(), 'nodecred_reconciles_total{loop="policy"') > passesB + i
+          ? true
+          : undefined,
+      );
+    }
+    await new Promise((r) => setTimeout(r, 500)); // a write would have been sent by now
+    assert.equal(counter(await syncA.metrics(), "nodecred_node_report_writes_total"), writes);
+    assert.equal(counter(await syncB.metrics(), "nodecred_node_report_writes_total"), writesB);
+    assert.deepEqual(await leaseVersions(), before, "no write reached the API server");
+    await core.deleteNamespacedSecret({ namespace: ns, name: "unused" });
+  });
+
   it("rotates: a Secret update reaches every node's file, no restart involved", async () => {
-    await core.replaceNamespacedSecret({
+    const writes = counter(await syncA.metrics(), "nodecred_node_report_writes_total");
+    const rotated = await core.replaceNamespacedSecret({
       namespace: ns,
       name: secretName,
       body: dockerConfigSecret(secretName, ns, {
@@ -167,7 +278,21 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
       );
     }
     assert.ok(counter(await syncA.metrics(), "nodecred_credentials_rotations_total") >= 2);
-    assert.ok((await secretEvents("CredentialsUpdated")).length >= 2);
+    // Each node's report moves to the new version: one write per node, no Event.
+    for (const node of ["node-a", "node-b"]) {
+      await eventually(`${node}'s report of the new version`, async () =>
+        (await reportLabels(node))?.["nodecred.io/credentials-version"] ===
+        rotated.metadata?.resourceVersion
+          ? true
+          : undefined,
+      );
+    }
+    assert.equal(counter(await syncA.metrics(), "nodecred_node_report_writes_total"), writes + 1);
+    assert.deepEqual(
+      await secretEvents("CredentialsUpdated"),
+      [],
+      "no Event per node and rotation",
+    );
   });
 
   it("keeps credentials in step when the ConfigMap cannot be read (configMapGenerator names)", async () => {
@@ -220,6 +345,8 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
 
   it("keeps the last good file for a malformed Secret and reports it as an Event", async () => {
     const before = readFileSync(join(hostA, policyPath));
+    const reportedBefore = (await reportLabels("node-a"))?.["nodecred.io/credentials-version"];
+    assert.ok(reportedBefore !== undefined);
     const rejectedBefore = counter(await syncA.metrics(), "nodecred_secret_rejected_total");
     const rejectedBeforeB = counter(await syncB.metrics(), "nodecred_secret_rejected_total");
     const bad = [
@@ -260,6 +387,12 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
         : undefined,
     );
     assert.deepEqual(readFileSync(join(hostA, policyPath)), before);
+    // The report says so, and still names the version whose credentials the file holds.
+    const invalidReport = await eventually("node A's report of an invalid Secret", async () => {
+      const labels = await reportLabels("node-a");
+      return labels?.["nodecred.io/state"] === "secret-invalid" ? labels : undefined;
+    });
+    assert.equal(invalidReport["nodecred.io/credentials-version"], reportedBefore);
     // Node B saw the versions too (so it tried to report them as well).
     await eventually("node B's rejections", async () =>
       counter(await syncB.metrics(), "nodecred_secret_rejected_total") > rejectedBeforeB
@@ -298,6 +431,9 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
     });
     await eventually("file after the fix", () =>
       fileAuths(hostA)[registry]?.password === passwords[2] ? true : undefined,
+    );
+    await eventually("node A's report current again", async () =>
+      (await reportLabels("node-a"))?.["nodecred.io/state"] === "current" ? true : undefined,
     );
   });
 
@@ -437,6 +573,8 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
   it("refuses a ConfigMap the kubelet would reject: Event, metric, no rollout, rules kept", async () => {
     const generation = await dsGeneration();
     const policyBefore = readFileSync(join(hostA, policyPath));
+    const configVersion = (await reportLabels("node-a"))?.["nodecred.io/config-version"];
+    assert.ok(configVersion !== undefined);
     const hash = await dsHash();
     const rejected = counter(await syncA.metrics(), "nodecred_config_rejected_total");
     const rejectedB = counter(await syncB.metrics(), "nodecred_config_rejected_total");
@@ -470,6 +608,14 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
     assert.equal(await dsGeneration(), generation);
     assert.equal(await dsHash(), hash);
     assert.deepEqual(readFileSync(join(hostA, policyPath)), policyBefore, "rules kept");
+    // Each node reports the refusal, and the version whose rules it keeps.
+    for (const node of ["node-a", "node-b"]) {
+      const labels = await eventually(`${node}'s report of the refusal`, async () => {
+        const l = await reportLabels(node);
+        return l?.["nodecred.io/state"] === "refused" ? l : undefined;
+      });
+      assert.equal(labels["nodecred.io/config-version"], configVersion);
+    }
   });
 
   it("is refused everything else by the real authorizer", async () => {
