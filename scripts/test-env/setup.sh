@@ -36,3 +36,5 @@ fi
 bash "$here/build-kubernetes.sh"
 # The newer kubelet minor of the end-to-end matrix (test/e2e): only the kubelet of that release.
 bash "$here/build-kubernetes.sh" "$here/../k8s-next" kubelet
+# The older kubelet minor (test/e2e/fleet.test.ts: a mixed-version fleet): only its kubelet.
+bash "$here/build-kubernetes.sh" "$here/../k8s-prev" kubelet

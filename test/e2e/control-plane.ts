@@ -2,8 +2,9 @@
  * The end-to-end test's own control plane: etcd and kube-apiserver (test/env/kube.ts, a second
  * instance, so no other test shares or restarts it), kube-controller-manager (the DaemonSet,
  * ServiceAccount and root-CA publisher controllers among the defaults) and kube-scheduler (it binds
- * DaemonSet pods to nodes). Upstream binaries of the pinned release, on 127.0.0.1, with
- * NodeRestriction added to the default admission plugins as kubeadm does.
+ * DaemonSet pods to nodes). Upstream binaries of the pinned release, on 127.0.0.1 (kube-apiserver
+ * on a test bridge's address when asked), with NodeRestriction added to the default admission
+ * plugins as kubeadm does.
  */
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
@@ -16,11 +17,24 @@ export interface ControlPlane {
   stop(): Promise<void>;
 }
 
-export async function startControlPlane(dir: string, bins: TestEnv["bins"]): Promise<ControlPlane> {
+export async function startControlPlane(
+  dir: string,
+  bins: TestEnv["bins"],
+  /**
+   * The API server's address (default 127.0.0.1): the test bridge's for nodes in their own
+   * network namespaces (test/e2e/node/network.ts). It then reaches kubelets (logs, exec) at
+   * their InternalIP, the `--node-ip` each registered, as no node name resolves here.
+   */
+  opts: { readonly address?: string } = {},
+): Promise<ControlPlane> {
   // NodeRestriction, as kubeadm enables it: it is where the API server checks which audiences a
   // node may request service-account tokens for (scoped credentials need nodecred's RBAC there).
   const kube = await startKube(dir, bins, {
-    apiserverArgs: ["--enable-admission-plugins=NodeRestriction"],
+    apiserverArgs: [
+      "--enable-admission-plugins=NodeRestriction",
+      ...(opts.address === undefined ? [] : ["--kubelet-preferred-address-types=InternalIP"]),
+    ],
+    ...(opts.address === undefined ? {} : { address: opts.address }),
   });
   const base = join(dir, "control-plane");
   mkdirSync(base, { recursive: true });

@@ -255,7 +255,7 @@ describe("end to end: a real kubelet pulls private images through nodecred", () 
     }
     rmSync(auth);
 
-    publishImage(dir, publicRegistry.env);
+    await publishImage(dir, publicRegistry.env);
 
     cp = await startControlPlane(dir, env.bins);
     const registries: RegistryEnv[] = [...privates, publicRegistry].map((r) => r.env);

@@ -2,11 +2,12 @@
  * What the end-to-end scenarios share: polling with a deadline, ordered steps that skip the rest
  * after a failure and report their durations, and the pod outcomes read through kubectl.
  */
-import { execFileSync } from "node:child_process";
+import { execFile } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
+import { promisify } from "node:util";
 import { skopeoTlsArgs } from "../env/image.ts";
 import type { RegistryEnv } from "../env/types.ts";
 import { kubectl } from "../sync/cluster.ts";
@@ -86,6 +87,8 @@ export interface Kubectl {
   /** The messages of the Events about one pod, one per line. */
   podEvents(namespace: string, name: string): Promise<string>;
   nodeReady(name: string): Promise<boolean>;
+  /** nodecred's DaemonSet's metadata.generation: it moves with every template change. */
+  daemonSetGeneration(): Promise<number>;
   /** What a user does: `kubectl patch` of nodecred's ConfigMap (a merge patch). */
   patchConfigMap(patch: unknown): Promise<void>;
 }
@@ -124,6 +127,16 @@ export function kubectlFor(kubeconfig: () => string): Kubectl {
         name,
       ]);
       return n.status.conditions.some((c) => c.type === "Ready" && c.status === "True");
+    },
+    async daemonSetGeneration(): Promise<number> {
+      const ds = await json<{ metadata: { generation: number } }>([
+        "-n",
+        "nodecred",
+        "get",
+        "daemonset",
+        "nodecred",
+      ]);
+      return ds.metadata.generation;
     },
     async patchConfigMap(patch: unknown): Promise<void> {
       const merge = JSON.stringify(patch);
@@ -167,7 +180,7 @@ export function writeOverlay(
   const patches: Record<string, unknown>[] = [];
   if (opts.apiServer !== undefined) {
     const apiEnv = [
-      { name: "KUBERNETES_SERVICE_HOST", value: "127.0.0.1" },
+      { name: "KUBERNETES_SERVICE_HOST", value: new URL(opts.apiServer).hostname },
       { name: "KUBERNETES_SERVICE_PORT", value: new URL(opts.apiServer).port },
     ];
     patches.push({
@@ -204,16 +217,20 @@ export function writeOverlay(
   return overlay;
 }
 
+const run = promisify(execFile);
+
 /**
  * Our image as a user would get it: built without a Docker engine (scripts/build-image.sh) and
  * pushed to `registry` as nodecred/nodecred:0.1.0, the name writeOverlay points the manifests at.
+ * Asynchronous, so a test can start its nodes meanwhile.
  */
-export function publishImage(dir: string, registry: RegistryEnv): void {
+export async function publishImage(dir: string, registry: RegistryEnv): Promise<void> {
   const layout = join(dir, "nodecred-image");
-  execFileSync("bash", [join(repo, "scripts/build-image.sh"), layout, "0.1.0"], {
-    stdio: ["ignore", "ignore", "inherit"],
+  const built = await run("bash", [join(repo, "scripts/build-image.sh"), layout, "0.1.0"], {
+    maxBuffer: 64 << 20,
   });
-  execFileSync("skopeo", [
+  if (built.stderr !== "") process.stderr.write(built.stderr);
+  await run("skopeo", [
     "copy",
     "--quiet",
     ...skopeoTlsArgs(registry, "dest-"),

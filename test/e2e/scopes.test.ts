@@ -72,16 +72,7 @@ describe("scoped credentials: per-namespace pulls on real kubelets, without imag
   };
   const kubeletStarts = (): number =>
     (node?.journal() ?? []).filter((e) => e.event === "kubelet-start").length;
-  const generation = async (): Promise<number> =>
-    (
-      await kc.json<{ metadata: { generation: number } }>([
-        "-n",
-        "nodecred",
-        "get",
-        "daemonset",
-        "nodecred",
-      ])
-    ).metadata.generation;
+  const generation = (): Promise<number> => kc.daemonSetGeneration();
 
   const pod = (
     namespace: string,
@@ -164,7 +155,7 @@ describe("scoped credentials: per-namespace pulls on real kubelets, without imag
       }
     }
     rmSync(auth);
-    publishImage(dir, publicRegistry.env);
+    await publishImage(dir, publicRegistry.env);
     cp = await startControlPlane(dir, env.bins);
 
     for (const ns of ["team-a", "team-b"]) await kc(["create", "namespace", ns]);

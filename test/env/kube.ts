@@ -88,17 +88,30 @@ export function apiGet(
 export async function startKube(
   dir: string,
   bins: { etcd: string; kubeApiserver: string },
-  /** More kube-apiserver flags, e.g. `--enable-admission-plugins=NodeRestriction`. */
-  options: { readonly apiserverArgs?: readonly string[] } = {},
+  options: {
+    /** More kube-apiserver flags, e.g. `--enable-admission-plugins=NodeRestriction`. */
+    readonly apiserverArgs?: readonly string[];
+    /**
+     * Where kube-apiserver listens and what it advertises (default 127.0.0.1), e.g. a test
+     * bridge's address that nodes in their own network namespaces reach; in its certificate too.
+     */
+    readonly address?: string;
+  } = {},
 ): Promise<KubeInstance> {
   const etcd = await startEtcd(dir, bins.etcd);
   const base = join(dir, "kube");
   const pki = join(base, "pki");
   mkdirSync(pki, { recursive: true });
   const ca = newCA(pki, "kube-ca");
+  const address = options.address ?? "127.0.0.1";
   const serving = issueCert(ca, pki, "apiserver", {
     commonName: "kube-apiserver",
-    altNames: ["IP:127.0.0.1", "DNS:localhost", "DNS:kubernetes.default.svc"],
+    altNames: [
+      "IP:127.0.0.1",
+      ...(address === "127.0.0.1" ? [] : [`IP:${address}`]),
+      "DNS:localhost",
+      "DNS:kubernetes.default.svc",
+    ],
     usage: "server",
   });
   const admin = issueCert(ca, pki, "admin", {
@@ -109,12 +122,12 @@ export async function startKube(
   const saKey = newPrivateKey(join(pki, "sa.key"));
   const saPub = publicKeyOf(saKey, join(pki, "sa.pub"));
   const port = await freePort();
-  const server = `https://127.0.0.1:${port}`;
+  const server = `https://${address}:${port}`;
   const argv = [
     bins.kubeApiserver,
     `--etcd-servers=${etcd.url}`,
-    "--bind-address=127.0.0.1",
-    "--advertise-address=127.0.0.1",
+    `--bind-address=${address}`,
+    `--advertise-address=${address}`,
     `--secure-port=${port}`,
     `--tls-cert-file=${serving.cert}`,
     `--tls-private-key-file=${serving.key}`,

@@ -104,6 +104,7 @@ function kubernetesBins(): TestEnv["bins"] & { dir: string } {
     }).trim();
   const dir = build();
   const next = build(join(repo, "scripts/k8s-next"), "kubelet");
+  const prev = build(join(repo, "scripts/k8s-prev"), "kubelet");
   return {
     dir,
     etcd: join(dir, "etcd"),
@@ -112,6 +113,7 @@ function kubernetesBins(): TestEnv["bins"] & { dir: string } {
     kubeScheduler: join(dir, "kube-scheduler"),
     kubelet: join(dir, "kubelet"),
     kubeletNext: join(next, "kubelet"),
+    kubeletPrev: join(prev, "kubelet"),
     kubectl: join(dir, "kubectl"),
   };
 }
@@ -198,6 +200,7 @@ async function start(): Promise<TestEnv> {
       kubeScheduler: bins.kubeScheduler,
       kubelet: bins.kubelet,
       kubeletNext: bins.kubeletNext,
+      kubeletPrev: bins.kubeletPrev,
       kubectl: bins.kubectl,
     },
     criProto,

@@ -49,6 +49,8 @@ export interface TestEnv {
     readonly kubelet: string;
     /** The newer kubelet minor of the end-to-end matrix (scripts/k8s-next), same cache. */
     readonly kubeletNext: string;
+    /** The older kubelet minor (scripts/k8s-prev), same cache: the oldest node of a mixed fleet. */
+    readonly kubeletPrev: string;
     readonly kubectl: string;
   };
   /** CRI API proto (k8s.io/cri-api, same version as the kubelet) for CRI clients in tests. */

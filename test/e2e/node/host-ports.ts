@@ -1,9 +1,10 @@
 /**
- * A test node shares this machine's network namespace: its kubelet listens on the fixed ports of
- * node.ts (10250, 10248) and nodecred's pods on 9847 (hostNetwork). Two nodes alive at once would
- * collide, and test files may run in parallel processes, so a node holds this machine-wide lock
- * from start to stop. The lock is a directory holding the owner's PID: one left by a process that
- * is gone (killed mid-run) is taken over, never waited for.
+ * A test node without a network namespace of its own (node/network.ts) shares this machine's: its
+ * kubelet listens on the fixed ports of node.ts (10250, 10248) and nodecred's pods on 9847
+ * (hostNetwork). Two such nodes alive at once would collide, and test files may run in parallel
+ * processes, so a node holds this machine-wide lock from start to stop. The lock is a directory
+ * holding the owner's PID: one left by a process that is gone (killed mid-run) is taken over, never
+ * waited for.
  */
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,7 +14,8 @@ import { setTimeout as sleep } from "node:timers/promises";
 const lockDir = join(tmpdir(), "nodecred-e2e-node-ports.lock");
 const owner = join(lockDir, "pid");
 
-function alive(pid: number): boolean {
+/** Whether a process of this PID exists (a test's, or another user's: EPERM). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

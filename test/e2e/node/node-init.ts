@@ -4,8 +4,8 @@
  * and runc, the pods our DaemonSet runs.
  *
  * It runs as PID 1 of a fresh PID+mount namespace (`unshare --fork --pid --mount --mount-proc`,
- * started by node.ts), so that our pod's `nsenter --target 1 ... systemctl restart kubelet` (hostPID)
- * lands here. In that mount namespace it lays overlays over the host's /etc, /var and /usr/local/bin
+ * started by node.ts; `--net` too for a node on the test bridge), so that our pod's
+ * `nsenter --target 1 ... systemctl restart kubelet` (hostPID) lands here. In that mount namespace it lays overlays over the host's /etc, /var and /usr/local/bin
  * and a tmpfs over /run: the node's writes (nodecred's included) land in the run's temp dir, never on
  * the machine, and the DaemonSet's hostPath volumes see the node's files. Then it
  *  - starts containerd (not a unit here: nothing in the test restarts it; its PID is journalled so
@@ -19,6 +19,8 @@
  * exists and the file named by the kubelet's --image-credential-provider-config contains its text,
  * the real kubelet is started with one unknown flag, so it exits at once: a kubelet that does not
  * come back after a change.
+ * Network (a node with `network` in its spec, in its own network namespace): `lo` up and `eth0`
+ * addressed before containerd and the kubelet start.
  * SIGTERM: stops the kubelet and containerd and exits, which ends the namespace: the kernel kills
  * what is left in it (shims, pod processes) and drops its mounts.
  *
@@ -75,6 +77,29 @@ for (const link of spec.symlinks) {
   mkdirSync(dirname(link.path), { recursive: true });
   rmSync(link.path, { force: true });
   symlinkSync(link.target, link.path);
+}
+
+// --- the node's network (only for a node with its own network namespace) ----------------------
+if (spec.network !== undefined) {
+  const ip = (args: readonly string[]): void => {
+    execFileSync("ip", args, { stdio: ["ignore", "ignore", "pipe"] });
+  };
+  ip(["link", "set", "dev", "lo", "up"]);
+  // node.ts moves eth0 in right after this process started.
+  for (let i = 0; ; i++) {
+    try {
+      ip(["link", "show", "dev", "eth0"]);
+      break;
+    } catch (err) {
+      if (i >= 300) throw err;
+      await sleep(50);
+    }
+  }
+  // Only the test's /24: no IPv6 link-local address, no default route.
+  ip(["link", "set", "dev", "eth0", "addrgenmode", "none"]);
+  ip(["addr", "add", spec.network.address, "dev", "eth0"]);
+  ip(["link", "set", "dev", "eth0", "up"]);
+  record({ event: "network-up", address: spec.network.address });
 }
 
 // --- containerd -------------------------------------------------------------------------------

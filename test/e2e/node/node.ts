@@ -3,8 +3,9 @@
  * containerd + runc, laid out like a kubeadm node installed from the RPMs (kubelet.service with
  * kubeadm's drop-in, /etc/sysconfig/kubelet, /var/lib/kubelet/config.yaml,
  * /etc/kubernetes/kubelet.conf), run by a stand-in systemd (node-init.ts) as PID 1 of their own PID
- * and mount namespaces. What the node writes lands in overlays under the run's temp dir; the test
- * reads the node's files through /proc/<init>/root.
+ * and mount namespaces (and network namespace, on a test bridge, when asked: network.ts). What the
+ * node writes lands in overlays under the run's temp dir; the test reads the node's files through
+ * /proc/<init>/root.
  *
  * Settings this machine needs (a container with cgroup v1 and without CAP_SYS_RESOURCE):
  * failCgroupV1: false, cgroupfs, no QoS cgroups, swap allowed; containerd's
@@ -28,6 +29,7 @@ import { startDaemon, waitUntil } from "../../env/daemon.ts";
 import { issueCert, type KeyPair } from "../../env/pki.ts";
 import type { RegistryEnv } from "../../env/types.ts";
 import { lockNodePorts } from "./host-ports.ts";
+import { attachNode, detachNode, type NodeNetwork } from "./network.ts";
 import type { NodeSpec } from "./spec.ts";
 
 const repo = join(import.meta.dirname, "..", "..", "..");
@@ -51,6 +53,11 @@ export interface NodeOptions {
   readonly registries: readonly RegistryEnv[];
   /** A runnable image (skopeo source) imported as the sandbox ("pause") image. */
   readonly sandboxImageSource: string;
+  /**
+   * Its own network namespace on the test bridge (network.ts), the kubelet's `--node-ip` its
+   * address. Without it the node shares this machine's network and holds the port lock.
+   */
+  readonly network?: NodeNetwork;
 }
 
 export interface TestNode {
@@ -171,7 +178,14 @@ function removeContainerCgroups(ids: ReadonlySet<string>): void {
 }
 
 export async function startNode(opts: NodeOptions): Promise<TestNode> {
-  const release = await lockNodePorts(`node ${opts.name}`);
+  // In its own network namespace, the node's ports (10250, 10248, 9847) are its own.
+  const net = opts.network;
+  const release =
+    net === undefined
+      ? await lockNodePorts(`node ${opts.name}`)
+      : (): void => {
+          detachNode(net);
+        };
   try {
     return await startLockedNode(opts, release);
   } catch (err) {
@@ -220,6 +234,8 @@ async function startLockedNode(opts: NodeOptions, release: () => void): Promise<
   });
   const read = (p: string): string => readFileSync(p, "utf8");
   const initSocket = join(work, "init.sock");
+  const nodeIp =
+    opts.network === undefined ? "" : ` --node-ip=${opts.network.address.split("/")[0] ?? ""}`;
   const spec: NodeSpec = {
     work,
     overlays: ["/etc", "/var", "/usr/local/bin"],
@@ -252,7 +268,7 @@ ExecStart=/usr/local/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $
       {
         path: "/var/lib/kubelet/kubeadm-flags.env",
         mode: 0o644,
-        content: `KUBELET_KUBEADM_ARGS="--hostname-override=${opts.name}"\n`,
+        content: `KUBELET_KUBEADM_ARGS="--hostname-override=${opts.name}${nodeIp}"\n`,
       },
       { path: "/etc/kubernetes/pki/ca.crt", mode: 0o644, content: read(opts.kubeCa.cert) },
       // As the kubelet RPM ships it.
@@ -280,6 +296,7 @@ ExecStart=/usr/local/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $
     socket: initSocket,
     journal: join(work, "journal.log"),
     faults,
+    ...(opts.network === undefined ? {} : { network: { address: opts.network.address } }),
   };
   const specFile = join(work, "spec.json");
   writeFileSync(specFile, JSON.stringify(spec, null, 2));
@@ -294,6 +311,7 @@ ExecStart=/usr/local/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $
       "--propagation",
       "private",
       "--kill-child=SIGKILL",
+      ...(opts.network === undefined ? [] : ["--net"]),
       node24,
       join(import.meta.dirname, "node-init.ts"),
       specFile,
@@ -301,22 +319,31 @@ ExecStart=/usr/local/bin/kubelet $KUBELET_KUBECONFIG_ARGS $KUBELET_CONFIG_ARGS $
     { logFile: join(work, "init.log") },
   );
   // setpriv → unshare → node-init: unshare is setpriv's exec'd image (same PID), node-init its child.
-  const initPid = await childOf(daemon.pid);
-  await waitUntil(daemon, "containerd's socket", () => Promise.resolve(existsSync(socket)));
-  // The sandbox image, imported (nothing here can reach registry.k8s.io).
-  const archive = join(work, "pause.tar");
-  execFileSync("skopeo", [
-    "copy",
-    "--quiet",
-    opts.sandboxImageSource,
-    `docker-archive:${archive}:${sandboxImage}`,
-  ]);
-  await waitUntil(daemon, "containerd to import the sandbox image", () => {
-    execFileSync("ctr", ["--address", socket, "-n", "k8s.io", "images", "import", archive], {
-      stdio: "ignore",
+  let initPid: number;
+  try {
+    initPid = await childOf(daemon.pid);
+    // Its init waits for eth0 before it starts containerd.
+    if (opts.network !== undefined) attachNode(opts.network, initPid);
+    await waitUntil(daemon, "containerd's socket", () => Promise.resolve(existsSync(socket)));
+    // The sandbox image, imported (nothing here can reach registry.k8s.io).
+    const archive = join(work, "pause.tar");
+    execFileSync("skopeo", [
+      "copy",
+      "--quiet",
+      opts.sandboxImageSource,
+      `docker-archive:${archive}:${sandboxImage}`,
+    ]);
+    await waitUntil(daemon, "containerd to import the sandbox image", () => {
+      execFileSync("ctr", ["--address", socket, "-n", "k8s.io", "images", "import", archive], {
+        stdio: "ignore",
+      });
+      return Promise.resolve(true);
     });
-    return Promise.resolve(true);
-  });
+  } catch (err) {
+    // unshare --kill-child ends the init, and the PID namespace with it.
+    await daemon.stop(1000);
+    throw err;
+  }
 
   const journalFile = spec.journal;
   const containerIds = (): Set<string> => {

@@ -18,4 +18,9 @@ export interface NodeSpec {
   readonly journal: string;
   /** Test knobs (see node-init.ts). */
   readonly faults: string;
+  /**
+   * The node has its own network namespace: init brings `lo` up and gives `eth0` (the veth end
+   * node.ts moves in) this address (CIDR) before anything starts. No route besides the on-link one.
+   */
+  readonly network?: { readonly address: string };
 }
