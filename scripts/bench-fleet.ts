@@ -352,6 +352,8 @@ async function round(
   own: string,
   fleetLabel: string,
 ): Promise<void> {
+  // The mark is in the files (a rotation's is its password): the output names the round instead.
+  const name = `${kind} ${String(results.filter((r) => r.kind === kind).length + 1)}`;
   const e0 = await eventCount();
   const m0 = await requestCounts();
   const w0 = await sumMetric("nodecred_node_report_writes_total");
@@ -367,7 +369,7 @@ async function round(
   for (let i = 0; i < agents; i++) look(i);
   const timeout = sleep(60_000).then(() => "timeout");
   if ((await Promise.race([done, timeout])) === "timeout") {
-    throw new Error(`${kind} ${mark}: ${agents - seen.size} hosts without it after 60 s`);
+    throw new Error(`${name}: ${agents - seen.size} hosts without it after 60 s`);
   }
   await allIdle();
   const cpu = process.cpuUsage(cpu0);
@@ -376,7 +378,7 @@ async function round(
   const events = (await eventCount()) - e0;
   const reportWrites = (await sumMetric("nodecred_node_report_writes_total")) - w0;
   marker = "";
-  phase(`${kind} ${mark}: on all hosts in ${Math.max(...seen.values()).toFixed(0)} ms`);
+  phase(`${name}: on all hosts in ${Math.max(...seen.values()).toFixed(0)} ms`);
   results.push({
     kind,
     fanOut: [...seen.values()],
