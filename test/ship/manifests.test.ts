@@ -69,8 +69,23 @@ describe("manifests/", () => {
     // the real authorizer); everything nodecred itself may do is namespaced.
     assert.deepEqual(
       roles.filter((r) => r.kind === "ClusterRole").map((r) => r.metadata.name),
-      ["nodecred-token-audience"],
+      ["nodecred-token-audience", "nodecred-view"],
     );
+    // People's read access to the node reports: aggregated into `view`, read-only, Leases only,
+    // and bound to nobody by us.
+    const view = roles.find((r) => r.metadata.name === "nodecred-view");
+    assert.deepEqual(view?.["rules"], [
+      {
+        apiGroups: ["coordination.k8s.io"],
+        resources: ["leases"],
+        verbs: ["get", "list", "watch"],
+      },
+    ]);
+    assert.deepEqual(view?.metadata.labels, {
+      "app.kubernetes.io/name": "nodecred",
+      "app.kubernetes.io/part-of": "nodecred",
+      "rbac.authorization.k8s.io/aggregate-to-view": "true",
+    });
     const bindings = objs.filter(
       (o) => o.kind === "RoleBinding" || o.kind === "ClusterRoleBinding",
     );
