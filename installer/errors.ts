@@ -23,6 +23,37 @@ export const exitCodes = {
 
 export type ErrorCode = Exclude<keyof typeof exitCodes, "OK">;
 
+/**
+ * What each exit code means, in a line (the long form: installer/README.md "Exit codes"; a test
+ * keeps the two tables' codes and names equal). `kubectl nodecred status` prints it next to a
+ * failed apply init container's exit code.
+ */
+export const exitMeanings: Readonly<Record<keyof typeof exitCodes, string>> = {
+  OK: "done",
+  INTERNAL: "bug in nodecred; a re-run is safe",
+  USAGE: "bad command line",
+  INVALID_INPUT:
+    "ConfigMap or Secret invalid, or the resulting CredentialProviderConfig would make the kubelet exit; nothing changed",
+  UNSUPPORTED_HOST:
+    "host flavour refused or not detectable, or its provider wiring is half set; nothing changed",
+  HOST_IO: "a host read, write or command failed; a re-run converges",
+  ROLLED_BACK:
+    "kubelet unhealthy after the restart; previous files restored and the kubelet healthy on them",
+  ROLLBACK_FAILED:
+    "kubelet unhealthy even after restoring the previous files; the node needs a human",
+  CONFIG_FAILED_BEFORE:
+    "this config was rolled back on this node before (exit 6); change the ConfigMap, or apply with --retry-failed",
+  LOCKED: "another installer holds the node lock",
+  CONFIG_NOT_CURRENT:
+    "the mounted ConfigMap is not the config this pod stands for yet (the kubelet refreshes it with a delay; retried)",
+};
+
+/** The name of an exit code (`ROLLED_BACK` for 6), or null for a code nodecred never exits with. */
+export function exitCodeName(exitCode: number): keyof typeof exitCodes | null {
+  const found = Object.entries(exitCodes).find(([, n]) => n === exitCode);
+  return found === undefined ? null : (found[0] as keyof typeof exitCodes);
+}
+
 export class InstallerError extends Error {
   readonly code: ErrorCode;
   readonly problems: readonly Problem[];

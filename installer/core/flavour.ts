@@ -1,7 +1,7 @@
 /**
  * Host flavours: how each kind of node wires the kubelet to a credential provider, and how
  * to tell them apart from facts read off the host. Paths are host paths (under --host-root).
- * See /work/shared/kubelet-contract.md "Host flavours" for the sources of this table.
+ * The table in installer/README.md "Host flavours" lists, per flavour, the files this reads.
  */
 
 import { DEFAULT_POLICY_PATH } from "../../provider/core/policy.ts";

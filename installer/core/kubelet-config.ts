@@ -45,6 +45,13 @@ export function kubeletSpec(settings: Settings): KubeletSpec {
   };
 }
 
+/**
+ * The pod-template annotation whose change makes the DaemonSet controller roll a new kubelet
+ * config out (nodecred 0.1 used `nodecred.io/config-hash`, a hash of every setting); the sync
+ * container patches it, `kubectl nodecred status` compares each node's report with it.
+ */
+export const configHashAnnotation = "nodecred.io/kubelet-config-hash";
+
 /** The content hash of a spec (16 hex digits): equal exactly when the kubelet would read the same. */
 export function kubeletSpecHash(spec: KubeletSpec): string {
   const canonical = JSON.stringify([

@@ -3,7 +3,8 @@
  * after the node, saying which versions the node's policy file holds and whether it is current.
  * Written only when what it says changes (never a heartbeat), so a rotation costs each node one
  * small write, and one `kubectl get leases -l …` shows the fleet. Only versions (resourceVersions,
- * the kubelet config hash) and a state: nothing derived from the credentials.
+ * the kubelet config hash), a state and the sync container's readiness with its reason (names of
+ * objects, hashes, a Secret's state): nothing derived from the credentials.
  *
  * Pure: the report from one policy pass's outcome and the previous report, equality, and the
  * Lease body and merge patch; sync/report-writer.ts sends them.
@@ -31,6 +32,24 @@ export interface NodeReport {
   readonly kubeletConfig: string;
   /** Each credential set's own Secret (not the default one) → the resourceVersion the file holds. */
   readonly credentialSets: Readonly<Record<string, string>>;
+  /**
+   * What the sync container's `/readyz` last answered (absent: not asked yet). Part of the report
+   * so that why a node is not ready is readable without a shell on it: the kubelet's probe Event
+   * names the status code, not the body.
+   */
+  readonly readiness?: Readiness;
+}
+
+/** `/readyz`'s answer: ready, or the reason it is not (a stable sentence: no times, no counters). */
+export type Readiness =
+  { readonly ready: true } | { readonly ready: false; readonly reason: string };
+
+/** An annotation is no log: a reason longer than this is cut (the server allows 256 KiB in all). */
+export const notReadyMaxLength = 1024;
+
+/** The report with `/readyz`'s latest answer: what run.ts offers the writer when either changes. */
+export function withReadiness(report: NodeReport, readiness: Readiness | null): NodeReport {
+  return readiness === null ? report : { ...report, readiness };
 }
 
 /** How one Secret was found by a pass (sync/policy-sync.ts SecretState, structurally). */
@@ -118,6 +137,10 @@ export const reportKeys = {
   kubeletConfig: "nodecred.io/kubelet-config",
   state: "nodecred.io/state",
   credentialSets: "nodecred.io/credential-sets",
+  /** "true" | "false": the sync container's `/readyz` (absent until the kubelet first probes). */
+  ready: "nodecred.io/ready",
+  /** Why `/readyz` fails, in words (absent when ready). */
+  notReady: "nodecred.io/not-ready",
 } as const;
 
 const labelValue = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
@@ -137,6 +160,7 @@ function reportFields(
 } {
   const label = (value: string): string | null => (value !== "" && fitsLabel(value) ? value : null);
   const sets = Object.entries(report.credentialSets).sort(([a], [b]) => compare(a, b));
+  const readiness = report.readiness;
   return {
     labels: {
       [reportKeys.name]: "nodecred",
@@ -145,10 +169,15 @@ function reportFields(
       [reportKeys.credentialsVersion]: label(report.credentialsVersion),
       [reportKeys.kubeletConfig]: label(report.kubeletConfig),
       [reportKeys.state]: report.state,
+      [reportKeys.ready]: readiness === undefined ? null : String(readiness.ready),
     },
     annotations: {
       [reportKeys.credentialSets]:
         sets.length === 0 ? null : JSON.stringify(Object.fromEntries(sets)),
+      [reportKeys.notReady]:
+        readiness === undefined || readiness.ready
+          ? null
+          : readiness.reason.slice(0, notReadyMaxLength),
     },
   };
 }
@@ -226,7 +255,7 @@ export function leaseWrite(
       metadata: {
         name: reporter.nodeName,
         labels: present(fields.labels),
-        ...(present(fields.annotations)[reportKeys.credentialSets] === undefined
+        ...(Object.keys(present(fields.annotations)).length === 0
           ? {}
           : { annotations: present(fields.annotations) }),
         ...owners,

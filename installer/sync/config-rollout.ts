@@ -5,15 +5,11 @@ import {
   type ObjectRef,
   type ObjectVersion,
 } from "../cluster/kube-api.ts";
-import { restartReasons, type KubeletSpec } from "../core/kubelet-config.ts";
+import { configHashAnnotation, restartReasons, type KubeletSpec } from "../core/kubelet-config.ts";
 import type { Problem } from "../core/problems.ts";
 import { checkConfigMapForRollout, type RolloutConfig } from "../core/rollout-check.ts";
 
-/**
- * The pod-template annotation whose change makes the DaemonSet controller roll a new kubelet
- * config out (nodecred 0.1 used `nodecred.io/config-hash`, a hash of every setting).
- */
-export const configHashAnnotation = "nodecred.io/kubelet-config-hash";
+export { configHashAnnotation };
 
 /**
  * One pass of config sync, level-triggered on the DaemonSet itself: the ConfigMap as it is now →

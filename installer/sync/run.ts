@@ -2,7 +2,13 @@ import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { versionOf, type EventSpec, type KubeApi, type ObjectRef } from "../cluster/kube-api.ts";
 import { nodecredPaths } from "../core/flavour.ts";
-import { leaseNameOk, nodeReport, type NodeReport } from "../core/node-report.ts";
+import {
+  leaseNameOk,
+  nodeReport,
+  withReadiness,
+  type NodeReport,
+  type Readiness,
+} from "../core/node-report.ts";
 import { parseAppliedStatus, type AppliedStatus } from "../core/kubelet-config.ts";
 import { formatProblem, type Problem } from "../core/problems.ts";
 import { readCurrentFile, requireDirMode, writeFileAtomic } from "../host/atomic-write.ts";
@@ -287,6 +293,18 @@ export async function startSync(
       })
     : null;
   let report: NodeReport | null = null;
+  /**
+   * `/readyz`'s latest answer, carried in the report (labels `nodecred.io/ready`, annotation
+   * `nodecred.io/not-ready`): the kubelet probes every few seconds, but the writer sends only a
+   * report that differs from the last one written, so the Lease changes when the answer does.
+   */
+  let readiness: Readiness | null = null;
+  const observeReadiness = (why: string | null): void => {
+    const next: Readiness = why === null ? { ready: true } : { ready: false, reason: why };
+    if (JSON.stringify(next) === JSON.stringify(readiness)) return;
+    readiness = next;
+    if (report !== null) writer?.offer(withReadiness(report, readiness));
+  };
 
   let policyGood = false;
   let lastPolicy: PolicyOutcome | null = null;
@@ -440,7 +458,7 @@ export async function startSync(
       }
       await reportPolicy(outcome);
       report = nodeReport(report, outcome, applied?.kubeletConfigHash ?? null);
-      if (report !== null) writer?.offer(report);
+      if (report !== null) writer?.offer(withReadiness(report, readiness));
     },
   });
 
@@ -547,6 +565,26 @@ export async function startSync(
   policyLoop.start();
   configLoop.start();
 
+  /** Why this node is not ready (`/readyz`, and the report), or null: stable sentences. */
+  const notReadyReason = async (): Promise<string | null> => {
+    if (!policyGood) {
+      const why = notSyncedReason(lastPolicy, secretRef.name);
+      return `policy file not synced yet (${why})`;
+    }
+    const applied = await observeApplied();
+    if (config.appliedStatusFile !== null && applied === null) {
+      return "no applied config recorded by the apply init container";
+    }
+    if (
+      config.podConfigHash !== "" &&
+      applied !== null &&
+      applied.kubeletConfigHash !== config.podConfigHash
+    ) {
+      return `node runs kubelet config ${applied.kubeletConfigHash}, this pod stands for ${config.podConfigHash}`;
+    }
+    if (!(await kubeletHealthy(config.kubeletHealthzUrl))) return "kubelet not healthy";
+    return null;
+  };
   const bounds = healthBounds(config.resyncMs);
   let stuck = false;
   const server = await startStatusServer(
@@ -568,23 +606,9 @@ export async function startSync(
         return why;
       },
       ready: async () => {
-        if (!policyGood) {
-          const why = notSyncedReason(lastPolicy, secretRef.name);
-          return `policy file not synced yet (${why})`;
-        }
-        const applied = await observeApplied();
-        if (config.appliedStatusFile !== null && applied === null) {
-          return "no applied config recorded by the apply init container";
-        }
-        if (
-          config.podConfigHash !== "" &&
-          applied !== null &&
-          applied.kubeletConfigHash !== config.podConfigHash
-        ) {
-          return `node runs kubelet config ${applied.kubeletConfigHash}, this pod stands for ${config.podConfigHash}`;
-        }
-        if (!(await kubeletHealthy(config.kubeletHealthzUrl))) return "kubelet not healthy";
-        return null;
+        const why = await notReadyReason();
+        observeReadiness(why);
+        return why;
       },
     },
     metrics.registry,

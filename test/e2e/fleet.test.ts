@@ -20,10 +20,10 @@
  * timings are printed, never asserted (they belong in scripts/bench-*).
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { execFile, execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
 import { request } from "node:https";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parse as parseYaml } from "yaml";
@@ -33,7 +33,7 @@ import { apiGet } from "../env/kube.ts";
 import { issueCert, newCA } from "../env/pki.ts";
 import { freePort } from "../env/ports.ts";
 import { startRegistry, type RegistryInstance } from "../env/registry.ts";
-import { dockerConfigSecret } from "../sync/cluster.ts";
+import { dockerConfigSecret, repoRoot, serviceAccountKubeconfig } from "../sync/cluster.ts";
 import { startControlPlane, type ControlPlane } from "./control-plane.ts";
 import { kubectlFor, publishImage, refusedPull, steps, waitFor, writeOverlay } from "./harness.ts";
 import { createBridge, type TestBridge } from "./node/network.ts";
@@ -289,7 +289,7 @@ describe("a fleet of three real nodes: rollouts node by node, stopped at the fai
       30_000,
     );
   /**
-   * The fleet view a user reads (README "Large clusters"): one Lease per node, each reporting the
+   * The fleet view a user reads (README "Checking status"): one Lease per node, each reporting the
    * Secret's and the ConfigMap's current resourceVersions, state `current`, and owned by the
    * node's live nodecred pod (so the controller-manager's garbage collector removes it with the
    * pod). Waits until all three say so (a rollout replaces the pods, and with them the owners).
@@ -345,6 +345,58 @@ describe("a fleet of three real nodes: rollouts node by node, stopped at the fai
       throw new Error(`${String(err)} (last seen: ${last})`);
     });
   };
+  /**
+   * `kubectl nodecred status` (dist/kubectl-nodecred, found by kubectl on PATH) as a user bound to
+   * `view` only, in nodecred's namespace: the Leases come from nodecred-view through the
+   * controller-manager's aggregation into view.
+   */
+  let viewerKubeconfig = "";
+  const status = async (): Promise<{ code: number | null; stdout: string; stderr: string }> => {
+    if (cp === undefined) throw new Error("no control plane");
+    if (viewerKubeconfig === "") {
+      await kc(["-n", "nodecred", "create", "serviceaccount", "fleet-viewer"]);
+      await kc([
+        "-n",
+        "nodecred",
+        "create",
+        "rolebinding",
+        "fleet-viewer",
+        "--clusterrole=view",
+        "--serviceaccount=nodecred:fleet-viewer",
+      ]);
+      viewerKubeconfig = await serviceAccountKubeconfig(
+        dir,
+        "nodecred",
+        "fleet-viewer",
+        cp.kube.kubeconfig,
+      );
+      mkdirSync(join(dir, "plugin-bin"));
+      symlinkSync(
+        join(repoRoot, "dist", "kubectl-nodecred"),
+        join(dir, "plugin-bin", "kubectl-nodecred"),
+      );
+    }
+    return new Promise((resolve) => {
+      execFile(
+        testEnv().bins.kubectl,
+        ["nodecred", "status", "--kubeconfig", viewerKubeconfig],
+        {
+          env: {
+            ...process.env,
+            PATH: `${join(dir, "plugin-bin")}:${dirname(process.execPath)}:/usr/bin:/bin`,
+          },
+        },
+        (err, stdout, stderr) => {
+          resolve({
+            code: err === null ? 0 : typeof err.code === "number" ? err.code : null,
+            stdout,
+            stderr,
+          });
+        },
+      );
+    });
+  };
+
   const rolledOut = (): Promise<string> =>
     kc(["-n", "nodecred", "rollout", "status", "daemonset/nodecred", "--timeout=300s"]);
 
@@ -785,6 +837,28 @@ describe("a fleet of three real nodes: rollouts node by node, stopped at the fai
       t.diagnostic(
         `${third} unchanged ${((Date.now() - rollbackAt) / 1000).toFixed(0)} s after ${second}'s rollback`,
       );
+      // What an operator sees, with a viewer's rights: stopped at the failing node, and why.
+      const stopped = await status();
+      t.diagnostic(`kubectl nodecred status:\n${stopped.stdout}`);
+      assert.equal(stopped.code, 0, stopped.stderr);
+      assert.match(
+        stopped.stdout,
+        new RegExp(`^Rollout: +STOPPED at ${second} \\(updated 2 of 3\\)`, "m"),
+      );
+      const secondBlock = stopped.stdout.split(`\n${second} `)[1]?.split(/\n(?=\S)/)[0] ?? "";
+      assert.match(
+        secondBlock,
+        /apply exited (6 ROLLED_BACK: kubelet unhealthy after the restart|8 CONFIG_FAILED_BEFORE: this config was rolled back on this node before \(exit 6\))/,
+      );
+      assert.match(secondBlock, /last warning .*: RolledBack on Pod\//);
+      assert.match(stopped.stdout, new RegExp(`^${third} +yes +NO +\\S+ \\(old revision\\)`, "m"));
+      assert.match(stopped.stdout, new RegExp(`^${first} +yes +yes `, "m"));
+      assert.doesNotMatch(
+        stopped.stdout,
+        /node reports not readable/,
+        "view aggregates nodecred-view",
+      );
+      assert.ok(!stopped.stdout.includes(password));
 
       const fixSince = Date.now();
       await timed(t, "5 fixed ConfigMap, rollout resumed", async () => {
@@ -803,6 +877,16 @@ describe("a fleet of three real nodes: rollouts node by node, stopped at the fai
         `${third} restarted once, for the fix`,
       );
       await fleetReportsCurrent();
+      const healthy = await waitFor(
+        "kubectl nodecred status to say all three nodes current",
+        async () => {
+          const r = await status();
+          return r.code === 0 && /^Nodes: +3: 3 current, 3 ready/m.test(r.stdout) ? r : undefined;
+        },
+        30_000,
+      );
+      t.diagnostic(`kubectl nodecred status:\n${healthy.stdout}`);
+      assert.match(healthy.stdout, /^Rollout: +complete \(updated 3 of 3\)$/m);
     }),
   );
 

@@ -17,7 +17,7 @@ async function expectedOf(
 }
 
 describe("golden host trees", () => {
-  it("has the cases the issue asks for", () => {
+  it("has the named cases: the flavours, both quoting styles, a missing file, a refused host, an upgrade, credential sets", () => {
     const names = cases.map((c) => c.name);
     for (const n of [
       "kubeadm-deb-double-quoted",

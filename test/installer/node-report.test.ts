@@ -4,7 +4,9 @@ import {
   leaseWrite,
   microTime,
   nodeReport,
+  notReadyMaxLength,
   sameReport,
+  withReadiness,
   type NodeReport,
   type PassOutcome,
   type SecretSeen,
@@ -193,8 +195,8 @@ describe("the Lease write: only what changed, nothing when nothing did", () => {
     assert.deepEqual(leaseWrite(null, current, reporter, at), {
       patch: {
         metadata: {
-          labels,
-          annotations: { "nodecred.io/credential-sets": null },
+          labels: { ...labels, "nodecred.io/ready": null },
+          annotations: { "nodecred.io/credential-sets": null, "nodecred.io/not-ready": null },
           ownerReferences: owner,
         },
         spec,
@@ -265,6 +267,50 @@ describe("the Lease write: only what changed, nothing when nothing did", () => {
       "a node name longer than a label value: no node label (the Lease's name says it)",
     );
     assert.equal((write?.create["metadata"] as { name: string }).name, longName);
+  });
+
+  it("readiness: a label and, when not ready, the reason; written only when it changes", () => {
+    const notReady = withReadiness(current, {
+      ready: false,
+      reason: "policy file not synced yet (Secret nodecred-credentials invalid)",
+    });
+    assert.deepEqual(leaseWrite(current, notReady, reporter, at)?.patch, {
+      metadata: {
+        labels: { "nodecred.io/ready": "false" },
+        annotations: {
+          "nodecred.io/not-ready":
+            "policy file not synced yet (Secret nodecred-credentials invalid)",
+        },
+      },
+      spec,
+    });
+    const ready = withReadiness(current, { ready: true });
+    assert.deepEqual(leaseWrite(notReady, ready, reporter, at)?.patch, {
+      metadata: {
+        labels: { "nodecred.io/ready": "true" },
+        annotations: { "nodecred.io/not-ready": null },
+      },
+      spec,
+    });
+    assert.equal(
+      leaseWrite(ready, withReadiness(current, { ready: true }), reporter, at),
+      null,
+      "the same answer again (every probe): no request",
+    );
+    assert.equal(withReadiness(current, null), current, "not probed yet: no readiness keys");
+    const created = leaseWrite(null, notReady, reporter, at)?.create["metadata"] as {
+      labels: Record<string, string>;
+      annotations: Record<string, string>;
+    };
+    assert.equal(created.labels["nodecred.io/ready"], "false");
+    assert.match(created.annotations["nodecred.io/not-ready"] ?? "", /Secret nodecred-credentials/);
+    const long = withReadiness(current, { ready: false, reason: "x".repeat(5000) });
+    const cut = (
+      leaseWrite(current, long, reporter, at)?.patch["metadata"] as {
+        annotations: Record<string, string>;
+      }
+    ).annotations["nodecred.io/not-ready"];
+    assert.equal(cut?.length, notReadyMaxLength, "a long reason is cut");
   });
 
   it("renewTime as a MicroTime: six fractional digits", () => {

@@ -193,7 +193,13 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
     const kubeletConfig = checkConfigMapForRollout(shippedData);
     assert.ok(kubeletConfig.ok);
     for (const node of ["node-a", "node-b"]) {
-      const labels = await eventually(`${node}'s report`, () => reportLabels(node));
+      // Node A's /readyz was asked (the first test): its answer is in the report; nobody asked
+      // node B's, which says nothing about readiness.
+      const probed = node === "node-a";
+      const labels = await eventually(`${node}'s report`, async () => {
+        const l = await reportLabels(node);
+        return l !== undefined && (!probed || l["nodecred.io/ready"] !== undefined) ? l : undefined;
+      });
       assert.deepEqual(labels, {
         "app.kubernetes.io/name": "nodecred",
         "nodecred.io/node": node,
@@ -201,6 +207,7 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
         "nodecred.io/credentials-version": secretVersion,
         "nodecred.io/kubelet-config": kubeletConfig.value.hash,
         "nodecred.io/state": "current",
+        ...(probed ? { "nodecred.io/ready": "true" } : {}),
       });
     }
     const a = await nodeReportOf(ns, "node-a");
@@ -393,6 +400,16 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
       return labels?.["nodecred.io/state"] === "secret-invalid" ? labels : undefined;
     });
     assert.equal(invalidReport["nodecred.io/credentials-version"], reportedBefore);
+    // Not ready, and why in words, in the report as /readyz says it (probed here as the kubelet
+    // does): no node shell needed to read it.
+    const readyz = await syncA.readyz();
+    assert.equal(readyz.status, 503);
+    const notReady = await eventually("node A's report of its readiness", async () => {
+      const lease = await nodeReportOf(ns, "node-a");
+      return lease?.metadata?.labels?.["nodecred.io/ready"] === "false" ? lease : undefined;
+    });
+    assert.equal(notReady.metadata?.annotations?.["nodecred.io/not-ready"], readyz.body.trim());
+    assert.match(readyz.body, /Secret nodecred-credentials invalid/);
     // Node B saw the versions too (so it tried to report them as well).
     await eventually("node B's rejections", async () =>
       counter(await syncB.metrics(), "nodecred_secret_rejected_total") > rejectedBeforeB
@@ -435,6 +452,12 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
     await eventually("node A's report current again", async () =>
       (await reportLabels("node-a"))?.["nodecred.io/state"] === "current" ? true : undefined,
     );
+    assert.equal((await syncA.readyz()).status, 200);
+    const readyAgain = await eventually("node A's report ready again", async () => {
+      const lease = await nodeReportOf(ns, "node-a");
+      return lease?.metadata?.labels?.["nodecred.io/ready"] === "true" ? lease : undefined;
+    });
+    assert.equal(readyAgain.metadata?.annotations?.["nodecred.io/not-ready"], undefined);
   });
 
   it("takes a matchImages edit inside the envelope live: every node's policy file, no rollout", async () => {

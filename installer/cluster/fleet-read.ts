@@ -1,0 +1,188 @@
+import {
+  ApiException,
+  AppsV1Api,
+  CoordinationV1Api,
+  CoreV1Api,
+  KubeConfig,
+} from "@kubernetes/client-node";
+import type { FleetInput, Json, Readable } from "../core/fleet-status.ts";
+import { reportKeys } from "../core/node-report.ts";
+
+/**
+ * What `kubectl nodecred status` reads, with a user's own rights (a viewer's: `view` plus the
+ * aggregated `nodecred-view`): the DaemonSet, its ControllerRevisions and pods (required), the
+ * node reports (Leases), the ConfigMap, Warning Events and the Nodes (each may be forbidden: the
+ * answer is then narrower and says why). Never a Secret. The other door to the API server beside
+ * kube-api.ts (this folder holds the repo's only `@kubernetes/client-node` imports): it reads
+ * kinds the installer's agents never do, with a person's kubeconfig.
+ */
+
+/** A kubeconfig as kubectl finds it: `--kubeconfig`, else $KUBECONFIG, else ~/.kube/config. */
+export function userKubeConfig(file: string | null, context: string | null): KubeConfig {
+  const kc = new KubeConfig();
+  try {
+    if (file === null) kc.loadFromDefault();
+    else kc.loadFromFile(file);
+  } catch (err) {
+    throw new FleetReadError(
+      `cannot load the kubeconfig${file === null ? "" : ` ${file}`}: ${err instanceof Error ? err.message : String(err)}`,
+      { cause: err },
+    );
+  }
+  if (context !== null) {
+    if (kc.getContextObject(context) === null) {
+      throw new FleetReadError(`context "${context}" not found in the kubeconfig`);
+    }
+    kc.setCurrentContext(context);
+  }
+  if (kc.getCurrentCluster() === null) {
+    throw new FleetReadError(
+      "no cluster in the kubeconfig (pass --kubeconfig, set KUBECONFIG, or ~/.kube/config)",
+    );
+  }
+  return kc;
+}
+
+/** A read that failed: the message names the request (verb, resource, namespace). */
+export class FleetReadError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = "FleetReadError";
+  }
+}
+
+const toPlain = (obj: unknown): Json => JSON.parse(JSON.stringify(obj)) as Json;
+
+/** The API server's own message for a status error, without the request's body. */
+function apiMessage(err: ApiException<unknown>): string {
+  try {
+    const body = JSON.parse(String(err.body)) as { message?: unknown };
+    if (typeof body.message === "string") return body.message;
+  } catch {
+    // not JSON
+  }
+  return `HTTP ${String(err.code)}`;
+}
+
+export async function readFleet(
+  kc: KubeConfig,
+  options: {
+    readonly namespace: string;
+    readonly daemonSet: string;
+    readonly configMap: string;
+    readonly now: Date;
+  },
+): Promise<FleetInput> {
+  const core = kc.makeApiClient(CoreV1Api);
+  const apps = kc.makeApiClient(AppsV1Api);
+  const coordination = kc.makeApiClient(CoordinationV1Api);
+  const { namespace } = options;
+  const inNs = `in namespace ${namespace}`;
+
+  /** A required read: any failure is the command's (exit 1), named. */
+  const must = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
+    try {
+      return await call();
+    } catch (err) {
+      throw new FleetReadError(failure(what, err), { cause: err });
+    }
+  };
+  /** An optional read: forbidden → the answer without it; anything else fails the command. */
+  const may = async <T>(what: string, call: () => Promise<T>): Promise<Readable<T>> => {
+    try {
+      return { ok: true, value: await call() };
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 403) return { forbidden: what };
+      throw new FleetReadError(failure(what, err), { cause: err });
+    }
+  };
+
+  const daemonSet = await must(`get daemonsets.apps ${options.daemonSet} ${inNs}`, async () => {
+    try {
+      return toPlain(await apps.readNamespacedDaemonSet({ namespace, name: options.daemonSet }));
+    } catch (err) {
+      if (err instanceof ApiException && err.code === 404) {
+        throw new FleetReadError(
+          `DaemonSet ${options.daemonSet} not found ${inNs}: is nodecred installed there? (-n NAMESPACE)`,
+        );
+      }
+      throw err;
+    }
+  });
+  const matchLabels =
+    (daemonSet["spec"] as { selector?: { matchLabels?: Record<string, string> } } | undefined)
+      ?.selector?.matchLabels ?? {};
+  const labelSelector = Object.entries(matchLabels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");
+
+  const [revisions, pods, leases, configMap, nodes, podEvents, nodeEvents] = await Promise.all([
+    must(`list controllerrevisions.apps ${inNs}`, async () =>
+      (await apps.listNamespacedControllerRevision({ namespace, labelSelector })).items.map(
+        toPlain,
+      ),
+    ),
+    must(`list pods ${inNs}`, async () =>
+      (await core.listNamespacedPod({ namespace, labelSelector })).items.map(toPlain),
+    ),
+    may(`list leases.coordination.k8s.io ${inNs}`, async () =>
+      (
+        await coordination.listNamespacedLease({
+          namespace,
+          labelSelector: `${reportKeys.name}=nodecred`,
+        })
+      ).items.map(toPlain),
+    ),
+    may(`get configmaps ${options.configMap} ${inNs}`, async () => {
+      try {
+        return toPlain(await core.readNamespacedConfigMap({ namespace, name: options.configMap }));
+      } catch (err) {
+        if (err instanceof ApiException && err.code === 404) return null;
+        throw err;
+      }
+    }),
+    may("list nodes (cluster-wide)", async () =>
+      (await core.listNode()).items.flatMap((n) =>
+        n.metadata?.name === undefined ? [] : [n.metadata.name],
+      ),
+    ),
+    may(`list events ${inNs}`, async () =>
+      (await core.listNamespacedEvent({ namespace, fieldSelector: "type=Warning" })).items.map(
+        toPlain,
+      ),
+    ),
+    may("list events in namespace default", async () =>
+      (
+        await core.listNamespacedEvent({
+          namespace: "default",
+          fieldSelector: "involvedObject.kind=Node,type=Warning",
+        })
+      ).items.map(toPlain),
+    ),
+  ]);
+  return {
+    namespace,
+    now: options.now,
+    daemonSet,
+    revisions,
+    pods,
+    leases,
+    configMap,
+    configMapName: options.configMap,
+    nodes,
+    podEvents,
+    nodeEvents,
+  };
+}
+
+function failure(what: string, err: unknown): string {
+  if (err instanceof FleetReadError) return err.message;
+  if (err instanceof ApiException) {
+    const code = err.code;
+    if (code === 401)
+      return `${what}: unauthorized (401): the kubeconfig's credentials were refused`;
+    if (code === 403) return `${what}: forbidden (403): ${apiMessage(err)}`;
+    return `${what}: ${apiMessage(err)} (${String(code)})`;
+  }
+  return `${what}: ${err instanceof Error ? err.message : String(err)}`;
+}
