@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepares this machine for the test environment. Idempotent, no prompts; safe to run twice.
 #  1. Debian packages for the real components the tests run (registry, skopeo, containerd, etcd, ...).
-#  2. Upstream Kubernetes binaries built from the Go module proxy into a cache outside the repo.
+#  2. Upstream Kubernetes binaries and the Helm CLI (charts/nodecred's tests), built from the Go module
+#     proxy into a cache outside the repo.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 
@@ -38,3 +39,5 @@ bash "$here/build-kubernetes.sh"
 bash "$here/build-kubernetes.sh" "$here/../k8s-next" kubelet
 # The older kubelet minor (test/e2e/fleet.test.ts: a mixed-version fleet): only its kubelet.
 bash "$here/build-kubernetes.sh" "$here/../k8s-prev" kubelet
+# The Helm CLI the chart tests run (test/ship/helm*.test.ts), same cache.
+bash "$here/build-helm.sh"

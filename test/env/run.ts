@@ -105,6 +105,10 @@ function kubernetesBins(): TestEnv["bins"] & { dir: string } {
   const dir = build();
   const next = build(join(repo, "scripts/k8s-next"), "kubelet");
   const prev = build(join(repo, "scripts/k8s-prev"), "kubelet");
+  const helm = execFileSync("bash", [join(repo, "scripts/test-env/build-helm.sh")], {
+    encoding: "utf8",
+    stdio: ["ignore", "pipe", "inherit"],
+  }).trim();
   return {
     dir,
     etcd: join(dir, "etcd"),
@@ -115,6 +119,7 @@ function kubernetesBins(): TestEnv["bins"] & { dir: string } {
     kubeletNext: join(next, "kubelet"),
     kubeletPrev: join(prev, "kubelet"),
     kubectl: join(dir, "kubectl"),
+    helm,
   };
 }
 
@@ -202,6 +207,7 @@ async function start(): Promise<TestEnv> {
       kubeletNext: bins.kubeletNext,
       kubeletPrev: bins.kubeletPrev,
       kubectl: bins.kubectl,
+      helm: bins.helm,
     },
     criProto,
   };

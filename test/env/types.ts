@@ -40,7 +40,7 @@ export interface TestEnv {
     readonly etcd: string;
     readonly version: string;
   };
-  /** Upstream binaries built by scripts/test-env/build-kubernetes.sh. */
+  /** Upstream binaries built by scripts/test-env/build-kubernetes.sh (and build-helm.sh). */
   readonly bins: {
     readonly etcd: string;
     readonly kubeApiserver: string;
@@ -52,6 +52,8 @@ export interface TestEnv {
     /** The older kubelet minor (scripts/k8s-prev), same cache: the oldest node of a mixed fleet. */
     readonly kubeletPrev: string;
     readonly kubectl: string;
+    /** The Helm CLI of the release scripts/helm pins (scripts/test-env/build-helm.sh), same cache. */
+    readonly helm: string;
   };
   /** CRI API proto (k8s.io/cri-api, same version as the kubelet) for CRI clients in tests. */
   readonly criProto: string;
