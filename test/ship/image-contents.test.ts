@@ -12,7 +12,7 @@ import { after, before, describe, it } from "node:test";
 
 const repo = join(import.meta.dirname, "..", "..");
 const dockerfile = readFileSync(join(repo, "Dockerfile"), "utf8");
-/** What a node pulls at most (the bound), compressed. */
+/** What a node pulls at most, compressed: the bound this image is held to. */
 const maxLayerBytes = 45 * 1024 * 1024;
 
 function ok(cmd: string, args: readonly string[]): string {

@@ -74,14 +74,15 @@ describe("manifests/", () => {
     // People's read access to the node reports: aggregated into `view`, read-only, Leases only,
     // and bound to nobody by us.
     const view = roles.find((r) => r.metadata.name === "nodecred-view");
-    assert.deepEqual(view?.["rules"], [
+    assert.ok(view);
+    assert.deepEqual(view["rules"], [
       {
         apiGroups: ["coordination.k8s.io"],
         resources: ["leases"],
         verbs: ["get", "list", "watch"],
       },
     ]);
-    assert.deepEqual(view?.metadata.labels, {
+    assert.deepEqual(view.metadata.labels, {
       "app.kubernetes.io/name": "nodecred",
       "app.kubernetes.io/part-of": "nodecred",
       "rbac.authorization.k8s.io/aggregate-to-view": "true",
