@@ -123,6 +123,19 @@ describe(
     const ns = "helm-nodecred";
     const release = ["nodecred", chartDir, "--namespace", "kube-system"];
     const kc = (): string[] => ["--kubeconfig", kube.kubeconfig];
+    /** What the chart installs besides the Namespace, as `kubectl get` arguments. */
+    const chartObjects = [
+      ["-n", ns, "serviceaccount", "nodecred"],
+      ["-n", ns, "role", "nodecred"],
+      ["-n", ns, "rolebinding", "nodecred"],
+      ["-n", "default", "role", "nodecred-node-events"],
+      ["-n", "default", "rolebinding", "nodecred-node-events"],
+      ["clusterrole", "nodecred-token-audience"],
+      ["clusterrolebinding", "nodecred-token-audience"],
+      ["clusterrole", "nodecred-view"],
+      ["-n", ns, "configmap", "nodecred-config"],
+      ["-n", ns, "daemonset", "nodecred"],
+    ];
 
     it("helm install: the objects, in namespace.name; Helm's record where -n says", async () => {
       assert.equal(await exists(["namespace", ns]), false);
@@ -131,18 +144,7 @@ describe(
       const labels = namespace.metadata.labels ?? {};
       assert.equal(labels["pod-security.kubernetes.io/enforce"], "privileged");
       assert.equal(labels["app.kubernetes.io/managed-by"], "Helm");
-      for (const args of [
-        ["-n", ns, "serviceaccount", "nodecred"],
-        ["-n", ns, "role", "nodecred"],
-        ["-n", ns, "rolebinding", "nodecred"],
-        ["-n", "default", "role", "nodecred-node-events"],
-        ["-n", "default", "rolebinding", "nodecred-node-events"],
-        ["clusterrole", "nodecred-token-audience"],
-        ["clusterrolebinding", "nodecred-token-audience"],
-        ["clusterrole", "nodecred-view"],
-        ["-n", ns, "configmap", "nodecred-config"],
-        ["-n", ns, "daemonset", "nodecred"],
-      ]) {
+      for (const args of chartObjects) {
         assert.equal(await exists(args), true, args.join(" "));
       }
       // The release record (a Secret sh.helm.release.v1.NAME.vN) lives in kube-system, not in ns.
@@ -245,20 +247,9 @@ describe(
 
     it("helm uninstall removes every object it installed, and its record", async () => {
       const installed = (await renderChart(["--set", `namespace.name=${ns}`])).map(keyOf);
-      assert.equal(installed.length, 11);
+      assert.equal(installed.length, chartObjects.length + 1); // and the Namespace
       await helmOk(["uninstall", "nodecred", "--namespace", "kube-system", ...kc()]);
-      for (const args of [
-        ["-n", ns, "serviceaccount", "nodecred"],
-        ["-n", ns, "role", "nodecred"],
-        ["-n", ns, "rolebinding", "nodecred"],
-        ["-n", "default", "role", "nodecred-node-events"],
-        ["-n", "default", "rolebinding", "nodecred-node-events"],
-        ["clusterrole", "nodecred-token-audience"],
-        ["clusterrolebinding", "nodecred-token-audience"],
-        ["clusterrole", "nodecred-view"],
-        ["-n", ns, "configmap", "nodecred-config"],
-        ["-n", ns, "daemonset", "nodecred"],
-      ]) {
+      for (const args of chartObjects) {
         assert.equal(await exists(args), false, args.join(" "));
       }
       // The Namespace is deleted (no namespace controller runs here to finish it: Terminating).
