@@ -20,10 +20,10 @@
  * timings are printed, never asserted (they belong in scripts/bench-*).
  */
 import assert from "node:assert/strict";
-import { execFile, execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { execFileSync } from "node:child_process";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { request } from "node:https";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { parse as parseYaml } from "yaml";
@@ -33,7 +33,12 @@ import { apiGet } from "../env/kube.ts";
 import { issueCert, newCA } from "../env/pki.ts";
 import { freePort } from "../env/ports.ts";
 import { startRegistry, type RegistryInstance } from "../env/registry.ts";
-import { dockerConfigSecret, repoRoot, serviceAccountKubeconfig } from "../sync/cluster.ts";
+import {
+  dockerConfigSecret,
+  kubectlNodecred,
+  serviceAccountKubeconfig,
+  type CommandResult,
+} from "../sync/cluster.ts";
 import { startControlPlane, type ControlPlane } from "./control-plane.ts";
 import { kubectlFor, publishImage, refusedPull, steps, waitFor, writeOverlay } from "./harness.ts";
 import { createBridge, type TestBridge } from "./node/network.ts";
@@ -351,7 +356,7 @@ describe("a fleet of three real nodes: rollouts node by node, stopped at the fai
    * controller-manager's aggregation into view.
    */
   let viewerKubeconfig = "";
-  const status = async (): Promise<{ code: number | null; stdout: string; stderr: string }> => {
+  const status = async (): Promise<CommandResult> => {
     if (cp === undefined) throw new Error("no control plane");
     if (viewerKubeconfig === "") {
       await kc(["-n", "nodecred", "create", "serviceaccount", "fleet-viewer"]);
@@ -370,31 +375,8 @@ describe("a fleet of three real nodes: rollouts node by node, stopped at the fai
         "fleet-viewer",
         cp.kube.kubeconfig,
       );
-      mkdirSync(join(dir, "plugin-bin"));
-      symlinkSync(
-        join(repoRoot, "dist", "kubectl-nodecred"),
-        join(dir, "plugin-bin", "kubectl-nodecred"),
-      );
     }
-    return new Promise((resolve) => {
-      execFile(
-        testEnv().bins.kubectl,
-        ["nodecred", "status", "--kubeconfig", viewerKubeconfig],
-        {
-          env: {
-            ...process.env,
-            PATH: `${join(dir, "plugin-bin")}:${dirname(process.execPath)}:/usr/bin:/bin`,
-          },
-        },
-        (err, stdout, stderr) => {
-          resolve({
-            code: err === null ? 0 : typeof err.code === "number" ? err.code : null,
-            stdout,
-            stderr,
-          });
-        },
-      );
-    });
+    return kubectlNodecred(["status", "--kubeconfig", viewerKubeconfig]);
   };
 
   const rolledOut = (): Promise<string> =>

@@ -1,7 +1,14 @@
 // Helpers for tests that drive the installer against the real kube-apiserver of the test env.
 import { execFile, spawn, type ChildProcess } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
+import { dirname, join } from "node:path";
 import { promisify } from "node:util";
 import {
   ApiException,
@@ -251,6 +258,43 @@ export async function eventually<T>(
 
 export function scratchDir(prefix: string): string {
   return mkdtempSync(join(testEnv().workDir, `${prefix}-`));
+}
+
+/** How a command ended: its exit code (null: killed) and its output, whatever they are. */
+export interface CommandResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+let pluginDir: string | undefined;
+
+/**
+ * `kubectl nodecred ARGS` as an operator runs it: the pinned kubectl finds dist/kubectl-nodecred
+ * on PATH (its plugin lookup), and the plugin's `#!/usr/bin/env node` finds this Node. Pass
+ * `--kubeconfig` in ARGS: the caller's identity is the point of most tests.
+ */
+export function kubectlNodecred(args: readonly string[]): Promise<CommandResult> {
+  if (pluginDir === undefined) {
+    const plugin = join(repoRoot, "dist", "kubectl-nodecred");
+    if (!existsSync(plugin)) throw new Error(`${plugin} missing: npm run build`);
+    const dir = join(scratchDir("kubectl-plugin"), "bin");
+    mkdirSync(dir);
+    symlinkSync(plugin, join(dir, "kubectl-nodecred"));
+    pluginDir = dir;
+  }
+  const path = `${pluginDir}:${dirname(process.execPath)}:/usr/bin:/bin`;
+  return new Promise((resolve) => {
+    execFile(
+      testEnv().bins.kubectl,
+      ["nodecred", ...args],
+      { env: { ...process.env, PATH: path } },
+      (err, stdout, stderr) => {
+        const code = err === null ? 0 : typeof err.code === "number" ? err.code : null;
+        resolve({ code, stdout, stderr });
+      },
+    );
+  });
 }
 
 export { run as execFileAsync };

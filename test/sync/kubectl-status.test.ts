@@ -11,9 +11,8 @@
 // `system:aggregate-to-view` whose rules make up `view`, and to `nodecred-view`, each explicitly
 // (test/e2e/fleet.test.ts shows the aggregation with a real controller-manager). No password in any output.
 import assert from "node:assert/strict";
-import { execFile } from "node:child_process";
-import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from "node:fs";
-import { dirname, join } from "node:path";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
   AppsV1Api,
@@ -30,11 +29,13 @@ import {
   dockerConfigSecret,
   eventually,
   kubectl,
+  kubectlNodecred,
   nodeReportOf,
   repoRoot,
   scratchDir,
   serviceAccountKubeconfig,
   startSyncProcess,
+  type CommandResult,
   type SyncProcess,
 } from "./cluster.ts";
 
@@ -42,7 +43,6 @@ const ns = "status-nodecred";
 const nodes = ["status-n1", "status-n2", "status-n3"] as const;
 const [n1, n2, n3] = nodes;
 const password = "status-secret-Pw7";
-const plugin = join(repoRoot, "dist", "kubectl-nodecred");
 
 /** The ConfigMap data manifests/ ships, and an older one (another kubelet config). */
 const shippedData = (
@@ -62,11 +62,7 @@ const rolledBackLine = JSON.stringify({
   msg: "kubelet did not come back healthy with the new configuration (kubelet exited 3 times since the restart); the previous files were restored and kubelet is healthy again",
 });
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
+type Run = CommandResult;
 
 describe(
   "kubectl nodecred status, as a viewer, through kubectl's plugin lookup",
@@ -77,7 +73,6 @@ describe(
     const apps = admin.makeApiClient(AppsV1Api);
     const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
     const dir = scratchDir("kubectl-status");
-    const bin = join(dir, "bin");
     const syncs: SyncProcess[] = [];
     const podNames = new Map<string, string>();
     let viewer = "";
@@ -85,24 +80,9 @@ describe(
     const target = hashOf(shippedData);
     const older = hashOf(olderData);
 
-    /** `kubectl nodecred ARGS` with the plugin on PATH (and Node 24 for its shebang). */
+    /** `kubectl nodecred ARGS` in this test's namespace, as the holder of `kubeconfig`. */
     const plugged = (args: readonly string[], kubeconfig: string): Promise<Run> =>
-      new Promise((resolve) => {
-        execFile(
-          testEnv().bins.kubectl,
-          ["nodecred", ...args, "--kubeconfig", kubeconfig, "-n", ns],
-          {
-            env: {
-              ...process.env,
-              PATH: `${bin}:${dirname(process.execPath)}:/usr/bin:/bin`,
-            },
-          },
-          (err, stdout, stderr) => {
-            const code = err === null ? 0 : typeof err.code === "number" ? err.code : null;
-            resolve({ code, stdout, stderr });
-          },
-        );
-      });
+      kubectlNodecred([...args, "--kubeconfig", kubeconfig, "-n", ns]);
 
     const setPodStatus = async (name: string, status: Record<string, unknown>): Promise<void> => {
       await core.patchNamespacedPodStatus(
@@ -112,10 +92,6 @@ describe(
     };
 
     before(async () => {
-      assert.ok(existsSync(plugin), `${plugin} missing: npm run build`);
-      mkdirSync(bin);
-      symlinkSync(plugin, join(bin, "kubectl-nodecred"));
-
       // The objects of manifests/ this reads, moved to a namespace of its own.
       const rendered = parseAllDocuments(
         await kubectl(["kustomize", join(repoRoot, "manifests")]),
@@ -470,20 +446,7 @@ describe(
     });
 
     it("API errors exit 1 naming the request; usage errors exit 2; --help exits 0", async () => {
-      const noNs = await new Promise<Run>((resolve) => {
-        execFile(
-          testEnv().bins.kubectl,
-          ["nodecred", "status", "--kubeconfig", viewer, "-n", "not-there"],
-          { env: { ...process.env, PATH: `${bin}:${dirname(process.execPath)}:/usr/bin:/bin` } },
-          (err, stdout, stderr) => {
-            resolve({
-              code: err === null ? 0 : typeof err.code === "number" ? err.code : null,
-              stdout,
-              stderr,
-            });
-          },
-        );
-      });
+      const noNs = await kubectlNodecred(["status", "--kubeconfig", viewer, "-n", "not-there"]);
       assert.equal(noNs.code, 1);
       assert.match(
         noNs.stderr,
