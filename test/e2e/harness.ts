@@ -154,8 +154,12 @@ export function kubectlFor(kubeconfig: () => string): Kubectl {
   });
 }
 
-/** What the kubelet reports when a registry refused the pull for want of credentials. */
-export const refusedPull = /401|[Uu]nauthorized|authorization failed/;
+/**
+ * What the kubelet reports when a registry refused the pull for want of credentials. 401 as a
+ * word: the registries listen on random ports, and an image reference with port 40131 is no
+ * refusal.
+ */
+export const refusedPull = /\b401\b|[Uu]nauthorized|authorization failed/;
 
 const repo = join(import.meta.dirname, "..", "..");
 
