@@ -28,12 +28,16 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { fileURLToPath } from "node:url";
 import { parse, stringify } from "yaml";
-import { configMapLimits, parseSettings, type Settings } from "../installer/core/configmap.ts";
+import {
+  configMapLimits,
+  parseSettings,
+  type Settings,
+} from "../installer/core/settings/configmap.ts";
 import type { Credential } from "../provider/core/keyring.ts";
-import { nextPolicy } from "../installer/core/policy-file.ts";
-import { defaultTemplate } from "../installer/core/render-config.ts";
-import { checkConfigMapForRollout } from "../installer/core/rollout-check.ts";
-import { credentialsFromSecret } from "../installer/core/secret.ts";
+import { nextPolicy } from "../installer/core/plan/policy-file.ts";
+import { defaultTemplate } from "../installer/core/kubelet/render-config.ts";
+import { checkConfigMapForRollout } from "../installer/core/kubelet/rollout-check.ts";
+import { credentialsFromSecret } from "../installer/core/settings/secret.ts";
 import { localCommand } from "./manifest-command.ts";
 
 /** The policy file apply would write on a node without one (policy-file.ts nextPolicy). */

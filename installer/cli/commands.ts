@@ -1,5 +1,5 @@
-import { kubeletConfigHash, type AppliedStatus } from "../core/kubelet-config.ts";
-import { describePlan } from "../core/plan-diff.ts";
+import { kubeletConfigHash, type AppliedStatus } from "../core/kubelet/kubelet-spec.ts";
+import { describePlan } from "../core/plan/plan-diff.ts";
 import { InstallerError } from "../errors.ts";
 import { applyNode, type ApplyOutcome } from "../host/apply.ts";
 import { hostPaths, type HostPaths } from "../host/host-paths.ts";
@@ -15,7 +15,7 @@ import { readInputFile, type ReadLimit } from "./read-input.ts";
 import { followConfigMap } from "./follow-config.ts";
 import { reportApply } from "./report.ts";
 import { ensureOwner, writeFileAtomic } from "../host/atomic-write.ts";
-import { nodecredPaths } from "../core/flavour.ts";
+import { nodecredPaths } from "../core/node/flavour.ts";
 import type { Config } from "./config.ts";
 
 export { parseCommandLine, usage, usageOf, type CommandLine } from "./command-line.ts";

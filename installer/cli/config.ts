@@ -1,7 +1,7 @@
 import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
-import { isFlavourName, type FlavourName } from "../core/flavour.ts";
-import { defaultMaxExits } from "../core/health-window.ts";
-import { parseKubeletVersion, type KubeletVersion } from "../core/kubelet-version.ts";
+import { isFlavourName, type FlavourName } from "../core/node/flavour.ts";
+import { defaultMaxExits } from "../core/rollout/health-window.ts";
+import { parseKubeletVersion, type KubeletVersion } from "../core/kubelet/kubelet-version.ts";
 import type { Problem } from "../core/problems.ts";
 import { InstallerError } from "../errors.ts";
 import { defaultLockTimeoutMs } from "../host/node-lock.ts";

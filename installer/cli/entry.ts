@@ -1,7 +1,7 @@
 import type { Config } from "./config.ts";
 import { parseCommandLine } from "./command-line.ts";
 import { logFailure } from "./failure.ts";
-import { exitCodes } from "../errors.ts";
+import { exitCodes } from "../core/exit-codes.ts";
 import { jsonLogger, type Logger } from "../log.ts";
 import { runSyncUntilSignalled } from "../sync/main.ts";
 

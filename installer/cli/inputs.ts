@@ -3,7 +3,7 @@ import {
   parseSettings,
   settingsFromConfigMapText,
   type Settings,
-} from "../core/configmap.ts";
+} from "../core/settings/configmap.ts";
 import { problem, type Problem, type Result } from "../core/problems.ts";
 import type { Credential } from "../../provider/core/keyring.ts";
 import { decodeUtf8 } from "../../provider/core/utf8.ts";
@@ -15,7 +15,7 @@ import {
   dockerConfigJsonType,
   maxSecretBytes,
   secretTooLarge,
-} from "../core/secret.ts";
+} from "../core/settings/secret.ts";
 import { InstallerError } from "../errors.ts";
 import type { InputSource } from "./config.ts";
 import { InputTooLarge, readInputFile, readVolume, type ReadLimit } from "./read-input.ts";

@@ -1,11 +1,11 @@
 import { FleetReadError, readFleet, userKubeConfig } from "../cluster/fleet-read.ts";
-import { fleetStatus } from "../core/fleet-status.ts";
-import { fleetJson, fleetTable } from "../core/fleet-table.ts";
+import { fleetStatus } from "../core/report/fleet-status.ts";
+import { fleetJson, fleetTable } from "../core/report/fleet-table.ts";
 
 /**
  * `kubectl nodecred`: the kubectl plugin (dist/kubectl-nodecred; kubectl runs any
  * `kubectl-<name>` on PATH as `kubectl <name>`). One command, `status`: the fleet as a viewer
- * sees it (core/fleet-status.ts). Exit 0 when the cluster answered, whatever the fleet's state;
+ * sees it (core/report/fleet-status.ts). Exit 0 when the cluster answered, whatever the fleet's state;
  * 1 when a read failed (the message names the request); 2 on a bad command line.
  */
 

@@ -5,8 +5,8 @@ import {
   CoreV1Api,
   KubeConfig,
 } from "@kubernetes/client-node";
-import type { FleetInput, Json, Readable } from "../core/fleet-status.ts";
-import { reportKeys } from "../core/node-report.ts";
+import type { FleetInput, Json, Readable } from "../core/report/fleet-status.ts";
+import { reportKeys } from "../core/report/node-report.ts";
 
 /**
  * What `kubectl nodecred status` reads, with a user's own rights (a viewer's: `view` plus the

@@ -8,7 +8,7 @@ import {
   setHeaderOptions,
   Watch,
 } from "@kubernetes/client-node";
-import type { LeaseWrite } from "../core/node-report.ts";
+import type { LeaseWrite } from "../core/report/node-report.ts";
 
 /**
  * The installer's only door to the API server (the repo's only `@kubernetes/client-node` import
@@ -100,7 +100,7 @@ export interface KubeApi {
   /** Records an Event; with `spec.name`, an Event of that name already there counts as done. */
   event(namespace: string, component: string, spec: EventSpec): Promise<void>;
   /**
-   * Writes one Lease (the node report, core/node-report.ts): a merge patch; when the Lease does
+   * Writes one Lease (the node report, core/report/node-report.ts): a merge patch; when the Lease does
    * not exist (404), `create`; when someone created it meanwhile (409), the patch again.
    */
   writeLease(ref: ObjectRef, write: LeaseWrite): Promise<void>;

@@ -1,7 +1,11 @@
 import type { Credential } from "../../provider/core/keyring.ts";
-import type { Settings } from "../core/configmap.ts";
-import { desiredNodeState, type CurrentFile, type DesiredState } from "../core/desired-state.ts";
-import { decideWiring } from "../core/existing-provider.ts";
+import type { Settings } from "../core/settings/configmap.ts";
+import {
+  desiredNodeState,
+  type CurrentFile,
+  type DesiredState,
+} from "../core/plan/desired-state.ts";
+import { decideWiring } from "../core/node/existing-provider.ts";
 import {
   detectFlavour,
   isRefusal,
@@ -10,10 +14,10 @@ import {
   restartUnit,
   type FlavourName,
   type Layout,
-} from "../core/flavour.ts";
-import { configFlag } from "../core/kubelet-flags.ts";
-import type { KubeletVersion } from "../core/kubelet-version.ts";
-import { planApply, type CurrentDir, type Plan } from "../core/plan.ts";
+} from "../core/node/flavour.ts";
+import { configFlag } from "../core/node/kubelet-flags.ts";
+import type { KubeletVersion } from "../core/kubelet/kubelet-version.ts";
+import { planApply, type CurrentDir, type Plan } from "../core/plan/plan.ts";
 import {
   backupPathFor,
   emptyState,
@@ -26,7 +30,7 @@ import {
   type FailedApply,
   type NodeState,
   type OwnedFile,
-} from "../core/state.ts";
+} from "../core/node/state.ts";
 import { InstallerError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { KubeletControl, UnitRun } from "../process/kubelet-control.ts";

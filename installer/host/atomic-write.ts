@@ -13,7 +13,7 @@ import {
   unlink,
 } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
-import type { CurrentFile } from "../core/desired-state.ts";
+import type { CurrentFile } from "../core/plan/desired-state.ts";
 import { InstallerError } from "../errors.ts";
 
 /**

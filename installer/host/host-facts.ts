@@ -1,6 +1,6 @@
 import { lstat } from "node:fs/promises";
 import { join } from "node:path";
-import { markerPaths, parseOsRelease, type HostFacts } from "../core/flavour.ts";
+import { markerPaths, parseOsRelease, type HostFacts } from "../core/node/flavour.ts";
 import { readCurrentFile } from "./atomic-write.ts";
 import type { HostPaths } from "./host-paths.ts";
 

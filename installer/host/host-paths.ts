@@ -1,6 +1,6 @@
 import { lstatSync, readlinkSync, type Stats } from "node:fs";
 import { isAbsolute, join, normalize } from "node:path";
-import { isCleanHostPath } from "../core/host-path.ts";
+import { isCleanHostPath } from "../core/node/host-path.ts";
 import { InstallerError } from "../errors.ts";
 
 /**

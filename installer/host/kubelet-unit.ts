@@ -1,13 +1,13 @@
 import { readdir } from "node:fs/promises";
-import type { CurrentFile } from "../core/desired-state.ts";
+import type { CurrentFile } from "../core/plan/desired-state.ts";
 import {
   commandLineFromFiles,
   commandLineFromUnit,
   flagSources,
   type KubeletCommandLine,
-} from "../core/existing-provider.ts";
-import type { Layout } from "../core/flavour.ts";
-import { effectiveService, unitSearchPaths, type UnitFile } from "../core/systemd-unit.ts";
+} from "../core/node/existing-provider.ts";
+import type { Layout } from "../core/node/flavour.ts";
+import { effectiveService, unitSearchPaths, type UnitFile } from "../core/node/systemd-unit.ts";
 import type { Logger } from "../log.ts";
 import { readCurrentFile } from "./atomic-write.ts";
 import type { HostPaths } from "./host-paths.ts";

@@ -1,5 +1,5 @@
 import { readFile, readlink } from "node:fs/promises";
-import { nodecredPaths } from "../core/flavour.ts";
+import { nodecredPaths } from "../core/node/flavour.ts";
 import { InstallerError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import {

@@ -1,5 +1,5 @@
-import { nodecredPaths } from "../core/flavour.ts";
-import { parseState, serializeState, type NodeState } from "../core/state.ts";
+import { nodecredPaths } from "../core/node/flavour.ts";
+import { parseState, serializeState, type NodeState } from "../core/node/state.ts";
 import { InstallerError } from "../errors.ts";
 import { readCurrentFile, writeFileAtomic } from "./atomic-write.ts";
 import type { HostPaths } from "./host-paths.ts";

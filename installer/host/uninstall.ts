@@ -1,6 +1,6 @@
-import { isRefusal, layoutFor, nodecredPaths } from "../core/flavour.ts";
-import type { CurrentFile } from "../core/desired-state.ts";
-import { planUninstall, uninstallInputs, type Plan } from "../core/plan.ts";
+import { isRefusal, layoutFor, nodecredPaths } from "../core/node/flavour.ts";
+import type { CurrentFile } from "../core/plan/desired-state.ts";
+import { planUninstall, uninstallInputs, type Plan } from "../core/plan/plan.ts";
 import { InstallerError } from "../errors.ts";
 import type { Logger } from "../log.ts";
 import type { KubeletControl } from "../process/kubelet-control.ts";

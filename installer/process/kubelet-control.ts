@@ -9,8 +9,8 @@ import {
   type HealthWindow,
   type RunTally,
   type UnitRun,
-} from "../core/health-window.ts";
-import { parseKubeletVersion, type KubeletVersion } from "../core/kubelet-version.ts";
+} from "../core/rollout/health-window.ts";
+import { parseKubeletVersion, type KubeletVersion } from "../core/kubelet/kubelet-version.ts";
 import { InstallerError, ProcessError } from "../errors.ts";
 import { healthzOk } from "./healthz.ts";
 
@@ -20,7 +20,7 @@ import { healthzOk } from "./healthz.ts";
  * is the host's init, and its mount namespace has the host's systemctl and kubelet binaries.
  */
 
-export type { UnitRun } from "../core/health-window.ts";
+export type { UnitRun } from "../core/rollout/health-window.ts";
 
 const nsenter = ["nsenter", "--target", "1", "--mount", "--uts", "--ipc", "--net", "--pid", "--"];
 

@@ -5,9 +5,13 @@ import {
   type ObjectRef,
   type ObjectVersion,
 } from "../cluster/kube-api.ts";
-import { configHashAnnotation, restartReasons, type KubeletSpec } from "../core/kubelet-config.ts";
+import {
+  configHashAnnotation,
+  restartReasons,
+  type KubeletSpec,
+} from "../core/kubelet/kubelet-spec.ts";
 import type { Problem } from "../core/problems.ts";
-import { checkConfigMapForRollout, type RolloutConfig } from "../core/rollout-check.ts";
+import { checkConfigMapForRollout, type RolloutConfig } from "../core/kubelet/rollout-check.ts";
 
 export { configHashAnnotation };
 

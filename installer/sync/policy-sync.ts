@@ -1,14 +1,14 @@
 import type { Credential } from "../../provider/core/keyring.ts";
 import type { Grants } from "../../provider/core/policy.ts";
 import type { ApiObject } from "../cluster/kube-api.ts";
-import { currentPolicy, nextPolicy } from "../core/policy-file.ts";
+import { currentPolicy, nextPolicy } from "../core/plan/policy-file.ts";
 import type { Problem, Result } from "../core/problems.ts";
 import { checkConfigMapObject, type RejectedVersion } from "./config-rollout.ts";
 import type { DecodedSecret, SecretDecoder } from "./secret-decoder.ts";
 
 /**
  * One pass of policy sync: the Secrets and the ConfigMap as they are now → the node's policy file
- * (matchImages + credentials, or + credential sets; installer/core/policy-file.ts decides what it
+ * (matchImages + credentials, or + credential sets; installer/core/plan/policy-file.ts decides what it
  * holds) → a compare-first atomic write. The provider reads that file on every exec, so the next
  * pull sees the change: no kubelet restart, no cache. A missing or invalid object changes nothing
  * of its part: the node keeps its last good credentials or rules; a ConfigMap whose sets cannot be

@@ -1,5 +1,10 @@
 import type { KubeApi } from "../cluster/kube-api.ts";
-import { leaseWrite, sameReport, type NodeReport, type Reporter } from "../core/node-report.ts";
+import {
+  leaseWrite,
+  sameReport,
+  type NodeReport,
+  type Reporter,
+} from "../core/report/node-report.ts";
 import type { Backoff } from "./backoff.ts";
 
 export interface ReportWriter {
@@ -12,7 +17,7 @@ export interface ReportWriter {
 }
 
 /**
- * Sends the node report (core/node-report.ts) as this node's Lease, one write at a time and only
+ * Sends the node report (core/report/node-report.ts) as this node's Lease, one write at a time and only
  * the latest: reports offered while a write is under way are coalesced. A failed write is counted
  * and retried after a capped, jittered backoff (a fleet's writes refused together, 429 Too Many
  * Requests, come back spread out) with the latest report then; the policy loop never waits for the

@@ -1,15 +1,15 @@
 import { createHash } from "node:crypto";
 import { readFile } from "node:fs/promises";
 import { versionOf, type EventSpec, type KubeApi, type ObjectRef } from "../cluster/kube-api.ts";
-import { nodecredPaths } from "../core/flavour.ts";
+import { nodecredPaths } from "../core/node/flavour.ts";
 import {
   leaseNameOk,
   nodeReport,
   withReadiness,
   type NodeReport,
   type Readiness,
-} from "../core/node-report.ts";
-import { parseAppliedStatus, type AppliedStatus } from "../core/kubelet-config.ts";
+} from "../core/report/node-report.ts";
+import { parseAppliedStatus, type AppliedStatus } from "../core/kubelet/kubelet-spec.ts";
 import { formatProblem, type Problem } from "../core/problems.ts";
 import { readCurrentFile, requireDirMode, writeFileAtomic } from "../host/atomic-write.ts";
 import { hostPaths } from "../host/host-paths.ts";
@@ -270,7 +270,7 @@ export async function startSync(
   };
 
   /**
-   * The node report (core/node-report.ts): this node's Lease, written when what it says changes.
+   * The node report (core/report/node-report.ts): this node's Lease, written when what it says changes.
    * It replaces an Event per node and rotation; failures are counted and retried with backoff.
    */
   const writer = leaseNameOk(config.nodeName)

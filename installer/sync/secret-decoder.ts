@@ -1,7 +1,7 @@
 import type { Credential } from "../../provider/core/keyring.ts";
 import { versionOf, type ObjectVersion } from "../cluster/kube-api.ts";
 import type { Result } from "../core/problems.ts";
-import { credentialsFromSecret } from "../core/secret.ts";
+import { credentialsFromSecret } from "../core/settings/secret.ts";
 
 /** A Secret of nodecred's namespace read for its credentials, and which version it was. */
 export interface DecodedSecret extends ObjectVersion {
@@ -9,7 +9,7 @@ export interface DecodedSecret extends ObjectVersion {
 }
 
 /**
- * Secret objects → their credentials (core/secret.ts), remembered by name and resourceVersion.
+ * Secret objects → their credentials (core/settings/secret.ts), remembered by name and resourceVersion.
  * Every policy pass reads every Secret the ConfigMap refers to, and decoding a 1 MiB Secret takes
  * 200-300 ms of the event loop: an unchanged one is not decoded again. Only the Secrets of the
  * last pass are remembered, so a Secret no set names any more leaves no credentials in memory.

@@ -1,5 +1,5 @@
 /**
- * The ConfigMap's bounds (installer/core/configmap.ts configMapLimits, match-image.ts): every one
+ * The ConfigMap's bounds (installer/core/settings/configmap.ts configMapLimits, match-image.ts): every one
  * refused with its path, with the bad case next to the good one at the bound; no message echoes
  * more than a bounded prefix of a huge value; a matchImages pattern the kubelet accepts and that
  * can match an image is never refused; provider names that the kubelet or the kernel refuse, or
@@ -18,17 +18,17 @@ import {
   providerNameProblems,
   settingsFromConfigMapText,
   tempMarker,
-} from "../../installer/core/configmap.ts";
-import { nodecredPaths } from "../../installer/core/flavour.ts";
+} from "../../installer/core/settings/configmap.ts";
+import { nodecredPaths } from "../../installer/core/node/flavour.ts";
 import {
   matchImageLimitError,
   maxMatchImageChars,
   shortestGlobMatch,
   utf8ByteLength,
-} from "../../installer/core/match-image.ts";
+} from "../../installer/core/settings/match-image.ts";
 import { preview, type Problem, type Result } from "../../installer/core/problems.ts";
-import { backupPathFor } from "../../installer/core/state.ts";
-import { validateCredentialProviderConfig } from "../../installer/core/validate-config.ts";
+import { backupPathFor } from "../../installer/core/node/state.ts";
+import { validateCredentialProviderConfig } from "../../installer/core/kubelet/validate-config.ts";
 import { writeFileAtomic } from "../../installer/host/atomic-write.ts";
 import { parseMatchPattern, urlsMatchStr } from "../../provider/core/url-match.ts";
 import { repoRoot } from "./golden.ts";

@@ -1,14 +1,14 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseSettings } from "../../installer/core/configmap.ts";
-import { detectFlavour, restartUnit } from "../../installer/core/flavour.ts";
+import { parseSettings } from "../../installer/core/settings/configmap.ts";
+import { detectFlavour, restartUnit } from "../../installer/core/node/flavour.ts";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { parseArgs as parseProviderArgs } from "../../provider/core/cli.ts";
 import { formatGoDuration } from "../../provider/core/duration.ts";
 import { repoRoot } from "./golden.ts";
-import { credentialsFromSecret } from "../../installer/core/secret.ts";
-import { kubeletConfigHash } from "../../installer/core/kubelet-config.ts";
+import { credentialsFromSecret } from "../../installer/core/settings/secret.ts";
+import { kubeletConfigHash } from "../../installer/core/kubelet/kubelet-spec.ts";
 
 // The parser itself is the provider's (provider/core/duration.ts), held to Go by the oracle test.
 // What matters here: the installer passes defaultCacheDuration to the provider as --cache-duration,

@@ -13,7 +13,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
-import { readProviderFlags } from "../../installer/core/kubelet-flags.ts";
+import { readProviderFlags } from "../../installer/core/node/kubelet-flags.ts";
 import { inputTree, listCases, repoRoot, runInstaller, type GoldenCase } from "./golden.ts";
 import { diffSnapshots, manifestSnapshot, snapshot, type Snapshot } from "./tree.ts";
 

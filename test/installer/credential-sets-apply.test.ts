@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { exitCodes } from "../../installer/errors.ts";
+import { exitCodes } from "../../installer/core/exit-codes.ts";
 import type { Credential } from "../../provider/core/keyring.ts";
 import { formatPolicy, parsePolicy, type CredentialSet } from "../../provider/core/policy.ts";
 import { tempDir } from "../temp-dir.ts";

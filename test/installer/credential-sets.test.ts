@@ -1,19 +1,19 @@
 /**
- * The ConfigMap's credentialSets (installer/core/credential-sets.ts): what is accepted and in
+ * The ConfigMap's credentialSets (installer/core/settings/credential-sets.ts): what is accepted and in
  * which order, every rule refused with its path, the bounds, and the conflict check between
  * sets (a namespace both admit and an image both hold a key for), with messages that name both
  * sets and the fix and never a credential.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseSettings } from "../../installer/core/configmap.ts";
+import { parseSettings } from "../../installer/core/settings/configmap.ts";
 import {
   credentialSetLimits,
   parseCredentialSets,
   setConflicts,
   type CredentialSetSpec,
-} from "../../installer/core/credential-sets.ts";
-import { nextPolicy } from "../../installer/core/policy-file.ts";
+} from "../../installer/core/settings/credential-sets.ts";
+import { nextPolicy } from "../../installer/core/plan/policy-file.ts";
 import type { Problem, Result } from "../../installer/core/problems.ts";
 import type { Credential } from "../../provider/core/keyring.ts";
 import type { CredentialSet } from "../../provider/core/policy.ts";

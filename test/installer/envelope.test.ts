@@ -1,5 +1,5 @@
 /**
- * The envelope (installer/core/envelope.ts): the fixed patterns the kubelet registers for nodecred
+ * The envelope (installer/core/kubelet/envelope.ts): the fixed patterns the kubelet registers for nodecred
  * in `matching: live`. The property that makes live matching safe: whenever the kubelet's own
  * URLsMatchStr would match a live pattern to an image, some envelope pattern matches that image,
  * so the kubelet execs nodecred and the provider decides. Held against named tables, the Go
@@ -17,7 +17,7 @@ import {
   isCovered,
   minEnvelopeSegments,
   type Envelope,
-} from "../../installer/core/envelope.ts";
+} from "../../installer/core/kubelet/envelope.ts";
 import { parseMatchPattern, urlsMatchStr } from "../../provider/core/url-match.ts";
 import { repoRoot } from "./golden.ts";
 

@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { CurrentFile } from "../../installer/core/desired-state.ts";
+import type { CurrentFile } from "../../installer/core/plan/desired-state.ts";
 import {
   commandLineFromFiles,
   commandLineFromUnit,
   decideWiring,
-} from "../../installer/core/existing-provider.ts";
-import { effectiveService } from "../../installer/core/systemd-unit.ts";
-import { isRefusal, layoutFor, type Layout } from "../../installer/core/flavour.ts";
+} from "../../installer/core/node/existing-provider.ts";
+import { effectiveService } from "../../installer/core/node/systemd-unit.ts";
+import { isRefusal, layoutFor, type Layout } from "../../installer/core/node/flavour.ts";
 
 const rpm = layoutFor("kubeadm-rpm");
 if (isRefusal(rpm)) throw new Error("kubeadm-rpm refused");

@@ -1,4 +1,4 @@
-// `kubectl nodecred status`'s answer (installer/core/fleet-status.ts) from objects as the API
+// `kubectl nodecred status`'s answer (installer/core/report/fleet-status.ts) from objects as the API
 // server sends them: which node is current and why not, the rollout (complete, in progress,
 // stopped at a node), and what a viewer without some grants still gets. The objects are real
 // against the test apiserver in test/sync/kubectl-status.test.ts.
@@ -6,15 +6,15 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { exitCodes, exitMeanings } from "../../installer/errors.ts";
+import { exitCodes, exitMeanings } from "../../installer/core/exit-codes.ts";
 import {
   fleetStatus,
   stuckAfterMs,
   terminationText,
   type FleetInput,
   type Json,
-} from "../../installer/core/fleet-status.ts";
-import { fleetJson, fleetTable } from "../../installer/core/fleet-table.ts";
+} from "../../installer/core/report/fleet-status.ts";
+import { fleetJson, fleetTable } from "../../installer/core/report/fleet-table.ts";
 import { parseKubectlArgs } from "../../installer/cli/kubectl-nodecred.ts";
 
 const now = new Date("2025-06-01T12:00:00Z");

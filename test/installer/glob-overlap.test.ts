@@ -1,5 +1,5 @@
 /**
- * Whether two of the kubelet's patterns can match one string (installer/core/glob-overlap.ts):
+ * Whether two of the kubelet's patterns can match one string (installer/core/settings/glob-overlap.ts):
  * Go filepath.Match globs, namespace patterns over valid namespace names, registry keys over
  * images. Named cases for every rule, each answer checked against brute force (every string up
  * to a length, matched with the provider's own goFilepathMatch and urlsMatchStr), and the work
@@ -16,7 +16,7 @@ import {
   registryKeysOverlap,
   Work,
   WorkExceeded,
-} from "../../installer/core/glob-overlap.ts";
+} from "../../installer/core/settings/glob-overlap.ts";
 import { goFilepathMatch } from "../../provider/core/glob.ts";
 import { isNamespaceName } from "../../provider/core/scopes.ts";
 

@@ -8,7 +8,7 @@ import {
   type RunTally,
   unitRunId,
   type HealthWindow,
-} from "../../installer/core/health-window.ts";
+} from "../../installer/core/rollout/health-window.ts";
 
 /** One poll: [ms since restart, unit active, run id, healthz 200]. */
 type Poll = [number, boolean, string, boolean];

@@ -10,7 +10,7 @@ import { randomBytes } from "node:crypto";
 import { mkdir, readFile, rename, rm, stat, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { readProviderFlags } from "../../installer/core/kubelet-flags.ts";
+import { readProviderFlags } from "../../installer/core/node/kubelet-flags.ts";
 import { applyArgs, inputTree, listCases, runInstaller, type GoldenCase } from "./golden.ts";
 import { diffSnapshots, snapshot } from "./tree.ts";
 import { tempDir } from "../temp-dir.ts";

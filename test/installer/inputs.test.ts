@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { describe, it } from "node:test";
 import { parse } from "yaml";
 import { readConfigMap } from "../../installer/cli/inputs.ts";
-import { parseSettings } from "../../installer/core/configmap.ts";
+import { parseSettings } from "../../installer/core/settings/configmap.ts";
 import { applyArgs, inputTree, listCases, repoRoot, runInstaller } from "./golden.ts";
 import { tempDir } from "../temp-dir.ts";
 

@@ -1,5 +1,5 @@
 /**
- * What only a kubelet restart can change (installer/core/kubelet-config.ts): for a table of
+ * What only a kubelet restart can change (installer/core/kubelet/kubelet-spec.ts): for a table of
  * ConfigMap edits, whether the kubelet config hash (the DaemonSet template's) changes and what
  * restartReasons says; the two always agree. Then the status file apply leaves for the sync
  * container (parseAppliedStatus).
@@ -12,7 +12,7 @@ import {
   parseSettings,
   settingsFromConfigMapText,
   type Settings,
-} from "../../installer/core/configmap.ts";
+} from "../../installer/core/settings/configmap.ts";
 import {
   kubeletConfigHash,
   kubeletSpec,
@@ -21,7 +21,7 @@ import {
   parseKubeletSpec,
   restartReasons,
   type AppliedStatus,
-} from "../../installer/core/kubelet-config.ts";
+} from "../../installer/core/kubelet/kubelet-spec.ts";
 import { repoRoot } from "./golden.ts";
 
 function settings(data: Record<string, string>): Settings {

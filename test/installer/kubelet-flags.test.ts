@@ -6,19 +6,19 @@ import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { bytesOf, byteString } from "../../installer/core/byte-string.ts";
+import { bytesOf, byteString } from "../../installer/core/node/byte-string.ts";
 import {
   editFlagValue,
   editKubeletFlagsFile,
   readFlagValues,
   readProviderFlags,
-} from "../../installer/core/kubelet-flags.ts";
+} from "../../installer/core/node/kubelet-flags.ts";
 import {
   dialects,
   loadEnvironmentFile,
   parseEnvironmentFile,
   type Dialect,
-} from "../../installer/core/systemd-env-file.ts";
+} from "../../installer/core/node/systemd-env-file.ts";
 import { tempDir } from "../temp-dir.ts";
 
 const V = "KUBELET_EXTRA_ARGS";
@@ -700,7 +700,7 @@ describe("editFlagValue", () => {
   });
 });
 
-describe("byte strings (installer/core/byte-string.ts)", () => {
+describe("byte strings (installer/core/node/byte-string.ts)", () => {
   it("every byte is one char and comes back as that byte", () => {
     const all = Uint8Array.from({ length: 256 }, (_, i) => i);
     const s = byteString(all);

@@ -10,7 +10,7 @@ import {
   type NodeReport,
   type PassOutcome,
   type SecretSeen,
-} from "../../installer/core/node-report.ts";
+} from "../../installer/core/report/node-report.ts";
 
 const ok = (resourceVersion: string): SecretSeen => ({ kind: "ok", resourceVersion });
 const invalid = (resourceVersion: string): SecretSeen => ({ kind: "invalid", resourceVersion });

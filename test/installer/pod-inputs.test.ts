@@ -10,8 +10,8 @@ import {
   kubeletConfigHash,
   kubeletSpec,
   parseAppliedStatus,
-} from "../../installer/core/kubelet-config.ts";
-import { parseSettings } from "../../installer/core/configmap.ts";
+} from "../../installer/core/kubelet/kubelet-spec.ts";
+import { parseSettings } from "../../installer/core/settings/configmap.ts";
 import { applyArgs, inputTree, listCases, runInstaller } from "./golden.ts";
 import { tempDir } from "../temp-dir.ts";
 import { diffSnapshots, snapshot } from "./tree.ts";

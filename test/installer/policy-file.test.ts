@@ -1,19 +1,19 @@
 /**
- * The node's policy file from the installer's side (installer/core/policy-file.ts): its bytes,
+ * The node's policy file from the installer's side (installer/core/plan/policy-file.ts): its bytes,
  * what the sync loop writes when the Secret or the ConfigMap is missing or invalid (nextPolicy),
  * and how `--dry-run` shows it (plan-diff.ts): rules and registry keys, never a username or
  * password, and the "no kubelet restart" line when only the policy changes.
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { describePlan } from "../../installer/core/plan-diff.ts";
-import type { FileWrite, Plan } from "../../installer/core/plan.ts";
-import type { CredentialSetSpec } from "../../installer/core/credential-sets.ts";
+import { describePlan } from "../../installer/core/plan/plan-diff.ts";
+import type { FileWrite, Plan } from "../../installer/core/plan/plan.ts";
+import type { CredentialSetSpec } from "../../installer/core/settings/credential-sets.ts";
 import {
   nextPolicy,
   type NextPolicy,
   type PolicySources,
-} from "../../installer/core/policy-file.ts";
+} from "../../installer/core/plan/policy-file.ts";
 import { problem, type Result } from "../../installer/core/problems.ts";
 import type { Credential } from "../../provider/core/keyring.ts";
 import {
@@ -23,7 +23,10 @@ import {
   type Policy,
 } from "../../provider/core/policy.ts";
 import { MAX_FILE_BYTES } from "../../provider/core/run.ts";
-import { credentialsFromDockerConfigJson, maxSecretBytes } from "../../installer/core/secret.ts";
+import {
+  credentialsFromDockerConfigJson,
+  maxSecretBytes,
+} from "../../installer/core/settings/secret.ts";
 
 const decoder = new TextDecoder();
 const alice: Credential = { key: "reg.example.test", username: "alice", password: "FAKE-pw-1" };

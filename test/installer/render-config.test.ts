@@ -1,5 +1,5 @@
 /**
- * Rendering the CredentialProviderConfig (installer/core/render-config.ts): what a template sees,
+ * Rendering the CredentialProviderConfig (installer/core/kubelet/render-config.ts): what a template sees,
  * what the built-in template registers in each matching mode, the refusal of a template that
  * registers less than matchImages (the kubelet would never ask nodecred about those images), and
  * the hint for a nodecred 0.1 template that still names credentialsFile; the template's bounds (size,
@@ -8,12 +8,15 @@
  */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { parseSettings, type Settings } from "../../installer/core/configmap.ts";
-import { envelopeFor, envelopePatterns } from "../../installer/core/envelope.ts";
-import { nodecredPaths } from "../../installer/core/flavour.ts";
-import { configMapLimits } from "../../installer/core/configmap.ts";
+import { parseSettings, type Settings } from "../../installer/core/settings/configmap.ts";
+import { envelopeFor, envelopePatterns } from "../../installer/core/kubelet/envelope.ts";
+import { nodecredPaths } from "../../installer/core/node/flavour.ts";
+import { configMapLimits } from "../../installer/core/settings/configmap.ts";
 import type { Problem, Result } from "../../installer/core/problems.ts";
-import { parseKubeletVersion, type KubeletVersion } from "../../installer/core/kubelet-version.ts";
+import {
+  parseKubeletVersion,
+  type KubeletVersion,
+} from "../../installer/core/kubelet/kubelet-version.ts";
 import {
   defaultTemplate,
   renderCredentialProviderConfig,
@@ -22,7 +25,7 @@ import {
   templateContext,
   type KubeletTarget,
   type RenderedConfig,
-} from "../../installer/core/render-config.ts";
+} from "../../installer/core/kubelet/render-config.ts";
 import { parse as parseYaml } from "yaml";
 
 const node = { binDir: "/etc/nodecred/bin", flavour: "kubeadm-rpm" };

@@ -12,7 +12,7 @@ import {
   credentialsFromDockerConfigJson,
   credentialsFromSecret,
   maxSecretBytes,
-} from "../../installer/core/secret.ts";
+} from "../../installer/core/settings/secret.ts";
 import { tempDir } from "../temp-dir.ts";
 
 /** A Secret volume as the kubelet writes it: the key a symlink into ..data, a timestamped dir. */

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { isCleanHostPath } from "../../installer/core/host-path.ts";
+import { isCleanHostPath } from "../../installer/core/node/host-path.ts";
 import {
   backupPathFor,
   emptyState,
@@ -8,7 +8,7 @@ import {
   serializeState,
   withFile,
   type NodeState,
-} from "../../installer/core/state.ts";
+} from "../../installer/core/node/state.ts";
 
 const state: NodeState = withFile(
   { ...emptyState("kubeadm-rpm", "kubelet"), dirs: ["/etc/nodecred"], providerNames: ["nodecred"] },

@@ -1,5 +1,5 @@
 // The kubelet's systemd service as systemd builds it from kubelet.service and its drop-ins; each
-// case names the rule and where it comes from (systemd's source, see installer/core/systemd-unit.ts).
+// case names the rule and where it comes from (systemd's source, see installer/core/node/systemd-unit.ts).
 // Where a systemd binary is installed, every case, and 200 random units, are also loaded by systemd
 // itself (`systemd --test` dumps the units it loaded) and both readings must agree.
 import assert from "node:assert/strict";
@@ -12,7 +12,7 @@ import {
   effectiveService,
   systemUnitDirs,
   unitSearchPaths,
-} from "../../installer/core/systemd-unit.ts";
+} from "../../installer/core/node/systemd-unit.ts";
 import { tempDir } from "../temp-dir.ts";
 
 const demo = new URL("../../demo/kubeadm-rpm-node/usr/lib/systemd/system/", import.meta.url);

@@ -10,9 +10,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { stringify } from "yaml";
-import { parseKubeletVersion } from "../../installer/core/kubelet-version.ts";
+import { parseKubeletVersion } from "../../installer/core/kubelet/kubelet-version.ts";
 import { parseStrictYaml } from "../../installer/core/strict-yaml.ts";
-import { checkCredentialProviderConfig } from "../../installer/core/validate-config.ts";
+import { checkCredentialProviderConfig } from "../../installer/core/kubelet/validate-config.ts";
 import { inputTree, listCases, runInstaller, standInProvider } from "./golden.ts";
 import { diffSnapshots, snapshot } from "./tree.ts";
 

@@ -63,7 +63,7 @@ describe("installer bundles", () => {
 
   it("keep the kubectl plugin to reading: no sync loop, no apply, no execa", async () => {
     const plugin = await inputsOf("installer/kubectl-main.ts");
-    assert.ok(plugin.includes("installer/core/fleet-status.ts"));
+    assert.ok(plugin.includes("installer/core/report/fleet-status.ts"));
     for (const re of [...applyOnly, /^installer\/sync\//, /^installer\/host\//]) {
       assert.deepEqual(
         plugin.filter((p) => re.test(p)),

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { before, describe, it } from "node:test";
 import { isDeepStrictEqual } from "node:util";
 import { parse } from "yaml";
-import { parseSettings } from "../../installer/core/configmap.ts";
+import { parseSettings } from "../../installer/core/settings/configmap.ts";
 import { kubectl, repoRoot, scratchDir } from "../sync/cluster.ts";
 import {
   chartDir,

@@ -18,8 +18,8 @@ import {
   KubeConfig,
   type V1Lease,
 } from "@kubernetes/client-node";
-import type { AppliedStatus } from "../../installer/core/kubelet-config.ts";
-import { checkConfigMapForRollout } from "../../installer/core/rollout-check.ts";
+import type { AppliedStatus } from "../../installer/core/kubelet/kubelet-spec.ts";
+import { checkConfigMapForRollout } from "../../installer/core/kubelet/rollout-check.ts";
 import { testEnv } from "../env/index.ts";
 
 const run = promisify(execFile);

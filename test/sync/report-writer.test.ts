@@ -5,7 +5,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { KubeApi } from "../../installer/cluster/kube-api.ts";
-import type { LeaseWrite, NodeReport } from "../../installer/core/node-report.ts";
+import type { LeaseWrite, NodeReport } from "../../installer/core/report/node-report.ts";
 import { reportWriter } from "../../installer/sync/report-writer.ts";
 
 const report = (credentialsVersion: string): NodeReport => ({

@@ -3,7 +3,7 @@
 // no longer referred to.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { credentialsFromSecret } from "../../installer/core/secret.ts";
+import { credentialsFromSecret } from "../../installer/core/settings/secret.ts";
 import { secretDecoder } from "../../installer/sync/secret-decoder.ts";
 import { dockerConfigSecret } from "./cluster.ts";
 

@@ -1,9 +1,9 @@
 import type { CurrentFile, DesiredDir, DesiredState } from "./desired-state.ts";
-import type { Layout } from "./flavour.ts";
-import { editKubeletFlagsFile } from "./kubelet-flags.ts";
-import { bytesOf, byteString } from "./byte-string.ts";
-import { providerNamesIn, removeProviders } from "./merge-config.ts";
-import { problem, type Problem, type Result } from "./problems.ts";
+import type { Layout } from "../node/flavour.ts";
+import { editKubeletFlagsFile } from "../node/kubelet-flags.ts";
+import { bytesOf, byteString } from "../node/byte-string.ts";
+import { providerNamesIn, removeProviders } from "../kubelet/merge-config.ts";
+import { problem, type Problem, type Result } from "../problems.ts";
 import {
   applyOrder,
   sha256Hex,
@@ -11,7 +11,7 @@ import {
   type FileRole,
   type NodeState,
   type OwnedFile,
-} from "./state.ts";
+} from "../node/state.ts";
 
 /**
  * The difference between a node and its desired state, as a list of actions. Apply and

@@ -1,7 +1,7 @@
-import { configMapLimits, parseSettings, type Settings } from "./configmap.ts";
-import { nodecredPaths } from "./flavour.ts";
-import { kubeletSpec, kubeletSpecHash, type KubeletSpec } from "./kubelet-config.ts";
-import type { Result } from "./problems.ts";
+import { configMapLimits, parseSettings, type Settings } from "../settings/configmap.ts";
+import { nodecredPaths } from "../node/flavour.ts";
+import { kubeletSpec, kubeletSpecHash, type KubeletSpec } from "./kubelet-spec.ts";
+import type { Result } from "../problems.ts";
 import { renderCredentialProviderConfig } from "./render-config.ts";
 
 /**

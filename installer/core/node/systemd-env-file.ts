@@ -1,4 +1,4 @@
-import { decodeUtf8 } from "../../provider/core/utf8.ts";
+import { decodeUtf8 } from "../../../provider/core/utf8.ts";
 
 /**
  * systemd's `EnvironmentFile=` reader and its `$VAR` word splitting, as pure functions over byte

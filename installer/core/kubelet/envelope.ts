@@ -1,6 +1,6 @@
-import { goFilepathMatch } from "../../provider/core/glob.ts";
-import type { SchemelessUrl } from "../../provider/core/url-match.ts";
-import { parsePattern } from "./match-image.ts";
+import { goFilepathMatch } from "../../../provider/core/glob.ts";
+import type { SchemelessUrl } from "../../../provider/core/url-match.ts";
+import { parsePattern } from "../settings/match-image.ts";
 
 /**
  * The envelope: the fixed patterns the kubelet registers for nodecred in `matching: live`, so

@@ -1,5 +1,5 @@
 import { byteString } from "./byte-string.ts";
-import type { CurrentFile } from "./desired-state.ts";
+import type { CurrentFile } from "../plan/desired-state.ts";
 import type { Layout } from "./flavour.ts";
 import { isCleanHostPath } from "./host-path.ts";
 import { binDirFlag, configFlag, providerFlagsIn, readProviderFlags } from "./kubelet-flags.ts";

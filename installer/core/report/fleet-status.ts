@@ -17,8 +17,8 @@
  * `maxUnavailable` pods are unavailable, and apply does not retry a rolled-back config by
  * itself) or it has not been Ready for `stuckAfterMs`; else it is `in-progress`.
  */
-import { exitCodeName, exitMeanings } from "../errors.ts";
-import { configHashAnnotation } from "./kubelet-config.ts";
+import { exitCodeName, exitMeanings } from "../exit-codes.ts";
+import { configHashAnnotation } from "../kubelet/kubelet-spec.ts";
 import { reportKeys } from "./node-report.ts";
 
 /** Not Ready this long on the latest revision (and no failed apply): the rollout is stopped. */

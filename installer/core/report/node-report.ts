@@ -9,7 +9,7 @@
  * Pure: the report from one policy pass's outcome and the previous report, equality, and the
  * Lease body and merge patch; sync/report-writer.ts sends them.
  */
-import { isDns1123Subdomain } from "./qualified-name.ts";
+import { isDns1123Subdomain } from "../settings/qualified-name.ts";
 
 /**
  * How the node's policy file stands with the cluster's objects, worst first:

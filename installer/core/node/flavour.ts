@@ -4,7 +4,7 @@
  * The table in installer/README.md "Host flavours" lists, per flavour, the files this reads.
  */
 
-import { DEFAULT_POLICY_PATH } from "../../provider/core/policy.ts";
+import { DEFAULT_POLICY_PATH } from "../../../provider/core/policy.ts";
 
 export const flavourNames = [
   "kubeadm-rpm",

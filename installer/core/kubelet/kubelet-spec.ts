@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
-import type { Matching, Settings } from "./configmap.ts";
+import type { Matching, Settings } from "../settings/configmap.ts";
 import { envelopeFor, envelopePatterns, type Envelope } from "./envelope.ts";
-import { isRecord } from "./strict-yaml.ts";
+import { isRecord } from "../strict-yaml.ts";
 
 /**
  * What of the settings the kubelet reads, and so what only a kubelet restart can change: the

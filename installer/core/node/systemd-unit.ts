@@ -1,4 +1,4 @@
-import { fail, ok, problem, type Problem, type Result } from "./problems.ts";
+import { fail, ok, problem, type Problem, type Result } from "../problems.ts";
 
 /**
  * How systemd builds a service from its unit file and drop-ins, as pure functions of their texts:

@@ -1,5 +1,5 @@
-import { utf8ByteString } from "../../provider/core/utf8.ts";
-import { problem, type Problem, type Result } from "./problems.ts";
+import { utf8ByteString } from "../../../provider/core/utf8.ts";
+import { problem, type Problem, type Result } from "../problems.ts";
 import {
   asText,
   current,

@@ -1,6 +1,6 @@
 import { isMap, isSeq, parseDocument, type Document } from "yaml";
-import { problem, type Result } from "./problems.ts";
-import { isRecord, parseStrictYaml } from "./strict-yaml.ts";
+import { problem, type Result } from "../problems.ts";
+import { isRecord, parseStrictYaml } from "../strict-yaml.ts";
 
 /**
  * Adds, replaces or removes provider entries (by name) in a CredentialProviderConfig that

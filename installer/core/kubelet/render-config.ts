@@ -1,14 +1,19 @@
 import Handlebars from "handlebars";
 import { stringify } from "yaml";
-import { parseArgs as parseProviderArgs } from "../../provider/core/cli.ts";
-import { SELECT_ANNOTATION, TOKEN_AUDIENCE } from "../../provider/core/scopes.ts";
+import { parseArgs as parseProviderArgs } from "../../../provider/core/cli.ts";
+import { SELECT_ANNOTATION, TOKEN_AUDIENCE } from "../../../provider/core/scopes.ts";
 import { atLeast, type KubeletVersion } from "./kubelet-version.ts";
-import { boundProblems, index, preview, problem, type Problem, type Result } from "./problems.ts";
-import { configMapLimits, settingsKeys, type Matching, type Settings } from "./configmap.ts";
+import { boundProblems, index, preview, problem, type Problem, type Result } from "../problems.ts";
+import {
+  configMapLimits,
+  settingsKeys,
+  type Matching,
+  type Settings,
+} from "../settings/configmap.ts";
 import { coveredBy } from "./envelope.ts";
-import { nodecredPaths } from "./flavour.ts";
-import { kubeletSpec } from "./kubelet-config.ts";
-import { parseStrictYaml } from "./strict-yaml.ts";
+import { nodecredPaths } from "../node/flavour.ts";
+import { kubeletSpec } from "./kubelet-spec.ts";
+import { parseStrictYaml } from "../strict-yaml.ts";
 import {
   decodeCredentialProviderConfig,
   tokenAttributesMinor,

@@ -2,9 +2,9 @@ import {
   MAX_CREDENTIAL_SETS,
   MAX_NAMESPACE_PATTERNS,
   type CredentialSet,
-} from "../../provider/core/policy.ts";
-import { describeKey } from "../../provider/core/docker-config.ts";
-import { isNamespaceName } from "../../provider/core/scopes.ts";
+} from "../../../provider/core/policy.ts";
+import { describeKey } from "../../../provider/core/docker-config.ts";
+import { isNamespaceName } from "../../../provider/core/scopes.ts";
 import {
   firstKeyOverlap,
   firstNamespaceOverlap,
@@ -15,9 +15,9 @@ import {
   type KeyOverlap,
   type RegistryKeyIndex,
 } from "./glob-overlap.ts";
-import { child, index, preview, problem, type Problem, type Result } from "./problems.ts";
+import { child, index, preview, problem, type Problem, type Result } from "../problems.ts";
 import { isDns1123Subdomain } from "./qualified-name.ts";
-import { parseStrictYaml } from "./strict-yaml.ts";
+import { parseStrictYaml } from "../strict-yaml.ts";
 
 /**
  * The ConfigMap's `credentialSets` (installer/README.md "ConfigMap"): which namespaces may use

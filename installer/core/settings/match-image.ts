@@ -1,10 +1,10 @@
-import { isWellFormedGlob } from "../../provider/core/glob.ts";
+import { isWellFormedGlob } from "../../../provider/core/glob.ts";
 import {
   parseMatchPattern,
   parseSchemelessUrl,
   type SchemelessUrlResult,
-} from "../../provider/core/url-match.ts";
-import { preview, quote } from "./problems.ts";
+} from "../../../provider/core/url-match.ts";
+import { preview, quote } from "../problems.ts";
 
 /**
  * parseSchemelessUrl, remembered: one ConfigMap check parses each pattern several times (its own

@@ -1,10 +1,10 @@
-import { formatGoDuration, parseGoDuration } from "../../provider/core/duration.ts";
-import { API_GROUP } from "../../provider/core/request.ts";
+import { formatGoDuration, parseGoDuration } from "../../../provider/core/duration.ts";
+import { API_GROUP } from "../../../provider/core/request.ts";
 import { atLeast, type KubeletVersion } from "./kubelet-version.ts";
-import { matchImageError } from "./match-image.ts";
-import { child, index, problem, quote, type Problem } from "./problems.ts";
-import { qualifiedNameErrors } from "./qualified-name.ts";
-import { isRecord } from "./strict-yaml.ts";
+import { matchImageError } from "../settings/match-image.ts";
+import { child, index, problem, quote, type Problem } from "../problems.ts";
+import { qualifiedNameErrors } from "../settings/qualified-name.ts";
+import { isRecord } from "../strict-yaml.ts";
 
 /**
  * The kubelet's start-up checks of a CredentialProviderConfig, reproduced so that a config

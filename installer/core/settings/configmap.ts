@@ -1,20 +1,20 @@
-import { parseGoDuration } from "../../provider/core/duration.ts";
+import { parseGoDuration } from "../../../provider/core/duration.ts";
 import {
   credentialSetsKey,
   parseCredentialSets,
   type CredentialSetSpec,
 } from "./credential-sets.ts";
-import { envelopeFor, envelopeSize } from "./envelope.ts";
-import { flavourNames, isRefusal, layoutFor, nodecredPaths } from "./flavour.ts";
+import { envelopeFor, envelopeSize } from "../kubelet/envelope.ts";
+import { flavourNames, isRefusal, layoutFor, nodecredPaths } from "../node/flavour.ts";
 import {
   hasLoneSurrogate,
   matchImageError,
   matchImageLimitError,
   utf8ByteLength,
 } from "./match-image.ts";
-import { boundProblems, preview, problem, type Problem, type Result } from "./problems.ts";
-import { backupPathFor } from "./state.ts";
-import { isRecord, parseStrictYaml } from "./strict-yaml.ts";
+import { boundProblems, preview, problem, type Problem, type Result } from "../problems.ts";
+import { backupPathFor } from "../node/state.ts";
+import { isRecord, parseStrictYaml } from "../strict-yaml.ts";
 
 /**
  * The user's settings, from the ConfigMap's `data` (see installer/README.md "ConfigMap").

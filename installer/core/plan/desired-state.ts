@@ -1,17 +1,17 @@
-import type { Credential } from "../../provider/core/keyring.ts";
-import { bytesOf, byteString } from "./byte-string.ts";
-import type { Settings } from "./configmap.ts";
-import { nodecredPaths, type Layout } from "./flavour.ts";
-import { editKubeletFlagsFile } from "./kubelet-flags.ts";
-import { kubeletSpec, kubeletSpecHash, type KubeletSpec } from "./kubelet-config.ts";
-import type { KubeletVersion } from "./kubelet-version.ts";
-import { mergeProviders, providerNames, removeProviders } from "./merge-config.ts";
+import type { Credential } from "../../../provider/core/keyring.ts";
+import { bytesOf, byteString } from "../node/byte-string.ts";
+import type { Settings } from "../settings/configmap.ts";
+import { nodecredPaths, type Layout } from "../node/flavour.ts";
+import { editKubeletFlagsFile } from "../node/kubelet-flags.ts";
+import { kubeletSpec, kubeletSpecHash, type KubeletSpec } from "../kubelet/kubelet-spec.ts";
+import type { KubeletVersion } from "../kubelet/kubelet-version.ts";
+import { mergeProviders, providerNames, removeProviders } from "../kubelet/merge-config.ts";
 import { currentPolicy, nextPolicy } from "./policy-file.ts";
-import { problem, type Problem, type Result } from "./problems.ts";
-import { providerToPlain, renderCredentialProviderConfig } from "./render-config.ts";
-import { findOwned, type FileRole, type NodeState } from "./state.ts";
-import { parseStrictYaml } from "./strict-yaml.ts";
-import { checkCredentialProviderConfig } from "./validate-config.ts";
+import { problem, type Problem, type Result } from "../problems.ts";
+import { providerToPlain, renderCredentialProviderConfig } from "../kubelet/render-config.ts";
+import { findOwned, type FileRole, type NodeState } from "../node/state.ts";
+import { parseStrictYaml } from "../strict-yaml.ts";
+import { checkCredentialProviderConfig } from "../kubelet/validate-config.ts";
 
 /** A file as it is on the host now. */
 export interface CurrentFile {

@@ -1,20 +1,20 @@
-import type { Credential } from "../../provider/core/keyring.ts";
+import type { Credential } from "../../../provider/core/keyring.ts";
 import {
   formatPolicy,
   parsePolicy,
   type CredentialSet,
   type Grants,
   type Policy,
-} from "../../provider/core/policy.ts";
-import { MAX_FILE_BYTES } from "../../provider/core/run.ts";
-import type { Settings } from "./configmap.ts";
+} from "../../../provider/core/policy.ts";
+import { MAX_FILE_BYTES } from "../../../provider/core/run.ts";
+import type { Settings } from "../settings/configmap.ts";
 import {
   credentialSetPath,
   credentialSetsKey,
   setConflicts,
   type CredentialSetSpec,
-} from "./credential-sets.ts";
-import { boundProblems, problem, type Problem, type Result } from "./problems.ts";
+} from "../settings/credential-sets.ts";
+import { boundProblems, problem, type Problem, type Result } from "../problems.ts";
 
 /**
  * The node's policy file (provider/core/policy.ts holds its format and its reader): the

@@ -1,7 +1,7 @@
-import { isWellFormedGlob, goFilepathMatch } from "../../provider/core/glob.ts";
-import { DEFAULT_REGISTRY_HOST, normalizeKey } from "../../provider/core/keyring.ts";
-import { isNamespaceName } from "../../provider/core/scopes.ts";
-import { parseSchemelessUrl } from "../../provider/core/url-match.ts";
+import { isWellFormedGlob, goFilepathMatch } from "../../../provider/core/glob.ts";
+import { DEFAULT_REGISTRY_HOST, normalizeKey } from "../../../provider/core/keyring.ts";
+import { isNamespaceName } from "../../../provider/core/scopes.ts";
+import { parseSchemelessUrl } from "../../../provider/core/url-match.ts";
 
 /**
  * Whether two of the kubelet's patterns can match one common string: two Go filepath.Match globs,

@@ -1,9 +1,9 @@
-import { decodeStdBase64 } from "../../provider/core/base64.ts";
-import type { Credential } from "../../provider/core/keyring.ts";
-import { decodeUtf8, encodeUtf8 } from "../../provider/core/utf8.ts";
+import { decodeStdBase64 } from "../../../provider/core/base64.ts";
+import type { Credential } from "../../../provider/core/keyring.ts";
+import { decodeUtf8, encodeUtf8 } from "../../../provider/core/utf8.ts";
 import { parseDockerConfig } from "./docker-config.ts";
-import { problem, type Problem, type Result } from "./problems.ts";
-import { isRecord, parseStrictYaml } from "./strict-yaml.ts";
+import { problem, type Problem, type Result } from "../problems.ts";
+import { isRecord, parseStrictYaml } from "../strict-yaml.ts";
 
 /**
  * Secret → the credentials it holds, read by the provider's own Docker config reader. The Secret

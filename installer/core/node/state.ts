@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { isFlavourName, type FlavourName } from "./flavour.ts";
 import { isCleanHostPath } from "./host-path.ts";
-import { isRecord } from "./strict-yaml.ts";
+import { isRecord } from "../strict-yaml.ts";
 
 /**
  * What nodecred owns on a node, kept in /var/lib/nodecred/state.json so `uninstall` can

@@ -1,7 +1,7 @@
-import type { Credential } from "../../provider/core/keyring.ts";
-import { parsePolicy } from "../../provider/core/policy.ts";
+import type { Credential } from "../../../provider/core/keyring.ts";
+import { parsePolicy } from "../../../provider/core/policy.ts";
 import type { Plan } from "./plan.ts";
-import { sha256Hex } from "./state.ts";
+import { sha256Hex } from "../node/state.ts";
 
 /**
  * `--dry-run` output: the plan as a unified diff. Of the policy file only the rules and the
