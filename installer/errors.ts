@@ -56,3 +56,8 @@ export class ProcessError extends InstallerError {
 export function exitCodeFor(err: unknown): number {
   return err instanceof InstallerError ? exitCodes[err.code] : exitCodes.INTERNAL;
 }
+
+/** What an error says, for a log field or a message (never more than its message). */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

@@ -31,6 +31,7 @@ import { join, relative } from "node:path";
 import { parseArgs } from "node:util";
 import { parse as parseYaml, stringify as stringifyYaml } from "yaml";
 import type { TestEnv } from "../test/env/types.ts";
+import { errorText } from "../installer/errors.ts";
 
 const repo = join(import.meta.dirname, "..");
 const kubeletVersion = "v1.34.4";
@@ -731,10 +732,7 @@ try {
   await demo(work);
   process.exitCode = 0;
 } catch (e) {
-  const message =
-    e instanceof DemoError
-      ? e.message
-      : `unexpected error: ${e instanceof Error ? e.message : String(e)}`;
+  const message = e instanceof DemoError ? e.message : `unexpected error: ${errorText(e)}`;
   process.stderr.write(`${redact(`\ndemo failed: ${message}`)}\n`);
   process.exitCode = 1;
 } finally {

@@ -2,6 +2,7 @@ import { kubeApi, loadKubeConfig } from "../cluster/kube-api.ts";
 import type { Logger } from "../log.ts";
 import { syncConfig } from "../sync/config-rollout.ts";
 import type { EventTarget } from "./config.ts";
+import { errorText } from "../errors.ts";
 
 /**
  * After a failed apply of a pod created for a config hash (a rollout under way), one pass of the
@@ -38,7 +39,7 @@ export async function followConfigMap(
     }
   } catch (e) {
     log.warn("could not compare the ConfigMap with the DaemonSet", {
-      error: e instanceof Error ? e.message : String(e),
+      error: errorText(e),
     });
   }
 }

@@ -1,6 +1,7 @@
 import { FleetReadError, readFleet, userKubeConfig } from "../cluster/fleet-read.ts";
 import { fleetStatus } from "../core/report/fleet-status.ts";
 import { fleetJson, fleetTable } from "../core/report/fleet-table.ts";
+import { errorText } from "../errors.ts";
 
 /**
  * `kubectl nodecred`: the kubectl plugin (dist/kubectl-nodecred; kubectl runs any
@@ -123,9 +124,7 @@ export async function kubectlNodecred(
     return 0;
   } catch (e) {
     const message =
-      e instanceof FleetReadError
-        ? e.message
-        : `cannot read the fleet: ${e instanceof Error ? e.message : String(e)}`;
+      e instanceof FleetReadError ? e.message : `cannot read the fleet: ${errorText(e)}`;
     err(`kubectl nodecred status: ${message}\n`);
     return 1;
   }

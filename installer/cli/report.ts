@@ -1,5 +1,5 @@
 import { kubeApi, loadKubeConfig, type EventSpec } from "../cluster/kube-api.ts";
-import { InstallerError } from "../errors.ts";
+import { InstallerError, errorText } from "../errors.ts";
 import type { ApplyOutcome } from "../host/apply.ts";
 import type { Logger } from "../log.ts";
 import type { EventTarget } from "./config.ts";
@@ -46,7 +46,7 @@ export async function reportApply(
     } catch (e) {
       log.warn("could not record event", {
         reason,
-        error: e instanceof Error ? e.message : String(e),
+        error: errorText(e),
       });
     }
   }

@@ -7,6 +7,7 @@ import {
 } from "@kubernetes/client-node";
 import type { FleetInput, Json, Readable } from "../core/report/fleet-status.ts";
 import { reportKeys } from "../core/report/node-report.ts";
+import { errorText } from "../errors.ts";
 
 /**
  * What `kubectl nodecred status` reads, with a user's own rights (a viewer's: `view` plus the
@@ -25,7 +26,7 @@ export function userKubeConfig(file: string | null, context: string | null): Kub
     else kc.loadFromFile(file);
   } catch (err) {
     throw new FleetReadError(
-      `cannot load the kubeconfig${file === null ? "" : ` ${file}`}: ${err instanceof Error ? err.message : String(err)}`,
+      `cannot load the kubeconfig${file === null ? "" : ` ${file}`}: ${errorText(err)}`,
       { cause: err },
     );
   }
@@ -184,5 +185,5 @@ function failure(what: string, err: unknown): string {
     if (code === 403) return `${what}: forbidden (403): ${apiMessage(err)}`;
     return `${what}: ${apiMessage(err)} (${String(code)})`;
   }
-  return `${what}: ${err instanceof Error ? err.message : String(err)}`;
+  return `${what}: ${errorText(err)}`;
 }

@@ -15,6 +15,7 @@ import {
   type FlavourName,
   type Layout,
 } from "../core/node/flavour.ts";
+import { hostPathParents } from "../core/node/host-path.ts";
 import { configFlag } from "../core/node/kubelet-flags.ts";
 import type { KubeletVersion } from "../core/kubelet/kubelet-version.ts";
 import { planApply, type CurrentDir, type Plan } from "../core/plan/plan.ts";
@@ -120,14 +121,6 @@ async function readFiles(
   return out;
 }
 
-function parentChain(path: string): string[] {
-  const out: string[] = [];
-  for (let d = path; d !== "/" && d !== ""; d = d.slice(0, Math.max(d.lastIndexOf("/"), 0))) {
-    out.unshift(d);
-  }
-  return out.filter((d) => d !== "");
-}
-
 /**
  * Creates the state and backup dirs, recording the ones we created (and those the lock had to
  * create) so uninstall removes them.
@@ -139,7 +132,7 @@ async function ensureStateDirs(
 ): Promise<NodeState> {
   let st = state;
   const created: string[] = [...lockDirs];
-  for (const d of parentChain(nodecredPaths.backupDir)) {
+  for (const d of [...hostPathParents(nodecredPaths.backupDir), nodecredPaths.backupDir]) {
     if ((await readCurrentDir(paths.resolve(d))) !== null) continue;
     const ours = d === nodecredPaths.stateDir || d === nodecredPaths.backupDir;
     await ensureDir(paths.resolve(d), ours ? 0o700 : 0o755);

@@ -13,6 +13,7 @@ import {
   unlink,
 } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
+import { sameBytes } from "../core/node/byte-string.ts";
 import type { CurrentFile } from "../core/plan/desired-state.ts";
 import { InstallerError } from "../errors.ts";
 
@@ -115,12 +116,6 @@ async function fsyncDir(dir: string): Promise<void> {
   } finally {
     await handle.close();
   }
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(
-    Buffer.from(b.buffer, b.byteOffset, b.byteLength),
-  );
 }
 
 /** Removes temp files a killed run left next to `path` (only ours, by their marker). */

@@ -1,4 +1,5 @@
 import { readFile, readlink } from "node:fs/promises";
+import { sameBytes } from "../core/node/byte-string.ts";
 import { nodecredPaths } from "../core/node/flavour.ts";
 import { InstallerError } from "../errors.ts";
 import type { Logger } from "../log.ts";
@@ -124,10 +125,6 @@ async function staleReason(holder: Holder | null, self: Holder): Promise<string 
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
-}
 
 /**
  * Removes the lock file if it still holds `staleBytes`. Two waiters may both find the same

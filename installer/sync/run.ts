@@ -36,6 +36,7 @@ import { ReconcileLoop } from "./reconcile-loop.ts";
 import { reportWriter } from "./report-writer.ts";
 import { secretDecoder } from "./secret-decoder.ts";
 import { startStatusServer } from "./status-server.ts";
+import { errorText } from "../errors.ts";
 
 /** Everything `nodecred-installer run` needs, resolved once at start-up (cli/sync-config.ts). */
 export interface SyncConfig {
@@ -655,8 +656,4 @@ function notSyncedReason(outcome: PolicyOutcome | null, defaultSecret: string): 
     .filter(([, state]) => state.kind !== "ok")
     .map(([name, state]) => `Secret ${name} ${state.kind}`)
     .join(", ");
-}
-
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
 }

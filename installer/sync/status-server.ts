@@ -1,5 +1,6 @@
 import { createServer, type Server } from "node:http";
 import type { Registry } from "prom-client";
+import { errorText } from "../errors.ts";
 
 /**
  * /healthz (no loop or watch is stuck: health.ts; the liveness probe), /readyz (this node runs
@@ -41,7 +42,7 @@ export async function startStatusServer(
           reply(404, "not found\n");
       }
     })().catch((err: unknown) => {
-      reply(500, `${err instanceof Error ? err.message : String(err)}\n`);
+      reply(500, `${errorText(err)}\n`);
     });
   });
   await new Promise<void>((resolve, reject) => {

@@ -11,6 +11,13 @@ export function byteString(bytes: Uint8Array): string {
   return out;
 }
 
+/** Whether two byte arrays hold the same bytes (compare-first writes, the lock's own bytes). */
+export function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
+
 export function bytesOf(s: string): Uint8Array {
   const out = new Uint8Array(s.length);
   for (let i = 0; i < s.length; i++) {

@@ -14,3 +14,12 @@ export function isCleanHostPath(p: string): boolean {
       .every((c) => c !== "" && c !== "." && c !== "..")
   );
 }
+
+/** The directories that hold a clean host path, outermost first (`/a/b/c` → `/a`, `/a/b`). */
+export function hostPathParents(path: string): string[] {
+  const out: string[] = [];
+  for (let i = path.indexOf("/", 1); i !== -1; i = path.indexOf("/", i + 1)) {
+    out.push(path.slice(0, i));
+  }
+  return out;
+}

@@ -2,6 +2,7 @@ import type { Credential } from "../../../provider/core/keyring.ts";
 import { bytesOf, byteString } from "../node/byte-string.ts";
 import type { Settings } from "../settings/configmap.ts";
 import { nodecredPaths, type Layout } from "../node/flavour.ts";
+import { hostPathParents } from "../node/host-path.ts";
 import { editKubeletFlagsFile } from "../node/kubelet-flags.ts";
 import { kubeletSpec, kubeletSpecHash, type KubeletSpec } from "../kubelet/kubelet-spec.ts";
 import type { KubeletVersion } from "../kubelet/kubelet-version.ts";
@@ -63,17 +64,6 @@ export interface DesiredState {
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
-
-function dirname(path: string): string {
-  const i = path.lastIndexOf("/");
-  return i <= 0 ? "/" : path.slice(0, i);
-}
-
-function parentsOf(path: string): string[] {
-  const out: string[] = [];
-  for (let d = dirname(path); d !== "/"; d = dirname(d)) out.unshift(d);
-  return out;
-}
 
 function checkMerged(
   text: string,
@@ -215,7 +205,7 @@ export function desiredNodeState(inputs: NodeInputs): Result<DesiredState> {
   const kubelet = kubeletSpec(settings);
   const dirs = new Map<string, DesiredDir>();
   for (const f of files) {
-    for (const d of parentsOf(f.path)) {
+    for (const d of hostPathParents(f.path)) {
       if (dirs.has(d)) continue;
       const owned = d === nodecredPaths.credentialsDir || d.startsWith(`${nodecredPaths.root}/`);
       const mode = d === nodecredPaths.credentialsDir ? 0o700 : 0o755;

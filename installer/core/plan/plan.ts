@@ -1,7 +1,7 @@
 import type { CurrentFile, DesiredDir, DesiredState } from "./desired-state.ts";
 import type { Layout } from "../node/flavour.ts";
 import { editKubeletFlagsFile } from "../node/kubelet-flags.ts";
-import { bytesOf, byteString } from "../node/byte-string.ts";
+import { bytesOf, byteString, sameBytes } from "../node/byte-string.ts";
 import { providerNamesIn, removeProviders } from "../kubelet/merge-config.ts";
 import { problem, type Problem, type Result } from "../problems.ts";
 import {
@@ -51,12 +51,6 @@ export interface Plan {
   /** Directories to remove if empty (uninstall), deepest first. */
   readonly rmdirs: readonly string[];
   readonly restart: Restart | null;
-}
-
-function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
 
 export interface CurrentDir {
