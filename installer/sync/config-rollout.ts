@@ -11,7 +11,7 @@ import {
   type KubeletSpec,
 } from "../core/kubelet/kubelet-spec.ts";
 import type { Problem } from "../core/problems.ts";
-import { checkConfigMapForRollout, type RolloutConfig } from "../core/kubelet/rollout-check.ts";
+import { checkConfigMapForRollout, type RolloutConfig } from "../core/rollout/configmap-check.ts";
 
 export { configHashAnnotation };
 

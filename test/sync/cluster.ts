@@ -19,7 +19,7 @@ import {
   type V1Lease,
 } from "@kubernetes/client-node";
 import type { AppliedStatus } from "../../installer/core/kubelet/kubelet-spec.ts";
-import { checkConfigMapForRollout } from "../../installer/core/kubelet/rollout-check.ts";
+import { checkConfigMapForRollout } from "../../installer/core/rollout/configmap-check.ts";
 import { testEnv } from "../env/index.ts";
 
 const run = promisify(execFile);

@@ -8,7 +8,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { CoreV1Api, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { kubeApi } from "../../installer/cluster/kube-api.ts";
-import { checkConfigMapForRollout } from "../../installer/core/kubelet/rollout-check.ts";
+import { checkConfigMapForRollout } from "../../installer/core/rollout/configmap-check.ts";
 import { jsonLogger } from "../../installer/log.ts";
 import { startSync, type SyncConfig, type SyncHandle } from "../../installer/sync/run.ts";
 import {

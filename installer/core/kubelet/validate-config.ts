@@ -1,7 +1,7 @@
 import { formatGoDuration, parseGoDuration } from "../../../provider/core/duration.ts";
 import { API_GROUP } from "../../../provider/core/request.ts";
 import { atLeast, type KubeletVersion } from "./kubelet-version.ts";
-import { matchImageError } from "../settings/match-image.ts";
+import { invalidMatchImage } from "../settings/match-image.ts";
 import { child, index, problem, quote, type Problem } from "../problems.ts";
 import { qualifiedNameErrors } from "../settings/qualified-name.ts";
 import { isRecord } from "../strict-yaml.ts";
@@ -394,15 +394,8 @@ export function validateCredentialProviderConfig(
       out.push(problem(matchImages, "Required value: at least 1 item in matchImages is required"));
     }
     p.matchImages.forEach((m, j) => {
-      const err = matchImageError(m);
-      if (err !== null) {
-        out.push(
-          problem(
-            index(matchImages, j),
-            `Invalid value: ${quote(m)}: match image is invalid: ${err}`,
-          ),
-        );
-      }
+      const invalid = invalidMatchImage(m);
+      if (invalid !== null) out.push(problem(index(matchImages, j), invalid));
     });
 
     const durationPath = child(at, "defaultCacheDuration");
