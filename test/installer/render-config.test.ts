@@ -94,11 +94,7 @@ describe("the built-in template", () => {
     assert.doesNotMatch(r.value.text, /credentials=|docker-config/);
   });
   it("kubelet: registers matchImages as they are", () => {
-    const r = kubeletConfigFor(
-      settings({ matchImages, matching: "kubelet" }),
-      node,
-      undefined,
-    );
+    const r = kubeletConfigFor(settings({ matchImages, matching: "kubelet" }), node, undefined);
     if (!r.ok) assert.fail(JSON.stringify(r.problems));
     assert.deepEqual(r.value.config.providers[0]?.matchImages, [
       "registry.example.test",
@@ -572,14 +568,15 @@ ${extra}`;
       requireServiceAccount: false,
       optionalServiceAccountAnnotationKeys: ["nodecred.io/credentials"],
     });
-    assert.equal(templateContext(settings({ matchImages }), kubeletSpec(settings({ matchImages })), node).tokenAttributes, null);
+    assert.equal(
+      templateContext(settings({ matchImages }), kubeletSpec(settings({ matchImages })), node)
+        .tokenAttributes,
+      null,
+    );
   });
   it("the built-in template renders it with credentialSets (kubelet v1.34.0 and later)", () => {
     for (const v of ["v1.34.0", "v1.35.2", "v1.36.0"]) {
-      assert.deepEqual(
-        writtenTokenAttributes(kubeletConfigFor(scoped(), node, version(v))),
-        want,
-      );
+      assert.deepEqual(writtenTokenAttributes(kubeletConfigFor(scoped(), node, version(v))), want);
     }
   });
   it("and not without: the text is what it was before scopes existed", () => {
@@ -607,10 +604,7 @@ ${extra}`;
     });
   }
   it("the cluster side's check (any kubelet) leaves the version to each node", () => {
-    assert.deepEqual(
-      writtenTokenAttributes(kubeletConfigFor(scoped(), node, "any")),
-      want,
-    );
+    assert.deepEqual(writtenTokenAttributes(kubeletConfigFor(scoped(), node, "any")), want);
     // Unscoped settings never needed a version.
     assert.ok(kubeletConfigFor(settings({ matchImages }), node, undefined).ok);
   });
