@@ -1,4 +1,5 @@
 import { decodeUtf8 } from "../../../provider/core/utf8.ts";
+import { extractFirstWord, whitespace, type ExtractFlags } from "./extract-word.ts";
 
 /**
  * systemd's `EnvironmentFile=` reader and its `$VAR` word splitting, as pure functions over byte
@@ -41,7 +42,6 @@ import { decodeUtf8 } from "../../../provider/core/utf8.ts";
 // ---------------------------------------------------------------------------------------------
 // systemd's EnvironmentFile= reader
 
-export const whitespace = " \t\n\r";
 export const newline = "\n\r";
 export const comments = "#;";
 export const shellNeedEscape = '"\\`$';
@@ -428,34 +428,17 @@ export interface Word {
   readonly end: number;
 }
 
+/** No C escapes: `\` takes the next char literally, inside quotes too. */
+const variableWords: ExtractFlags = { cunescape: false, unescapeRelax: false, relax: true };
+
 /** strv_split_full(value, WHITESPACE, EXTRACT_RELAX | EXTRACT_UNQUOTE), as ExecStart's `$VAR`. */
 export function splitWords(value: string): Word[] {
   const out: Word[] = [];
-  let p = 0;
-  for (;;) {
-    while (p < value.length && whitespace.includes(value.charAt(p))) p++;
-    if (p >= value.length) return out;
-    const start = p;
-    let text = "";
-    let quote = "";
-    while (p < value.length) {
-      const c = value.charAt(p);
-      if (c === "\\") {
-        p++;
-        if (p < value.length) text += value.charAt(p++); // a trailing backslash is dropped
-      } else if (quote !== "") {
-        if (c === quote) quote = "";
-        else text += c;
-        p++;
-      } else if (c === "'" || c === '"') {
-        quote = c;
-        p++;
-      } else if (whitespace.includes(c)) break;
-      else {
-        text += c;
-        p++;
-      }
-    }
-    out.push({ text, start, end: p });
+  for (let p = 0; ;) {
+    // Relaxed, nothing fails: an open quote or a final backslash (dropped) ends the word.
+    const w = extractFirstWord(value, p, variableWords);
+    if (w === null || w === "unbalanced") return out;
+    out.push({ text: w.word, start: w.start, end: w.end });
+    p = w.next;
   }
 }
