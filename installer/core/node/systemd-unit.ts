@@ -8,10 +8,11 @@ import { isEnvName } from "./systemd-env-file.ts";
  * it takes them from. Each rule is systemd's, from its source: src/shared/conf-parser.c
  * (config_parse, parse_line), src/shared/dropin.c and src/basic/conf-files.c (which drop-ins, in
  * which order), src/core/load-fragment.c (config_parse_exec, config_parse_environ,
- * config_parse_unit_env_file), src/basic/extract-word.c and escape.c (words, quotes, escapes),
- * src/basic/env-util.c (replace_env_argv, the expansion at exec time); src/core/service.c
- * (service_verify) refuses more than one command. The tests compare these functions with
- * systemd's own reading (`systemd --test` dumps the loaded unit) where systemd is installed.
+ * config_parse_unit_env_file), src/basic/extract-word.c and escape.c (words, quotes, escapes:
+ * extract-word.ts), src/basic/env-util.c (replace_env_argv, the expansion at exec time);
+ * src/core/service.c (service_verify) refuses more than one command. The tests compare these
+ * functions with systemd's own reading (`systemd --test` dumps the loaded unit) where systemd is
+ * installed.
  *
  * Not modelled: specifiers other than `%%` (kept as written), glob patterns in EnvironmentFile=
  * (returned as written), PassEnvironment=, UnsetEnvironment= and the manager's own environment
