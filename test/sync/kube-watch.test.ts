@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
-import { CoreV1Api, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
+import { CoreV1Api, KubeConfig, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import {
   apiConnection,
   kubeApi,
@@ -61,8 +61,8 @@ describe("the installer's watch request", { timeout: 90_000 }, () => {
   const core = admin.makeApiClient(CoreV1Api);
   const dir = scratchDir("kube-watch");
   let tokenKubeconfig = "";
-  let execKubeconfig = "";
-  let failingExecKubeconfig = "";
+  let execKubeConfig = new KubeConfig();
+  let failingExecKubeConfig = new KubeConfig();
   /** A ServiceAccount that may not read Secrets: what a refused watch is. */
   let deniedKubeconfig = "";
 
@@ -117,16 +117,16 @@ describe("the installer's watch request", { timeout: 90_000 }, () => {
     deniedKubeconfig = await serviceAccountKubeconfig(dir, ns, "denied");
     // The same ServiceAccount's token, from an exec plugin (client.authentication.k8s.io/v1).
     const token = loadKubeConfig(tokenKubeconfig).getCurrentUser()?.token ?? "";
-    execKubeconfig = execPluginKubeconfig("exec", {
+    execKubeConfig = execPluginKubeConfig("exec", {
       apiVersion: "client.authentication.k8s.io/v1",
       kind: "ExecCredential",
       status: { token },
     });
-    failingExecKubeconfig = execPluginKubeconfig("failing-exec", null);
+    failingExecKubeConfig = execPluginKubeConfig("failing-exec", null);
   });
 
-  /** A kubeconfig whose user's credential comes from a Node script printing `credential`. */
-  function execPluginKubeconfig(name: string, credential: unknown): string {
+  /** The admin's cluster, with a user whose credential comes from a script printing `credential`. */
+  function execPluginKubeConfig(name: string, credential: unknown): KubeConfig {
     const plugin = join(dir, `${name}.mjs`);
     writeFileSync(
       plugin,
@@ -137,31 +137,17 @@ describe("the installer's watch request", { timeout: 90_000 }, () => {
     );
     const cluster = admin.getCurrentCluster();
     assert.ok(cluster);
-    const file = join(dir, `${name}.kubeconfig`);
-    const exec = {
-      apiVersion: "client.authentication.k8s.io/v1",
-      command: process.execPath,
-      args: [plugin],
-      interactiveMode: "Never",
-    };
-    writeFileSync(
-      file,
-      JSON.stringify({
-        apiVersion: "v1",
-        kind: "Config",
-        clusters: [
-          {
-            name: "test",
-            cluster: { server: cluster.server, "certificate-authority": cluster.caFile },
-          },
-        ],
-        users: [{ name, user: { exec } }],
-        contexts: [{ name, context: { cluster: "test", user: name } }],
-        "current-context": name,
-      }),
-      { mode: 0o600 },
-    );
-    return file;
+    const kc = new KubeConfig();
+    kc.loadFromClusterAndUser(cluster, {
+      name,
+      exec: {
+        apiVersion: "client.authentication.k8s.io/v1",
+        command: process.execPath,
+        args: [plugin],
+        interactiveMode: "Never",
+      },
+    });
+    return kc;
   }
 
   it("gives up a quiet watch after the idle limit it is given, not before", async () => {
@@ -281,14 +267,14 @@ describe("the installer's watch request", { timeout: 90_000 }, () => {
     assert.equal(end.count(), 1);
   });
 
-  for (const [how, kubeconfig] of [
-    ["a client certificate", (): string => testEnv().kube.kubeconfig],
-    ["a bearer token", (): string => tokenKubeconfig],
-    ["an exec plugin", (): string => execKubeconfig],
+  for (const [how, kubeConfig] of [
+    ["a client certificate", (): KubeConfig => admin],
+    ["a bearer token", (): KubeConfig => loadKubeConfig(tokenKubeconfig)],
+    ["an exec plugin", (): KubeConfig => execKubeConfig],
   ] as const) {
     it(`watches with ${how}`, async () => {
       const name = `seen-${how.split(" ").pop() ?? ""}`;
-      const api = kubeApi(loadKubeConfig(kubeconfig()));
+      const api = kubeApi(kubeConfig());
       const changes: string[] = [];
       const end = endRecorder();
       let listed = false;
@@ -317,7 +303,7 @@ describe("the installer's watch request", { timeout: 90_000 }, () => {
 
   it("fails to open when the exec plugin gives no credential", async () => {
     await assert.rejects(
-      openWatch(apiConnection(loadKubeConfig(failingExecKubeconfig)), {
+      openWatch(apiConnection(failingExecKubeConfig), {
         path: `/api/v1/namespaces/${ns}/configmaps`,
         query: {},
         idleMs: 20_000,
