@@ -1,4 +1,5 @@
-import { kubeApi, loadKubeConfig, type EventSpec } from "../cluster/kube-api.ts";
+import { kubeApi, loadKubeConfig } from "../cluster/kube-api.ts";
+import type { EventRecord } from "../core/report/sync-effects.ts";
 import { InstallerError, errorText } from "../errors.ts";
 import type { ApplyOutcome } from "../host/apply.ts";
 import type { Logger } from "../log.ts";
@@ -14,7 +15,7 @@ export async function reportApply(
   result: { outcome: ApplyOutcome } | { error: unknown },
   log: Logger,
 ): Promise<void> {
-  let type: EventSpec["type"];
+  let type: EventRecord["type"];
   let reason: string;
   let message: string;
   if ("outcome" in result) {

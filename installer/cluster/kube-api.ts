@@ -8,7 +8,9 @@ import {
   setHeaderOptions,
   type CoreV1Event,
 } from "@kubernetes/client-node";
+import type { ApiObject } from "../core/api-object.ts";
 import type { LeaseWrite } from "../core/report/node-report.ts";
+import type { EventRecord } from "../core/report/sync-effects.ts";
 import { openWatch, type ApiConnection } from "./watch-request.ts";
 
 /**
@@ -27,21 +29,6 @@ export type WatchedKind = "secrets" | "configmaps";
 
 export interface WatchHandle {
   stop(): void;
-}
-
-/** An object as the API server sent it (JSON), or null: it does not exist. */
-export type ApiObject = Record<string, unknown> | null;
-
-/** Which version of an object this is: what an Event about it names. */
-export interface ObjectVersion {
-  readonly resourceVersion: string;
-  readonly uid: string;
-}
-
-/** An object's resourceVersion and uid ("" when absent). */
-export function versionOf(obj: Record<string, unknown>): ObjectVersion {
-  const metadata = obj["metadata"] as { resourceVersion?: string; uid?: string } | undefined;
-  return { resourceVersion: metadata?.resourceVersion ?? "", uid: metadata?.uid ?? "" };
 }
 
 export interface WatchCallbacks {
@@ -67,23 +54,6 @@ export interface CollectionCallbacks {
   readonly onEnd: (err: unknown) => void;
 }
 
-export interface EventSpec {
-  readonly regarding: {
-    kind: "Pod" | "Node" | "ConfigMap" | "Secret";
-    name: string;
-    namespace?: string;
-    uid?: string;
-  };
-  readonly type: "Normal" | "Warning";
-  readonly reason: string;
-  readonly message: string;
-  /**
-   * A fixed Event name: the first to create it reports, everyone else finds it there (409) and
-   * is done — one Event per cluster for what every node sees alike, not one per node.
-   */
-  readonly name?: string;
-}
-
 export interface KubeApi {
   /** The object as JSON, or null when it does not exist. */
   get(kind: WatchedKind, ref: ObjectRef): Promise<ApiObject>;
@@ -100,7 +70,7 @@ export interface KubeApi {
   /** Sets one annotation on the DaemonSet's pod template (a merge patch; same value = no-op). */
   annotatePodTemplate(ref: ObjectRef, key: string, value: string): Promise<void>;
   /** Records an Event; with `spec.name`, an Event of that name already there counts as done. */
-  event(namespace: string, component: string, spec: EventSpec): Promise<void>;
+  event(namespace: string, component: string, spec: EventRecord): Promise<void>;
   /**
    * Writes one Lease (the node report, core/report/node-report.ts): a merge patch; when the Lease does
    * not exist (404), `create`; when someone created it meanwhile (409), the patch again.
@@ -309,7 +279,7 @@ async function watchEvents(
 function eventBody(
   regardingNamespace: string,
   component: string,
-  spec: EventSpec,
+  spec: EventRecord,
   now: Date,
 ): CoreV1Event {
   return {

@@ -1,10 +1,5 @@
-import type {
-  ApiObject,
-  KubeApi,
-  ObjectRef,
-  WatchedKind,
-  WatchHandle,
-} from "../cluster/kube-api.ts";
+import type { ApiObject } from "../core/api-object.ts";
+import type { KubeApi, ObjectRef, WatchedKind, WatchHandle } from "../cluster/kube-api.ts";
 import type { Backoff } from "./backoff.ts";
 import type { WatchProgress } from "./health.ts";
 

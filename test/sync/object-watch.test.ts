@@ -12,8 +12,8 @@
  */
 import assert from "node:assert/strict";
 import { afterEach, beforeEach, describe, it, mock } from "node:test";
+import type { ApiObject } from "../../installer/core/api-object.ts";
 import type {
-  ApiObject,
   CollectionCallbacks,
   KubeApi,
   WatchCallbacks,
