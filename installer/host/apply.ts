@@ -290,7 +290,11 @@ async function planNode(req: ApplyRequest, resolved: ResolvedHost): Promise<Plan
   }
   const previous = await loadState(paths);
   // The policy file too: credential sets keep the credentials it holds for Secrets apply cannot see.
-  const inputPaths = [layout.configPath, nodecredPaths.policyFile];
+  const inputPaths = [
+    layout.configPath,
+    nodecredPaths.policyFile,
+    `${layout.binDir}/${req.settings.providerName}`,
+  ];
   if (layout.wiring.kind === "flags") inputPaths.push(layout.wiring.flagsFile);
   const desiredResult = desiredNodeState({
     settings: req.settings,

@@ -17,7 +17,7 @@ async function expectedOf(
 }
 
 describe("golden host trees", () => {
-  it("has the named cases: the flavours, both quoting styles, a missing file, a refused host, an upgrade, credential sets", () => {
+  it("has the named cases: the flavours, both quoting styles, a missing file, a refused host, a provider name taken in a shared bin dir, an upgrade, credential sets", () => {
     const names = cases.map((c) => c.name);
     for (const n of [
       "kubeadm-deb-double-quoted",
@@ -29,6 +29,10 @@ describe("golden host trees", () => {
       "bottlerocket-refused",
       "kubeadm-rpm-from-0.1",
       "kubeadm-rpm-credential-sets",
+      "eks-al2023-nodeadm",
+      "gke-cos-merge-yaml",
+      "gke-provider-name-taken-refused",
+      "rke2-agent-rpm",
     ]) {
       assert.ok(names.includes(n), `missing golden case ${n}`);
     }

@@ -1,6 +1,7 @@
-import { isMap, isScalar, isSeq, type Document } from "yaml";
+import { isMap, isNode, isScalar, isSeq, type Document } from "yaml";
 import { problem, type Result } from "../problems.ts";
 import { isRecord, parseStrictDocument, strictValue } from "../strict-yaml.ts";
+import { stableYaml } from "./provider-entry.ts";
 
 /**
  * A CredentialProviderConfig that belongs to someone else (EKS, AKS, GKE, a user's k3s file, a
@@ -20,6 +21,7 @@ export interface ForeignConfig {
   readonly names: readonly string[];
   /** The JSON file's indentation, kept by the edit. */
   readonly indent: string;
+  readonly text: string;
   readonly doc: Document;
 }
 
@@ -81,7 +83,7 @@ export function readForeignConfig(bytes: Uint8Array, path: string): Result<Forei
   const names = (Array.isArray(list) ? (list as unknown[]) : [])
     .map(nameOf)
     .filter((n): n is string => typeof n === "string");
-  return { ok: true, value: { path, format, names, indent: jsonIndent(text), doc } };
+  return { ok: true, value: { path, format, names, indent: jsonIndent(text), text, doc } };
 }
 
 export interface ProviderEdit {
@@ -114,17 +116,21 @@ export function editProviders(config: ForeignConfig, edit: ProviderEdit): Uint8A
 }
 
 function editedText(config: ForeignConfig, edit: ProviderEdit): string {
-  const doc = config.doc.clone();
   if (config.format === "json") {
-    const obj = doc.toJS({ maxAliasCount: 100 }) as Record<string, unknown>;
+    const obj = config.doc.toJS({ maxAliasCount: 100 }) as Record<string, unknown>;
     const providers = obj["providers"];
     obj["providers"] = edited(
       Array.isArray(providers) ? (providers as unknown[]) : [],
       edit,
       (e) => e,
     );
-    return `${JSON.stringify(obj, null, config.indent)}\n`;
+    // The file's own indentation and final newline (or its lack) are kept.
+    return `${JSON.stringify(obj, null, config.indent)}${config.text.endsWith("\n") ? "\n" : ""}`;
   }
+  const spliced = splicedYaml(config, edit);
+  if (spliced !== null) return spliced;
+  // Not a plain block list (absent, `[]`, anchors on items): the document written out again.
+  const doc = config.doc.clone();
   let seq = doc.get("providers", true);
   if (!isSeq(seq)) {
     seq = doc.createNode([]);
@@ -132,4 +138,73 @@ function editedText(config: ForeignConfig, edit: ProviderEdit): string {
   }
   if (isSeq(seq)) seq.items = edited(seq.items, edit, (e) => doc.createNode(e));
   return doc.toString({ lineWidth: 0 });
+}
+
+/** Where a block list item's lines are in the text, and how deep its dash is. */
+interface ItemSpan {
+  readonly name: unknown;
+  readonly start: number;
+  readonly end: number;
+  readonly indent: number;
+}
+
+function lineStart(text: string, at: number): number {
+  return text.lastIndexOf("\n", at - 1) + 1;
+}
+
+/** The `providers` items of a block list, each `<indent>- ` then the item; null: not that shape. */
+function blockItems(config: ForeignConfig): ItemSpan[] | null {
+  const seq = config.doc.get("providers", true);
+  if (!isSeq(seq) || seq.flow === true || seq.items.length === 0) return null;
+  const spans: ItemSpan[] = [];
+  for (const item of seq.items) {
+    const range = isNode(item) ? item.range : undefined;
+    if (range === undefined || range === null) return null;
+    const start = lineStart(config.text, range[0]);
+    const dash = /^( *)- +$/.exec(config.text.slice(start, range[0]));
+    if (dash === null) return null;
+    spans.push({ name: nameOf(item), start, end: range[2], indent: dash[1]?.length ?? 0 });
+  }
+  return spans;
+}
+
+/** An entry written as one item of a block list at `indent` (byte-stable, as our own file). */
+function itemText(entry: Record<string, unknown>, indent: number): string {
+  const pad = " ".repeat(indent);
+  return stableYaml([entry])
+    .split("\n")
+    .map((l) => (l === "" ? l : pad + l))
+    .join("\n");
+}
+
+/**
+ * The edit made in the text itself: only the lines of the items taken out or replaced change,
+ * new items go after the last one at its indentation; every other byte (comments, quoting, the
+ * other entries' layout) stays as the node has it. null when the list is not a plain block list.
+ */
+function splicedYaml(config: ForeignConfig, edit: ProviderEdit): string | null {
+  const spans = blockItems(config);
+  if (spans === null) return null;
+  const { text } = config;
+  const indent = spans[0]?.indent ?? 0;
+  const put = new Map(edit.put.map((e) => [e["name"], e] as const));
+  let out = "";
+  let at = 0;
+  for (const span of spans) {
+    out += text.slice(at, span.start);
+    at = span.end;
+    const replacement = put.get(span.name);
+    if (replacement !== undefined) {
+      out += itemText(replacement, span.indent);
+      put.delete(span.name);
+    } else if (!edit.remove.includes(String(span.name))) {
+      out += text.slice(span.start, span.end);
+    }
+  }
+  const last = spans[spans.length - 1];
+  const rest = text.slice(at);
+  const added = [...put.values()].map((e) => itemText(e, indent)).join("");
+  if (added === "") return out + rest;
+  const joint = last !== undefined && !text.slice(0, last.end).endsWith("\n") ? "\n" : "";
+  return out + joint + added + rest;
 }

@@ -47,8 +47,9 @@ export interface NodeInputs {
   readonly unit: string;
   readonly kubeletVersion?: KubeletVersion;
   /**
-   * Current content of the layout's config file and flags file, and of the policy file (null:
-   * absent): credential sets whose Secrets apply cannot see keep the credentials it holds.
+   * Current content of the layout's config file and flags file, of the provider binary's path
+   * (someone else's file there is refused), and of the policy file (null: absent): credential
+   * sets whose Secrets apply cannot see keep the credentials it holds.
    */
   readonly current: ReadonlyMap<string, CurrentFile | null>;
   readonly state: NodeState | null;
@@ -82,15 +83,9 @@ export function desiredNodeState(inputs: NodeInputs): Result<DesiredState> {
   const policy = policyFile(inputs);
   if (!policy.ok) return policy;
   const problems: Problem[] = [];
-  const files: DesiredFile[] = [
-    {
-      path: `${layout.binDir}/${settings.providerName}`,
-      role: "provider-binary",
-      mode: 0o755,
-      bytes: inputs.providerBinary,
-    },
-    policy.value,
-  ];
+  const binary = providerBinaryFile(inputs);
+  if (!binary.ok) problems.push(...binary.problems);
+  const files: DesiredFile[] = binary.ok ? [binary.value, policy.value] : [policy.value];
   for (const file of [providerConfigFile(inputs, kubelet.value), flagsFile(inputs)]) {
     if (file === null) continue;
     if (file.ok) files.push(file.value);
@@ -109,6 +104,29 @@ export function desiredNodeState(inputs: NodeInputs): Result<DesiredState> {
       kubeletConfigHash: kubelet.value.hash,
     },
   };
+}
+
+/**
+ * The provider binary, named after the provider in the layout's bin dir. A bin dir that is not
+ * nodecred's own holds the node's binaries too (GKE's /home/kubernetes/bin holds the kubelet
+ * itself): a file there that nodecred did not put there is never replaced.
+ */
+function providerBinaryFile(inputs: NodeInputs): Result<DesiredFile> {
+  const { layout, settings, state } = inputs;
+  const path = `${layout.binDir}/${settings.providerName}`;
+  const ours = layout.binDir === nodecredPaths.ownedBinDir || findOwned(state, path) !== undefined;
+  if (!ours && (inputs.current.get(path) ?? null) !== null) {
+    return {
+      ok: false,
+      problems: [
+        problem(
+          path,
+          `already exists and nodecred did not install it (the node's own binaries share ${layout.binDir}); set data.providerName to another name`,
+        ),
+      ],
+    };
+  }
+  return { ok: true, value: { path, role: "provider-binary", mode: 0o755, bytes: inputs.providerBinary } };
 }
 
 /** The policy file: apply sees only the Secret the DaemonSet mounts, other sets keep the node's. */
