@@ -13,7 +13,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { describePlan, editScript, unifiedDiff } from "../../installer/core/plan/plan-diff.ts";
+import {
+  describePlan,
+  editScript,
+  maxDiffCells,
+  unifiedDiff,
+} from "../../installer/core/plan/plan-diff.ts";
 import type { FileWrite, Plan } from "../../installer/core/plan/plan.ts";
 import { formatPolicy } from "../../provider/core/policy.ts";
 import { goldenRoot } from "./golden.ts";
@@ -187,6 +192,18 @@ describe(
         /^@@ -1,3 \+1,3 @@$/m,
       ],
       [
+        "no final newline: marked as GNU marks it",
+        "a\nb",
+        "a\nB",
+        /^-b\n\\ No newline at end of file\n\+B\n\\ No newline at end of file$/m,
+      ],
+      [
+        "a final newline added, nothing else: a hunk shows it",
+        "a\nb",
+        "a\nb\n",
+        /^-b\n\\ No newline at end of file\n\+b$/m,
+      ],
+      [
         "a large file, one line changed: one hunk, as GNU finds it",
         file(numbered(2000)),
         file(replaced(numbered(2000), { 1000: "one thousand" })),
@@ -207,20 +224,31 @@ describe(
   },
 );
 
+describe("unifiedDiff on large inputs: bounded memory, still a diff", () => {
+  it("the common head and tail cost no table; a middle past maxDiffCells is replaced whole", () => {
+    const n = Math.ceil(Math.sqrt(maxDiffCells)) + 10;
+    const before = file([...numbered(50), ...numbered(n, 1000), ...numbered(50, 100)]);
+    const after = file([...numbered(50), ...numbered(n, 5000), ...numbered(50, 100)]);
+    const ours = unifiedDiff("/etc/x", before, after);
+    assert.match(ours, /^@@ -48,\d+ \+48,\d+ @@$/m, "the head is context, not part of the change");
+    const removed = ours.split("\n").filter((l) => l.startsWith("-") && !l.startsWith("---"));
+    assert.equal(removed.length, n);
+    // patch(1), where it is on the machine, turns the old file into the new one with it.
+    writeFileSync(join(work, "large-before"), before);
+    const patched = spawnSync("patch", ["-s", "-o", "-", join(work, "large-before")], {
+      input: ours,
+      encoding: "utf8",
+    });
+    if (patched.error === undefined) assert.equal(patched.stdout, after, patched.stderr);
+  });
+});
+
 describe("unifiedDiff where it is not GNU diff (pinned)", () => {
   it("identical inputs: the two header lines and no hunk (GNU prints nothing)", () => {
     assert.equal(unifiedDiff("/etc/x", "a\n", "a\n"), "--- a/etc/x\n+++ b/etc/x\n");
   });
   it("both sides absent: /dev/null twice and no hunk", () => {
     assert.equal(unifiedDiff("/etc/x", null, null), "--- /dev/null\n+++ /dev/null\n");
-  });
-  it("no trailing newline: read as if it had one, no `\\ No newline` marker", () => {
-    assert.equal(
-      unifiedDiff("/etc/x", "a\nb", "a\nB"),
-      "--- a/etc/x\n+++ b/etc/x\n@@ -1,2 +1,2 @@\n a\n-b\n+B\n",
-    );
-    // So a change in the final newline alone shows as headers without a hunk.
-    assert.equal(unifiedDiff("/etc/x", "a\nb", "a\nb\n"), "--- a/etc/x\n+++ b/etc/x\n");
   });
   it("repeated lines may be aligned differently from GNU, with as many changed lines", () => {
     // Both are shortest edit scripts; only where the kept lines sit differs.

@@ -504,7 +504,7 @@ const uninstallTable: UninstallRow[] = [
     want: { problems: [[p.binary, /^changed since nodecred wrote it and has no backup$/]] },
   },
   {
-    name: "that binary changed since our write, its backup still there: refused too (the backup is older than the change; the message says no backup)",
+    name: "that binary changed since our write, its backup still there: refused too (the backup is older than the change)",
     state: changing(applied, p.binary, {
       origin: "modified",
       backup: "/var/lib/nodecred/backup/b",
@@ -514,7 +514,11 @@ const uninstallTable: UninstallRow[] = [
       [p.binary]: { bytes: enc("someone's own build"), mode: 0o755 },
       ["/var/lib/nodecred/backup/b"]: { bytes: enc("the node's binary"), mode: 0o600 },
     }),
-    want: { problems: [[p.binary, /^changed since nodecred wrote it and has no backup$/]] },
+    want: {
+      problems: [
+        [p.binary, /^changed since nodecred wrote it: its backup is older than that change/],
+      ],
+    },
   },
   {
     name: "a config of ours someone added a provider to: refused, naming it (it works only through our flags)",

@@ -176,12 +176,17 @@ describe("state file parsing", () => {
     [
       "writtenSha256 a number",
       edited((v) => (file0(v)["writtenSha256"] = 7)),
-      /^files\[0\]\.writtenSha256 invalid$/,
+      /^files\[0\]\.writtenSha256 is not a sha256$/,
+    ],
+    [
+      "writtenSha256 not hex",
+      edited((v) => (file0(v)["writtenSha256"] = "not-a-hash")),
+      /^files\[0\]\.writtenSha256 is not a sha256$/,
     ],
     [
       "writtenSha256 missing (not null)",
       edited((v) => delete file0(v)["writtenSha256"]),
-      /^files\[0\]\.writtenSha256 invalid$/,
+      /^files\[0\]\.writtenSha256 is not a sha256$/,
     ],
     [
       "providerNames not strings",

@@ -116,6 +116,7 @@ const isNullable =
   (x: unknown): x is T | null =>
     x === null || check(x);
 const isString = (x: unknown): x is string => typeof x === "string";
+const isSha256 = (x: unknown): x is string => typeof x === "string" && /^[0-9a-f]{64}$/.test(x);
 const isMode = (x: unknown): x is number =>
   typeof x === "number" && Number.isInteger(x) && x >= 0 && x <= 0o7777;
 
@@ -128,7 +129,7 @@ function parseOwnedFile(f: unknown, at: string): OwnedFile | string {
   if (origin !== "created" && origin !== "modified") return `${at}.origin unknown`;
   if (!isNullable(isHostPath)(backup)) return `${at}.backup is not a host path`;
   if (!isNullable(isMode)(originalMode)) return `${at}.originalMode is not a mode`;
-  if (!isNullable(isString)(writtenSha256)) return `${at}.writtenSha256 invalid`;
+  if (!isNullable(isSha256)(writtenSha256)) return `${at}.writtenSha256 is not a sha256`;
   return { path, role: role as FileRole, origin, backup, originalMode, writtenSha256 };
 }
 

@@ -126,7 +126,10 @@ function providerBinaryFile(inputs: NodeInputs): Result<DesiredFile> {
       ],
     };
   }
-  return { ok: true, value: { path, role: "provider-binary", mode: 0o755, bytes: inputs.providerBinary } };
+  return {
+    ok: true,
+    value: { path, role: "provider-binary", mode: 0o755, bytes: inputs.providerBinary },
+  };
 }
 
 /** The policy file: apply sees only the Secret the DaemonSet mounts, other sets keep the node's. */

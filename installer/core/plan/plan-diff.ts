@@ -1,6 +1,6 @@
 import type { Credential } from "../../../provider/core/keyring.ts";
 import { parsePolicy } from "../../../provider/core/policy.ts";
-import type { Plan } from "./plan.ts";
+import type { FileWrite, Plan } from "./plan.ts";
 import { sha256Hex } from "../node/state.ts";
 
 /**
@@ -9,65 +9,107 @@ import { sha256Hex } from "../node/state.ts";
  * by size and hash.
  */
 
+/** Lines with their newline, so a last line without one differs from the same line with one. */
 function splitLines(text: string): string[] {
-  if (text === "") return [];
-  const lines = text.split("\n");
-  if (lines[lines.length - 1] === "") lines.pop();
-  return lines;
+  const out: string[] = [];
+  for (let at = 0; at < text.length;) {
+    const nl = text.indexOf("\n", at);
+    const end = nl === -1 ? text.length : nl + 1;
+    out.push(text.slice(at, end));
+    at = end;
+  }
+  return out;
 }
 
 type Op = { readonly kind: " " | "-" | "+"; readonly line: string };
 
-/** LCS edit script; the files involved are a few hundred lines at most. */
+/**
+ * The most cells of the edit-script table (8 bytes each): files nodecred edits are a few hundred
+ * lines, but a node's own config can be large; past this the part between the common head and
+ * tail is shown as replaced whole, which is still a correct diff, and the memory stays bounded.
+ */
+export const maxDiffCells = 1 << 20;
+
+/**
+ * A shortest edit script (deletions before insertions), over what lies between the lines both
+ * sides start and end with; the middle as a whole replacement when its table would be too large.
+ */
 export function editScript(a: readonly string[], b: readonly string[]): Op[] {
-  const n = a.length;
-  const m = b.length;
-  const lcs: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));
-  for (let i = n - 1; i >= 0; i--) {
+  let head = 0;
+  while (head < a.length && head < b.length && a[head] === b[head]) head++;
+  let tail = 0;
+  while (
+    tail < a.length - head &&
+    tail < b.length - head &&
+    a[a.length - 1 - tail] === b[b.length - 1 - tail]
+  ) {
+    tail++;
+  }
+  const kept = (lines: readonly string[]): Op[] => lines.map((line) => ({ kind: " ", line }));
+  const midA = a.slice(head, a.length - tail);
+  const midB = b.slice(head, b.length - tail);
+  const middle =
+    (midA.length + 1) * (midB.length + 1) > maxDiffCells
+      ? [
+          ...midA.map((line): Op => ({ kind: "-", line })),
+          ...midB.map((line): Op => ({ kind: "+", line })),
+        ]
+      : lcsScript(midA, midB);
+  return [...kept(a.slice(0, head)), ...middle, ...kept(a.slice(a.length - tail))];
+}
+
+/** lcs[i][j]: the longest common subsequence of a[i..] and b[j..]. */
+function lcsTable(a: readonly string[], b: readonly string[]): number[][] {
+  const lcs: number[][] = Array.from({ length: a.length + 1 }, () =>
+    new Array<number>(b.length + 1).fill(0),
+  );
+  for (let i = a.length - 1; i >= 0; i--) {
     const row = lcs[i] ?? [];
     const next = lcs[i + 1] ?? [];
-    for (let j = m - 1; j >= 0; j--) {
+    for (let j = b.length - 1; j >= 0; j--) {
       row[j] = a[i] === b[j] ? (next[j + 1] ?? 0) + 1 : Math.max(next[j] ?? 0, row[j + 1] ?? 0);
     }
   }
+  return lcs;
+}
+
+function lcsScript(a: readonly string[], b: readonly string[]): Op[] {
+  const lcs = lcsTable(a, b);
+  const at = (i: number, j: number): number => lcs[i]?.[j] ?? 0;
   const ops: Op[] = [];
   let i = 0;
   let j = 0;
-  while (i < n || j < m) {
-    if (i < n && j < m && a[i] === b[j]) {
-      ops.push({ kind: " ", line: a[i] ?? "" });
+  while (i < a.length || j < b.length) {
+    const line = { a: a[i] ?? "", b: b[j] ?? "" };
+    if (i < a.length && j < b.length && line.a === line.b) {
+      ops.push({ kind: " ", line: line.a });
       i++;
       j++;
-    } else if (i < n && (j >= m || (lcs[i + 1]?.[j] ?? 0) >= (lcs[i]?.[j + 1] ?? 0))) {
-      ops.push({ kind: "-", line: a[i] ?? "" });
+    } else if (i < a.length && (j >= b.length || at(i + 1, j) >= at(i, j + 1))) {
+      ops.push({ kind: "-", line: line.a });
       i++;
     } else {
-      ops.push({ kind: "+", line: b[j] ?? "" });
+      ops.push({ kind: "+", line: line.b });
       j++;
     }
   }
   return ops;
 }
 
-export function unifiedDiff(path: string, before: string | null, after: string | null): string {
-  const a = splitLines(before ?? "");
-  const b = splitLines(after ?? "");
-  const ops = editScript(a, b);
-  const out = [
-    `--- ${before === null ? "/dev/null" : `a${path}`}`,
-    `+++ ${after === null ? "/dev/null" : `b${path}`}`,
-  ];
-  const context = 3;
+const context = 3;
+
+/** The [start, end) of each hunk: changes closer than 2 × context lines apart share one. */
+function hunkBounds(ops: readonly Op[]): [number, number][] {
+  const out: [number, number][] = [];
   let k = 0;
   while (k < ops.length) {
     if (ops[k]?.kind === " ") {
       k++;
       continue;
     }
-    // Grow a hunk around this change, merging changes closer than 2*context lines apart.
     const start = Math.max(0, k - context);
     let end = k;
-    while (end < ops.length) {
+    for (;;) {
       let next = end;
       while (next < ops.length && ops[next]?.kind !== " ") next++;
       let gap = next;
@@ -78,21 +120,40 @@ export function unifiedDiff(path: string, before: string | null, after: string |
         break;
       }
     }
-    let aStart = 0;
-    let bStart = 0;
-    for (let x = 0; x < start; x++) {
-      if (ops[x]?.kind !== "+") aStart++;
-      if (ops[x]?.kind !== "-") bStart++;
-    }
-    const hunk = ops.slice(start, end);
-    const aLen = hunk.filter((o) => o.kind !== "+").length;
-    const bLen = hunk.filter((o) => o.kind !== "-").length;
-    out.push(
-      `@@ -${aLen === 0 ? aStart : aStart + 1},${aLen} +${bLen === 0 ? bStart : bStart + 1},${bLen} @@`,
-    );
-    for (const o of hunk) out.push(`${o.kind}${o.line}`);
+    out.push([start, end]);
     k = end;
   }
+  return out;
+}
+
+/** One hunk: its `@@` line and its lines, GNU's `\ No newline at end of file` after a last line. */
+function hunkText(ops: readonly Op[], start: number, end: number): string[] {
+  let aStart = 0;
+  let bStart = 0;
+  for (let x = 0; x < start; x++) {
+    if (ops[x]?.kind !== "+") aStart++;
+    if (ops[x]?.kind !== "-") bStart++;
+  }
+  const hunk = ops.slice(start, end);
+  const aLen = hunk.filter((o) => o.kind !== "+").length;
+  const bLen = hunk.filter((o) => o.kind !== "-").length;
+  const out = [
+    `@@ -${aLen === 0 ? aStart : aStart + 1},${aLen} +${bLen === 0 ? bStart : bStart + 1},${bLen} @@`,
+  ];
+  for (const o of hunk) {
+    if (o.line.endsWith("\n")) out.push(`${o.kind}${o.line.slice(0, -1)}`);
+    else out.push(`${o.kind}${o.line}`, "\\ No newline at end of file");
+  }
+  return out;
+}
+
+export function unifiedDiff(path: string, before: string | null, after: string | null): string {
+  const ops = editScript(splitLines(before ?? ""), splitLines(after ?? ""));
+  const out = [
+    `--- ${before === null ? "/dev/null" : `a${path}`}`,
+    `+++ ${after === null ? "/dev/null" : `b${path}`}`,
+  ];
+  for (const [start, end] of hunkBounds(ops)) out.push(...hunkText(ops, start, end));
   return `${out.join("\n")}\n`;
 }
 
@@ -155,30 +216,29 @@ function describePolicyChange(path: string, before: Uint8Array | null, after: Ui
   ].join("");
 }
 
+/** One write: its line, and what changes in it (a diff, the policy's rules, the binary's hash). */
+function describeWrite(w: FileWrite): string {
+  const mode = w.mode.toString(8).padStart(4, "0");
+  const oldMode = w.before === null ? w.mode : w.before.mode & 0o7777;
+  const beforeMode = oldMode === w.mode ? "" : ` (was ${oldMode.toString(8).padStart(4, "0")})`;
+  const line = `${w.action} ${w.path} mode ${mode}${beforeMode}\n`;
+  if (w.action === "chmod") return line;
+  if (w.role === "credentials") {
+    return line + describePolicyChange(w.path, w.before?.bytes ?? null, w.bytes);
+  }
+  if (w.role === "provider-binary") {
+    return `${line}  ${summary(w.before?.bytes ?? null)} -> ${summary(w.bytes)}\n`;
+  }
+  const before = w.before === null ? null : decoder.decode(w.before.bytes);
+  return line + unifiedDiff(w.path, before, decoder.decode(w.bytes));
+}
+
 export function describePlan(plan: Plan): string {
   const parts: string[] = [];
-  for (const d of plan.mkdirs)
+  for (const d of plan.mkdirs) {
     parts.push(`mkdir ${d.path} mode ${d.mode.toString(8).padStart(4, "0")}\n`);
-  for (const w of plan.writes) {
-    const mode = w.mode.toString(8).padStart(4, "0");
-    const oldMode = w.before === null ? w.mode : w.before.mode & 0o7777;
-    const beforeMode = oldMode === w.mode ? "" : ` (was ${oldMode.toString(8).padStart(4, "0")})`;
-    parts.push(`${w.action} ${w.path} mode ${mode}${beforeMode}\n`);
-    if (w.action === "chmod") continue;
-    if (w.role === "credentials") {
-      parts.push(describePolicyChange(w.path, w.before?.bytes ?? null, w.bytes));
-    } else if (w.role === "provider-binary") {
-      parts.push(`  ${summary(w.before?.bytes ?? null)} -> ${summary(w.bytes)}\n`);
-    } else {
-      parts.push(
-        unifiedDiff(
-          w.path,
-          w.before === null ? null : decoder.decode(w.before.bytes),
-          decoder.decode(w.bytes),
-        ),
-      );
-    }
   }
+  parts.push(...plan.writes.map(describeWrite));
   const removalsLater = plan.removalsAfterRestart && plan.restart !== null;
   if (!removalsLater) for (const r of plan.removals) parts.push(`remove ${r.path}\n`);
   for (const d of plan.rmdirs) parts.push(`rmdir ${d} (if empty)\n`);

@@ -184,10 +184,12 @@ function undoOf(
   const unchanged = f.writtenSha256 === null || sha256Hex(before.bytes) === f.writtenSha256;
   const inPlace = (edited: Result<Uint8Array> | null): Undo => {
     if (edited === null) {
-      return {
-        kind: "problems",
-        problems: [problem(f.path, "changed since nodecred wrote it and has no backup")],
-      };
+      // Only a flags file or a provider config can have our part taken out in place.
+      const why =
+        backup === null
+          ? "changed since nodecred wrote it and has no backup"
+          : "changed since nodecred wrote it: its backup is older than that change, so restoring it would undo someone else's edit";
+      return { kind: "problems", problems: [problem(f.path, why)] };
     }
     if (!edited.ok) return { kind: "problems", problems: edited.problems };
     return { kind: "restore", bytes: edited.value, mode: before.mode & 0o7777 };
