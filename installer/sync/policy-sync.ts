@@ -1,7 +1,7 @@
 import type { Credential } from "../../provider/core/keyring.ts";
 import type { Grants } from "../../provider/core/policy.ts";
 import type { ApiObject } from "../core/api-object.ts";
-import { currentPolicy, nextPolicy } from "../core/plan/policy-file.ts";
+import { currentPolicy, nextPolicy, type PolicySources } from "../core/plan/policy-file.ts";
 import type { Result } from "../core/problems.ts";
 import type { PolicyOutcome, SecretState } from "../core/report/outcomes.ts";
 import { checkConfigMapObject } from "./config-rollout.ts";
@@ -54,6 +54,29 @@ function setSecretNames(sets: readonly { readonly secret: string | null }[]): st
   return sets.flatMap((s) => (s.secret === null ? [] : [s.secret]));
 }
 
+type CheckedConfig = ReturnType<typeof checkConfigMapObject> | { readonly kind: "unknown" };
+
+/** The settings the policy file takes from the ConfigMap: its rules and sets when it is valid. */
+function settingsOf(config: CheckedConfig): PolicySources["settings"] {
+  if (config.kind === "ok") {
+    const { matchImages, credentialSets } = config.config.settings;
+    return { ok: true, value: { matchImages, credentialSets } };
+  }
+  return config.kind === "invalid" ? { ok: false, problems: config.problems } : null;
+}
+
+/** The ConfigMap's part of the outcome: its hash and version, when this pass could read it. */
+function configPart(
+  config: CheckedConfig,
+): Pick<PolicyOutcome, "configHash" | "configResourceVersion" | "configUid"> {
+  const read = config.kind === "ok" || config.kind === "invalid";
+  return {
+    configHash: config.kind === "ok" ? config.config.hash : null,
+    configResourceVersion: read ? config.resourceVersion : "",
+    configUid: read ? config.uid : "",
+  };
+}
+
 export async function syncPolicy(deps: {
   /** Every Secret of nodecred's namespace by name; undefined: not listed (yet). */
   secrets: ReadonlyMap<string, Readonly<Record<string, unknown>>> | undefined;
@@ -71,10 +94,8 @@ export async function syncPolicy(deps: {
   /** Atomic, compare-first write of the policy file; true when the bytes changed. */
   write: (bytes: Uint8Array) => Promise<boolean>;
 }): Promise<PolicyOutcome> {
-  const config =
-    deps.configMap === undefined
-      ? ({ kind: "unknown" } as const)
-      : checkConfigMapObject(deps.configMap);
+  const config: CheckedConfig =
+    deps.configMap === undefined ? { kind: "unknown" } : checkConfigMapObject(deps.configMap);
   const current = currentPolicy(await deps.read());
 
   // The sets the next file is made of: the ConfigMap's when it is valid, else the file's own.
@@ -93,22 +114,9 @@ export async function syncPolicy(deps: {
   const defaultDecoded = decoded.get(deps.defaultSecret);
   const secrets = new Map<string, Result<readonly Credential[]>>();
   for (const [name, d] of decoded) secrets.set(name, d.credentials);
-
-  const settings =
-    config.kind === "ok"
-      ? {
-          ok: true as const,
-          value: {
-            matchImages: config.config.settings.matchImages,
-            credentialSets: config.config.settings.credentialSets,
-          },
-        }
-      : config.kind === "invalid"
-        ? { ok: false as const, problems: config.problems }
-        : null;
   const next = nextPolicy({
     credentials: defaultDecoded?.credentials ?? null,
-    settings,
+    settings: settingsOf(config),
     ...(listed ? { secrets } : {}),
     current,
   });
@@ -120,10 +128,7 @@ export async function syncPolicy(deps: {
         .filter((name) => name !== deps.defaultSecret && (!listed || decoded.has(name)))
         .map((name) => [name, stateOf(decoded.get(name), listed)] as const),
     ),
-    configHash: config.kind === "ok" ? config.config.hash : null,
-    configResourceVersion:
-      config.kind === "ok" || config.kind === "invalid" ? config.resourceVersion : "",
-    configUid: config.kind === "ok" || config.kind === "invalid" ? config.uid : "",
+    ...configPart(config),
   };
   switch (next.kind) {
     case "incomplete":

@@ -1,5 +1,6 @@
 import { readFile } from "node:fs/promises";
-import type { KubeApi, ObjectRef } from "../cluster/kube-api.ts";
+import type { Server } from "node:http";
+import type { KubeApi } from "../cluster/kube-api.ts";
 import { versionOf } from "../core/api-object.ts";
 import { parseAppliedStatus, type AppliedStatus } from "../core/kubelet/kubelet-spec.ts";
 import { nodecredPaths } from "../core/node/flavour.ts";
@@ -28,7 +29,12 @@ import { jitteredBackoff } from "./backoff.ts";
 import { syncConfig } from "./config-rollout.ts";
 import { healthBounds, stuckReason } from "./health.ts";
 import { syncMetrics, type SyncMetrics } from "./metrics.ts";
-import { keepWatching, keepWatchingAll } from "./object-watch.ts";
+import {
+  keepWatching,
+  keepWatchingAll,
+  type KeptCollection,
+  type KeptWatch,
+} from "./object-watch.ts";
 import { syncPolicy } from "./policy-sync.ts";
 import { ReconcileLoop } from "./reconcile-loop.ts";
 import { reportWriter } from "./report-writer.ts";
@@ -202,6 +208,149 @@ function nodeReporter(
   };
 }
 
+/** What every piece of the sync container is wired with. */
+interface Wiring {
+  readonly config: SyncConfig;
+  readonly api: KubeApi;
+  readonly log: Logger;
+  readonly metrics: SyncMetrics;
+  readonly now: () => number;
+  readonly objects: SyncObjects;
+  readonly effects: ReturnType<typeof effectRunner>;
+  readonly observeApplied: () => Promise<AppliedStatus | null>;
+  readonly reporter: ReturnType<typeof nodeReporter>;
+  /** Filled by the watches' lists; the loops read them (a change costs no GET). */
+  readonly watched: { secrets?: KeptCollection; configMap?: KeptWatch };
+}
+
+/**
+ * What the policy loop last decided about the ConfigMap's versions, which the config loop waits
+ * for (core/rollout/rollout-gate.ts); `waiting`: the config loop waits for the next verdict.
+ */
+class Verdicts {
+  latest: PolicyVerdict | null = null;
+  waiting = false;
+  release: () => void = () => undefined;
+
+  decided(next: PolicyVerdict): void {
+    this.latest = next;
+    if (this.waiting) {
+      this.waiting = false;
+      this.release();
+    }
+  }
+}
+
+/** The policy loop: the Secrets and the ConfigMap → the node's policy file, then what it says. */
+function policyLoopOf(
+  w: Wiring,
+  verdicts: Verdicts,
+  passed: (outcome: PolicyOutcome) => void,
+): ReconcileLoop {
+  const { config, metrics, log } = w;
+  const paths = hostPaths(config.hostRoot);
+  const policyFile = paths.resolve(nodecredPaths.policyFile);
+  const decoder = secretDecoder();
+  return new ReconcileLoop({
+    resyncMs: config.resyncMs,
+    backoff: jitteredBackoff(500, 30_000),
+    now: w.now,
+    onError: (err) => {
+      // A pass that failed refuses nothing: the rollout does not wait on a broken disk.
+      const configMap = w.watched.configMap?.current();
+      if (configMap !== undefined && configMap !== null) {
+        verdicts.decided({ resourceVersion: versionOf(configMap).resourceVersion, refused: false });
+      }
+      metrics.reconciles.inc({ loop: "policy", result: "error" });
+      metrics.errors.inc({ source: "reconcile" });
+      const denied = errorText(err).includes("EACCES") || errorText(err).includes("EPERM");
+      log.error("policy sync failed", {
+        error: errorText(err),
+        ...(denied
+          ? {
+              hint: "the credentials directory must belong to this container's user (apply --credentials-owner)",
+            }
+          : {}),
+      });
+    },
+    reconcile: async () => {
+      const applied = await w.observeApplied();
+      const secrets = w.watched.secrets?.current();
+      const configMap = w.watched.configMap?.current();
+      // Neither listed yet: the first list marks the loop dirty again. One alone is enough: the
+      // other part stays as the file has it.
+      if (secrets === undefined && configMap === undefined) return;
+      const outcome = await syncPolicy({
+        secrets,
+        defaultSecret: config.secretName,
+        decoder,
+        configMap,
+        read: async () => (await readCurrentFile(policyFile))?.bytes ?? null,
+        write: async (bytes) => {
+          await requireDirMode(paths.resolve(nodecredPaths.credentialsDir), 0o700);
+          return writeFileAtomic(policyFile, bytes, 0o600);
+        },
+      });
+      passed(outcome);
+      verdicts.decided({
+        resourceVersion: outcome.configResourceVersion,
+        refused: outcome.file.kind === "refused",
+      });
+      metrics.reconciles.inc({ loop: "policy", result: "ok" });
+      if (outcome.file.kind === "written" || outcome.file.kind === "unchanged") {
+        metrics.lastSuccess.setToCurrentTime({ loop: "policy" });
+      }
+      const appliedHash = applied?.kubeletConfigHash ?? null;
+      w.effects.run(policyEffects(w.objects, outcome, appliedHash));
+      w.reporter.afterPass(outcome, appliedHash);
+    },
+  });
+}
+
+/** The config loop: a ConfigMap change the kubelet must read → the DaemonSet's pod template. */
+function configLoopOf(w: Wiring, verdicts: Verdicts): ReconcileLoop {
+  const { config, metrics, log } = w;
+  return new ReconcileLoop({
+    resyncMs: config.resyncMs,
+    backoff: jitteredBackoff(1000, 60_000),
+    now: w.now,
+    onError: (err) => {
+      metrics.reconciles.inc({ loop: "config", result: "error" });
+      metrics.errors.inc({ source: "reconcile" });
+      log.error("config sync failed", { error: errorText(err) });
+    },
+    reconcile: async () => {
+      const configMap = w.watched.configMap?.current();
+      if (configMap === undefined) return;
+      const gate = rolloutGate(configMap, verdicts.latest);
+      if (gate !== "go") {
+        verdicts.waiting = true;
+        const version = verdicts.latest?.resourceVersion ?? "";
+        if (gate === "refused" && w.effects.firstTime(`rollout-held-${version}`)) {
+          log.warn("ConfigMap not rolled out: its credential sets are refused (ConfigRejected)", {
+            object: `${config.namespace}/${config.configMapName}`,
+            resourceVersion: version,
+          });
+        }
+        return;
+      }
+      const outcome = await syncConfig({
+        api: w.api,
+        configMap,
+        daemonSet: { namespace: config.namespace, name: config.daemonSetName },
+        applied: async () => {
+          const applied = await w.observeApplied();
+          return applied === null
+            ? null
+            : { hash: applied.kubeletConfigHash, kubelet: applied.kubelet };
+        },
+      });
+      metrics.reconciles.inc({ loop: "config", result: "ok" });
+      w.effects.run(configEffects(w.objects, outcome));
+    },
+  });
+}
+
 /**
  * The unprivileged main container. Two level-triggered loops over two kept watches — the ConfigMap
  * by name, and every Secret of nodecred's namespace (the default one and each credential set's:
@@ -218,213 +367,42 @@ export async function startSync(
   log: Logger,
   options: SyncOptions = {},
 ): Promise<SyncHandle> {
-  const now = options.now ?? ((): number => performance.now());
-  const metrics = syncMetrics();
-  const paths = hostPaths(config.hostRoot);
-  const policyFile = paths.resolve(nodecredPaths.policyFile);
-  const objects: SyncObjects = {
-    namespace: config.namespace,
-    secret: config.secretName,
-    configMap: config.configMapName,
-    daemonSet: config.daemonSetName,
-    pod: config.podName,
-    node: config.nodeName,
-  };
-  const configMapRef: ObjectRef = { namespace: config.namespace, name: config.configMapName };
-  const effects = effectRunner(config, api, log, metrics);
-  const observeApplied = appliedObserver(config.appliedStatusFile, metrics);
-  const reporter = nodeReporter(config, api, log, metrics);
-  const decoder = secretDecoder();
-
-  // The watches' lists fill these; the loops read them (a change costs no GET).
-  const secretsWatch = keepWatchingAll({
-    api,
-    kind: "secrets",
-    namespace: config.namespace,
-    backoff: jitteredBackoff(500, 30_000),
-    onChange: () => {
-      policyLoop.markDirty();
-    },
-    onError: watchError("secrets"),
-    now,
-  });
-  const configMapWatch = keepWatching({
-    api,
-    kind: "configmaps",
-    ref: configMapRef,
-    backoff: jitteredBackoff(500, 30_000),
-    onChange: () => {
-      policyLoop.markDirty();
-      configLoop.markDirty();
-    },
-    onError: watchError("configmaps"),
-    now,
-  });
-  function watchError(kind: string): (err: unknown, retryInMs: number) => void {
-    return (err, retryInMs) => {
-      metrics.errors.inc({ source: "watch" });
-      log.warn("watch ended; restarting", { kind, error: errorText(err), retryInMs });
-    };
-  }
-
-  /** The last policy pass that ran to its end: readiness and the node report start from it. */
+  const w = wiringOf(config, api, log, options);
+  const { metrics } = w;
+  /** The last policy pass that ran to its end: readiness starts from it. */
   let lastPolicy: PolicyOutcome | null = null;
-  /**
-   * The policy loop's verdict on the ConfigMap's versions, which the config loop waits for
-   * (core/rollout/rollout-gate.ts); `configWaits`: the config loop is waiting for the next one.
-   */
-  let verdict: PolicyVerdict | null = null;
-  let configWaits = false;
-  const decided = (next: PolicyVerdict): void => {
-    verdict = next;
-    if (configWaits) {
-      configWaits = false;
-      configLoop.markDirty();
-    }
-  };
-
-  const policyLoop = new ReconcileLoop({
-    resyncMs: config.resyncMs,
-    backoff: jitteredBackoff(500, 30_000),
-    now,
-    onError: (err) => {
-      // A pass that failed refuses nothing: the rollout does not wait on a broken disk.
-      const configMap = configMapWatch.current();
-      if (configMap !== undefined && configMap !== null) {
-        decided({ resourceVersion: versionOf(configMap).resourceVersion, refused: false });
-      }
-      metrics.reconciles.inc({ loop: "policy", result: "error" });
-      metrics.errors.inc({ source: "reconcile" });
-      const denied = errorText(err).includes("EACCES") || errorText(err).includes("EPERM");
-      log.error("policy sync failed", {
-        error: errorText(err),
-        ...(denied
-          ? {
-              hint: "the credentials directory must belong to this container's user (apply --credentials-owner)",
-            }
-          : {}),
-      });
-    },
-    reconcile: async () => {
-      const applied = await observeApplied();
-      const secrets = secretsWatch.current();
-      const configMap = configMapWatch.current();
-      // Neither listed yet: the first list marks the loop dirty again. One alone is enough: the
-      // other part stays as the file has it.
-      if (secrets === undefined && configMap === undefined) return;
-      const outcome = await syncPolicy({
-        secrets,
-        defaultSecret: config.secretName,
-        decoder,
-        configMap,
-        read: async () => (await readCurrentFile(policyFile))?.bytes ?? null,
-        write: async (bytes) => {
-          await requireDirMode(paths.resolve(nodecredPaths.credentialsDir), 0o700);
-          return writeFileAtomic(policyFile, bytes, 0o600);
-        },
-      });
-      lastPolicy = outcome;
-      decided({
-        resourceVersion: outcome.configResourceVersion,
-        refused: outcome.file.kind === "refused",
-      });
-      metrics.reconciles.inc({ loop: "policy", result: "ok" });
-      if (outcome.file.kind === "written" || outcome.file.kind === "unchanged") {
-        metrics.lastSuccess.setToCurrentTime({ loop: "policy" });
-      }
-      const appliedHash = applied?.kubeletConfigHash ?? null;
-      effects.run(policyEffects(objects, outcome, appliedHash));
-      reporter.afterPass(outcome, appliedHash);
-    },
+  const verdicts = new Verdicts();
+  const policyLoop = policyLoopOf(w, verdicts, (outcome) => {
+    lastPolicy = outcome;
   });
-
-  const configLoop = new ReconcileLoop({
-    resyncMs: config.resyncMs,
-    backoff: jitteredBackoff(1000, 60_000),
-    now,
-    onError: (err) => {
-      metrics.reconciles.inc({ loop: "config", result: "error" });
-      metrics.errors.inc({ source: "reconcile" });
-      log.error("config sync failed", { error: errorText(err) });
+  const configLoop = configLoopOf(w, verdicts);
+  verdicts.release = () => {
+    configLoop.markDirty();
+  };
+  const watches = keepWatches(w, {
+    secrets: () => {
+      policyLoop.markDirty();
     },
-    reconcile: async () => {
-      const configMap = configMapWatch.current();
-      if (configMap === undefined) return;
-      const gate = rolloutGate(configMap, verdict);
-      if (gate !== "go") {
-        configWaits = true;
-        if (
-          gate === "refused" &&
-          effects.firstTime(`rollout-held-${verdict?.resourceVersion ?? ""}`)
-        ) {
-          log.warn("ConfigMap not rolled out: its credential sets are refused (ConfigRejected)", {
-            object: `${configMapRef.namespace}/${configMapRef.name}`,
-            resourceVersion: verdict?.resourceVersion ?? "",
-          });
-        }
-        return;
-      }
-      const outcome = await syncConfig({
-        api,
-        configMap,
-        daemonSet: { namespace: config.namespace, name: config.daemonSetName },
-        applied: async () => {
-          const applied = await observeApplied();
-          return applied === null
-            ? null
-            : { hash: applied.kubeletConfigHash, kubelet: applied.kubelet };
-        },
-      });
-      metrics.reconciles.inc({ loop: "config", result: "ok" });
-      effects.run(configEffects(objects, outcome));
+    configMap: () => {
+      policyLoop.markDirty();
+      configLoop.markDirty();
     },
   });
   policyLoop.start();
   configLoop.start();
 
-  const bounds = healthBounds(config.resyncMs);
-  let stuck = false;
-  const server = await startStatusServer(
-    config.listen,
-    {
-      healthy: () => {
-        const why = stuckReason(
-          { "policy loop": policyLoop.progress(), "config loop": configLoop.progress() },
-          {
-            [`watch of the Secrets of ${config.namespace}`]: secretsWatch.progress(),
-            [`watch of ConfigMap ${configMapRef.name}`]: configMapWatch.progress(),
-          },
-          now(),
-          bounds,
-        );
-        // The kubelet restarts the container after a few failed probes: its last logs say why.
-        if (why !== null && !stuck) log.error("stuck: /healthz fails", { reason: why });
-        stuck = why !== null;
-        return why;
-      },
-      ready: async () => {
-        const applied = await observeApplied();
-        const why = notReadyReason({
-          policy: lastPolicy,
-          defaultSecret: config.secretName,
-          appliedRecorded: config.appliedStatusFile !== null,
-          appliedHash: applied?.kubeletConfigHash ?? null,
-          podConfigHash: config.podConfigHash,
-          kubeletHealthy:
-            config.kubeletHealthzUrl === "" || (await healthzOk(config.kubeletHealthzUrl)),
-        });
-        reporter.readiness(why);
-        return why;
-      },
-    },
-    metrics.registry,
+  const server = await serveProbes(
+    w,
+    { policy: policyLoop, config: configLoop },
+    watches,
+    () => lastPolicy,
   );
   const address = server.address();
   const port = typeof address === "object" && address !== null ? address.port : config.listen.port;
   log.info("sync started", {
     node: config.nodeName,
     secret: `${config.namespace}/${config.secretName}`,
-    configMap: `${configMapRef.namespace}/${configMapRef.name}`,
+    configMap: `${config.namespace}/${config.configMapName}`,
     port,
   });
 
@@ -433,13 +411,13 @@ export async function startSync(
     port,
     async idle(): Promise<void> {
       await Promise.all([policyLoop.idle(), configLoop.idle()]);
-      await reporter.idle();
+      await w.reporter.idle();
     },
     async stop(): Promise<void> {
-      secretsWatch.stop();
-      configMapWatch.stop();
+      watches.secrets.stop();
+      watches.configMap.stop();
       await Promise.all([policyLoop.stop(), configLoop.stop()]);
-      await reporter.stop();
+      await w.reporter.stop();
       await new Promise<void>((resolve) => {
         server.close(() => {
           resolve();
@@ -448,4 +426,117 @@ export async function startSync(
       log.info("sync stopped", { node: config.nodeName });
     },
   };
+}
+
+/** The two kept watches, each marking its loops dirty on a change. */
+function keepWatches(
+  w: Wiring,
+  onChange: { readonly secrets: () => void; readonly configMap: () => void },
+): { readonly secrets: KeptCollection; readonly configMap: KeptWatch } {
+  const watchError =
+    (kind: string) =>
+    (err: unknown, retryInMs: number): void => {
+      w.metrics.errors.inc({ source: "watch" });
+      w.log.warn("watch ended; restarting", { kind, error: errorText(err), retryInMs });
+    };
+  const secrets = keepWatchingAll({
+    api: w.api,
+    kind: "secrets",
+    namespace: w.config.namespace,
+    backoff: jitteredBackoff(500, 30_000),
+    onChange: onChange.secrets,
+    onError: watchError("secrets"),
+    now: w.now,
+  });
+  const configMap = keepWatching({
+    api: w.api,
+    kind: "configmaps",
+    ref: { namespace: w.config.namespace, name: w.config.configMapName },
+    backoff: jitteredBackoff(500, 30_000),
+    onChange: onChange.configMap,
+    onError: watchError("configmaps"),
+    now: w.now,
+  });
+  w.watched.secrets = secrets;
+  w.watched.configMap = configMap;
+  return { secrets, configMap };
+}
+
+/** `/healthz`: stuck when a loop or a kept watch has not moved within its bound (health.ts). */
+function livenessProbe(
+  w: Wiring,
+  loops: { readonly policy: ReconcileLoop; readonly config: ReconcileLoop },
+  watches: { readonly secrets: KeptCollection; readonly configMap: KeptWatch },
+): () => string | null {
+  const bounds = healthBounds(w.config.resyncMs);
+  let stuck = false;
+  return () => {
+    const why = stuckReason(
+      { "policy loop": loops.policy.progress(), "config loop": loops.config.progress() },
+      {
+        [`watch of the Secrets of ${w.config.namespace}`]: watches.secrets.progress(),
+        [`watch of ConfigMap ${w.config.configMapName}`]: watches.configMap.progress(),
+      },
+      w.now(),
+      bounds,
+    );
+    // The kubelet restarts the container after a few failed probes: its last logs say why.
+    if (why !== null && !stuck) w.log.error("stuck: /healthz fails", { reason: why });
+    stuck = why !== null;
+    return why;
+  };
+}
+
+function wiringOf(config: SyncConfig, api: KubeApi, log: Logger, options: SyncOptions): Wiring {
+  const metrics = syncMetrics();
+  return {
+    config,
+    api,
+    log,
+    metrics,
+    now: options.now ?? ((): number => performance.now()),
+    objects: {
+      namespace: config.namespace,
+      secret: config.secretName,
+      configMap: config.configMapName,
+      daemonSet: config.daemonSetName,
+      pod: config.podName,
+      node: config.nodeName,
+    },
+    effects: effectRunner(config, api, log, metrics),
+    observeApplied: appliedObserver(config.appliedStatusFile, metrics),
+    reporter: nodeReporter(config, api, log, metrics),
+    watched: {},
+  };
+}
+
+/** `/healthz`, `/readyz` (core/rollout/readiness.ts, carried into the node report), `/metrics`. */
+function serveProbes(
+  w: Wiring,
+  loops: { readonly policy: ReconcileLoop; readonly config: ReconcileLoop },
+  watches: { readonly secrets: KeptCollection; readonly configMap: KeptWatch },
+  lastPolicy: () => PolicyOutcome | null,
+): Promise<Server> {
+  const { config } = w;
+  return startStatusServer(
+    config.listen,
+    {
+      healthy: livenessProbe(w, loops, watches),
+      ready: async () => {
+        const applied = await w.observeApplied();
+        const why = notReadyReason({
+          policy: lastPolicy(),
+          defaultSecret: config.secretName,
+          appliedRecorded: config.appliedStatusFile !== null,
+          appliedHash: applied?.kubeletConfigHash ?? null,
+          podConfigHash: config.podConfigHash,
+          kubeletHealthy:
+            config.kubeletHealthzUrl === "" || (await healthzOk(config.kubeletHealthzUrl)),
+        });
+        w.reporter.readiness(why);
+        return why;
+      },
+    },
+    w.metrics.registry,
+  );
 }
