@@ -1,6 +1,7 @@
 // @ts-check
 import js from "@eslint/js";
 import tseslint from "typescript-eslint";
+import nodecred, { entryPoints, readsNoEnvironment } from "./lint/boundaries.ts";
 
 export default tseslint.config(
   { ignores: ["dist/**", "node_modules/**", "**/*.js"] },
@@ -10,6 +11,7 @@ export default tseslint.config(
     languageOptions: {
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
+    plugins: { nodecred },
     rules: {
       "@typescript-eslint/no-floating-promises": [
         "error",
@@ -29,6 +31,22 @@ export default tseslint.config(
       // @kubernetes/client-node's generated models are classes used as plain data (the client
       // serialises object literals); this rule would forbid its documented usage.
       "@typescript-eslint/no-unsafe-class-instance-assignment": "off",
+      // Which folder may import what (lint/boundaries.ts, CONTRIBUTING.md "Architecture").
+      "nodecred/boundaries": "error",
     },
+  },
+  {
+    // Product code: functions small enough to read whole (a longer one is split along what its
+    // parts decide, named for it), and configuration read once, at the entry points.
+    files: ["installer/**/*.ts", "provider/**/*.ts", "scripts/**/*.ts"],
+    rules: {
+      complexity: ["error", 20],
+      "max-lines-per-function": ["error", { max: 80, skipBlankLines: true, skipComments: true }],
+    },
+  },
+  {
+    files: ["installer/**/*.ts", "provider/**/*.ts"],
+    ignores: entryPoints,
+    rules: { "no-restricted-properties": readsNoEnvironment },
   },
 );

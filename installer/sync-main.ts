@@ -9,4 +9,4 @@ import { entry } from "./cli/entry.ts";
  * not among them. `apply` and `uninstall` are a usage error here: they are in
  * nodecred-installer.mjs.
  */
-process.exitCode = await entry(null);
+process.exitCode = await entry(null, process.argv.slice(2), process.env);

@@ -17,12 +17,16 @@ const onlyRun = (): number => {
 
 /**
  * The one dispatch of both entry points (installer/main.ts, every command; installer/sync-main.ts,
- * `run` only): argv → help, usage error, `run`, or `apply`/`uninstall`; a failure → one log line
- * and its exit code (installer/README.md).
+ * `run` only), given the process's arguments and environment (read there, and nowhere else):
+ * argv → help, usage error, `run`, or `apply`/`uninstall`; a failure → one log line and its exit
+ * code (installer/README.md).
  */
-export async function entry(applyOrUninstall: ApplyOrUninstall): Promise<number> {
+export async function entry(
+  applyOrUninstall: ApplyOrUninstall,
+  argv: readonly string[],
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<number> {
   const log = jsonLogger((line) => process.stderr.write(line), { component: "nodecred-installer" });
-  const argv = process.argv.slice(2);
   // Without apply in the bundle, its flags are not parsed either: the usage error says where it is.
   if (
     applyOrUninstall === null &&
@@ -32,7 +36,7 @@ export async function entry(applyOrUninstall: ApplyOrUninstall): Promise<number>
     return onlyRun();
   }
   try {
-    const line = parseCommandLine(argv, process.arch, process.env);
+    const line = parseCommandLine(argv, process.arch, env);
     switch (line.kind) {
       case "help":
         process.stdout.write(line.text);
