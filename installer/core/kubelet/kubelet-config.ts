@@ -57,7 +57,7 @@ export const referenceNode: TemplateNode = ((): TemplateNode => {
  * Scoped credentials on this kubelet: they need it to send service account tokens to credential
  * providers (tokenAttributes, on by default from v1.34); an older one refuses the config and exits.
  */
-export function scopedVersionProblem(kubelet: KubeletTarget): Problem | null {
+function scopedVersionProblem(kubelet: KubeletTarget): Problem | null {
   if (kubelet === "any") return null;
   if (kubelet !== undefined && atLeast(kubelet, 1, tokenAttributesMinor)) return null;
   const node =

@@ -25,7 +25,7 @@ export interface ForeignConfig {
   readonly doc: Document;
 }
 
-export function detectFormat(text: string): ConfigFormat {
+function detectFormat(text: string): ConfigFormat {
   return text.trimStart().startsWith("{") ? "json" : "yaml";
 }
 

@@ -29,7 +29,7 @@ export function parsePattern(value: string): SchemelessUrlResult {
  * using the provider's Go url.Parse port so both halves of nodecred agree on what parses.
  * Returns the error text (after the kubelet's "match image is invalid: " prefix) or null.
  */
-export function matchImageError(value: string): string | null {
+function matchImageError(value: string): string | null {
   const r = parsePattern(value);
   if (r.ok) return null;
   // Go's *url.Error prefix, so the text reads like the kubelet's own message.
