@@ -97,7 +97,8 @@ function scanArgs(argv: readonly string[]): {
     }
     const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
     const flag = eq === -1 ? arg : arg.slice(0, eq);
-    const key = valueFlags[flag];
+    // Own keys only: `toString` or `constructor` is an argument, not a flag.
+    const key = Object.hasOwn(valueFlags, flag) ? valueFlags[flag] : undefined;
     if (key !== undefined) {
       const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
       if (value === undefined || value === "") problems.push(`${flag}: needs a value`);

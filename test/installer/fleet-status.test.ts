@@ -586,6 +586,11 @@ describe("kubectl nodecred's command line", () => {
         options: { kubeconfig: "k", context: "c", namespace: "ns", output: "json" },
       },
     ],
+    [
+      "a word that names an object's own property is no flag",
+      ["status", "toString"],
+      { kind: "usage-error", problems: ["toString: unexpected argument"] },
+    ],
     ["help", ["--help"], { kind: "help" }],
     ["help command", ["help"], { kind: "help" }],
     ["no command", [], { kind: "usage-error", problems: ["a command is required: status"] }],
