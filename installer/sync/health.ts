@@ -39,11 +39,11 @@ export interface HealthBounds {
  *   with nothing running ends a pass at least that often; 3 periods (and at least a minute, for
  *   short test periods and a loaded event loop) leave room for timer lag.
  * - an idle watch delivers no events for hours, but the API server closes every watch after
- *   240 s and the client gives up on a silent one after 270 s (cluster/kube-api.ts); each reopen
- *   lists the object, and a failed attempt ends within its connect timeout (about 2 minutes) or,
- *   on a dead connection, the kernel's retransmission limit (~15.4 minutes). 30 minutes is more
- *   than one watch period, the longest backoff (30 s) and that limit together (~20.5 minutes):
- *   only a watch nothing will ever end is restarted.
+ *   240 to 480 s and the client gives up on a silent one after 510 s (cluster/kube-api.ts
+ *   `watchIdleMs`); each reopen lists the object, and a failed attempt ends within its connect
+ *   timeout (about 2 minutes) or, on a dead connection, the kernel's retransmission limit (~15.4
+ *   minutes). 30 minutes is more than the client's idle limit, the longest backoff (30 s) and that
+ *   limit together (~24.4 minutes): only a watch nothing will ever end is restarted.
  */
 export function healthBounds(resyncMs: number): HealthBounds {
   return {
