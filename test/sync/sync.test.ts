@@ -24,6 +24,7 @@ import {
   adminKubeConfig,
   apiStatus,
   appliedStatusFor,
+  dockerConfigJsonSecret,
   dockerConfigSecret,
   eventually,
   kubectl,
@@ -368,11 +369,7 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
       await core.replaceNamespacedSecret({
         namespace: ns,
         name: secretName,
-        body: {
-          metadata: { name: secretName, namespace: ns },
-          type: "kubernetes.io/dockerconfigjson",
-          data: { ".dockerconfigjson": Buffer.from(JSON.stringify(c.config)).toString("base64") },
-        },
+        body: dockerConfigJsonSecret(secretName, ns, JSON.stringify(c.config)),
       });
       await eventually(`rejection of ${c.name}`, async () =>
         counter(await syncA.metrics(), "nodecred_secret_rejected_total") >= rejectedBefore + i + 1
