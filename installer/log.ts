@@ -1,4 +1,5 @@
 import { pino, stdTimeFunctions } from "pino";
+import type { LogFields } from "./core/report/sync-effects.ts";
 
 /**
  * Structured JSON logs (pino), one object per line on stderr (stdout carries command output):
@@ -8,10 +9,6 @@ import { pino, stdTimeFunctions } from "pino";
  * line of defence, fields that would carry one (password, auth, token, identitytoken,
  * .dockerconfigjson) are censored whatever passes them.
  */
-export type LogFields = Readonly<
-  Record<string, string | number | boolean | null | readonly string[]>
->;
-
 export interface Logger {
   info(msg: string, fields?: LogFields): void;
   warn(msg: string, fields?: LogFields): void;

@@ -35,8 +35,8 @@ import {
 } from "../installer/core/settings/configmap.ts";
 import type { Credential } from "../provider/core/keyring.ts";
 import { nextPolicy } from "../installer/core/plan/policy-file.ts";
-import { defaultTemplate } from "../installer/core/kubelet/render-config.ts";
-import { checkConfigMapForRollout } from "../installer/core/kubelet/rollout-check.ts";
+import { defaultTemplate } from "../installer/core/kubelet/template.ts";
+import { checkConfigMapForRollout } from "../installer/core/rollout/configmap-check.ts";
 import { credentialsFromSecret } from "../installer/core/settings/secret.ts";
 // Type only: the --child measurements, which run this file too, must not load client-node.
 import type { DockerConfigSecret } from "../test/sync/cluster.ts";

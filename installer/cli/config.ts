@@ -1,10 +1,10 @@
-import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+import type { ParseArgsOptionsConfig } from "node:util";
 import { isFlavourName, type FlavourName } from "../core/node/flavour.ts";
 import { defaultMaxExits } from "../core/rollout/health-window.ts";
 import { parseKubeletVersion, type KubeletVersion } from "../core/kubelet/kubelet-version.ts";
 import type { Problem } from "../core/problems.ts";
-import { InstallerError } from "../errors.ts";
 import { defaultLockTimeoutMs } from "../host/node-lock.ts";
+import { readFlags, refuseProblems } from "./flags.ts";
 
 /**
  * Command line → one frozen, typed object, with every problem listed at once. Nothing else in
@@ -75,60 +75,6 @@ export const uninstallUsage = `  nodecred-installer uninstall --host-root DIR [-
       [--health-stable-seconds SECONDS] [--health-max-exits N] [--lock-timeout SECONDS]
 `;
 
-/** One problem per flag: `--host-root` given without a value is not also "required". */
-export function firstPerFlag(problems: readonly Problem[]): Problem[] {
-  const seen = new Set<string>();
-  return problems.filter((p) => {
-    if (!p.path.startsWith("-")) return true;
-    if (seen.has(p.path)) return false;
-    seen.add(p.path);
-    return true;
-  });
-}
-
-/**
- * Checks argv against the declared flags, collecting every problem: an unknown flag, a flag
- * without its value (last, or followed by another flag: a value starting with `-` is written
- * `--flag=-value`), a value given to a switch. Returns argv without the offending flags, which
- * `parseArgs` (strict) then reads as usual, so the remaining problems are found too.
- */
-export function checkFlags(
-  argv: readonly string[],
-  options: ParseArgsOptionsConfig,
-  problems: Problem[],
-): string[] {
-  const { tokens } = parseArgs({
-    args: [...argv],
-    options,
-    strict: false,
-    allowPositionals: true,
-    tokens: true,
-  });
-  const drop = new Set<number>();
-  for (const t of tokens) {
-    if (t.kind !== "option") continue;
-    const spec = Object.hasOwn(options, t.name) ? options[t.name] : undefined;
-    // A separate value (`--flag value`) sits right after the flag.
-    const withValue = t.value !== undefined && !t.inlineValue;
-    if (spec === undefined) {
-      problems.push({ path: t.rawName, message: "unknown flag" });
-      drop.add(t.index);
-      if (withValue) drop.add(t.index + 1);
-    } else if (spec.type === "boolean" && t.value !== undefined) {
-      problems.push({ path: t.rawName, message: "takes no value" });
-      drop.add(t.index);
-    } else if (
-      spec.type === "string" &&
-      (t.value === undefined || (withValue && t.value.startsWith("-") && t.value !== "-"))
-    ) {
-      // The argument after it, if any, is a flag of its own: kept.
-      problems.push({ path: t.rawName, message: "needs a value" });
-      drop.add(t.index);
-    }
-  }
-  return argv.filter((_, i) => !drop.has(i));
-}
-
 function goArch(arch: string): string {
   return arch === "x64" ? "amd64" : arch;
 }
@@ -165,25 +111,59 @@ const applyFlags = {
   "lock-timeout": { type: "string", default: String(defaultLockTimeoutMs / 1000) },
 } as const satisfies ParseArgsOptionsConfig;
 
+type ApplyFlags = ReturnType<typeof readFlags<typeof applyFlags>>["values"];
+
 export function parseConfig(
   argv: readonly string[],
   arch: string,
   env: Readonly<Record<string, string | undefined>> = {},
 ): Config {
   const problems: Problem[] = [];
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: checkFlags(argv, applyFlags, problems),
-      allowPositionals: true,
-      strict: true,
-      options: applyFlags,
-    });
-  } catch (e) {
-    throw new InstallerError("USAGE", (e as Error).message.split("\n")[0] ?? "", { cause: e });
-  }
+  const parsed = readFlags(argv, applyFlags, problems);
   const v = parsed.values;
-  const [command, ...extra] = parsed.positionals;
+  const command = commandOf(parsed.positionals, problems);
+  if (v["host-root"] === undefined) problems.push({ path: "--host-root", message: "required" });
+  const credentialsOwner = credentialsOwnerOf(v["credentials-owner"], problems);
+  const configMap = inputSource(v.configmap, v["configmap-dir"], "configmap", command, problems);
+  const secret = inputSource(v.secret, v["secret-dir"], "secret", command, problems);
+  const events = v.events ? eventTargetOf(v, env, problems) : null;
+  const restart = restartOf(v.restart, problems);
+  const flavour = flavourOf(v.flavour, problems);
+  const kubeletVersion = kubeletVersionOf(v["kubelet-version"], problems);
+  const timings = timingsOf(v, problems);
+  checkHealthzUrl(v["kubelet-healthz-url"], problems);
+  refuseProblems(problems);
+  return Object.freeze({
+    command: command as Command,
+    hostRoot: v["host-root"] ?? "",
+    configMap,
+    secret,
+    statusFile: v["status-file"] ?? null,
+    // Empty when the pod template has no hash yet (first install): nothing to compare with.
+    expectConfigHash:
+      v["expect-config-hash"] === undefined || v["expect-config-hash"] === ""
+        ? null
+        : v["expect-config-hash"],
+    events,
+    credentialsOwner,
+    restart,
+    dryRun: v["dry-run"],
+    flavour,
+    kubeletVersion,
+    providerBinary: v["provider-binary"] ?? defaultProviderBinary(arch),
+    healthzUrl: v["kubelet-healthz-url"],
+    healthTimeoutMs: timings.healthTimeoutMs,
+    restartTimeoutMs: timings.restartTimeoutMs,
+    healthStableMs: timings.healthStableMs,
+    healthMaxExits: timings.healthMaxExits,
+    retryFailed: v["retry-failed"],
+    lockTimeoutMs: timings.lockTimeoutMs,
+  });
+}
+
+/** The command word (apply or uninstall, wherever it stands among the flags), and nothing more. */
+function commandOf(positionals: readonly string[], problems: Problem[]): string | undefined {
+  const [command, ...extra] = positionals;
   if (command !== "apply" && command !== "uninstall") {
     problems.push({
       path: "command",
@@ -192,66 +172,97 @@ export function parseConfig(
   }
   if (extra.length > 0)
     problems.push({ path: "command", message: `unexpected arguments: ${extra.join(" ")}` });
-  if (v["host-root"] === undefined) problems.push({ path: "--host-root", message: "required" });
-  const source = (
-    file: string | undefined,
-    dir: string | undefined,
-    name: "configmap" | "secret",
-  ): InputSource | null => {
-    if (file !== undefined && dir !== undefined) {
-      problems.push({ path: `--${name}`, message: `give --${name} or --${name}-dir, not both` });
-    }
-    if (file !== undefined) return { kind: "file", path: file };
-    if (dir !== undefined) return { kind: "dir", path: dir };
-    if (command === "apply") {
-      problems.push({ path: `--${name}`, message: `required (or --${name}-dir)` });
-    }
+  return command;
+}
+
+/** The ConfigMap or Secret: a file or a directory, one of them (apply needs it, uninstall not). */
+function inputSource(
+  file: string | undefined,
+  dir: string | undefined,
+  name: "configmap" | "secret",
+  command: string | undefined,
+  problems: Problem[],
+): InputSource | null {
+  if (file !== undefined && dir !== undefined) {
+    problems.push({ path: `--${name}`, message: `give --${name} or --${name}-dir, not both` });
+  }
+  if (file !== undefined) return { kind: "file", path: file };
+  if (dir !== undefined) return { kind: "dir", path: dir };
+  if (command === "apply") {
+    problems.push({ path: `--${name}`, message: `required (or --${name}-dir)` });
+  }
+  return null;
+}
+
+function credentialsOwnerOf(
+  text: string | undefined,
+  problems: Problem[],
+): { uid: number; gid: number } | null {
+  if (text === undefined) return null;
+  const m = /^(\d+):(\d+)$/.exec(text);
+  if (m === null) {
+    problems.push({ path: "--credentials-owner", message: "expected UID:GID" });
     return null;
+  }
+  return { uid: Number(m[1]), gid: Number(m[2]) };
+}
+
+/** `--events`: the pod and node from the downward API's environment, the objects from flags. */
+function eventTargetOf(
+  v: ApplyFlags,
+  env: Readonly<Record<string, string | undefined>>,
+  problems: Problem[],
+): EventTarget {
+  const need = (name: string): string => {
+    const value = env[name];
+    if (value === undefined || value === "") {
+      problems.push({ path: "--events", message: `needs the ${name} environment variable` });
+    }
+    return value ?? "";
   };
-  let credentialsOwner: { uid: number; gid: number } | null = null;
-  if (v["credentials-owner"] !== undefined) {
-    const m = /^(\d+):(\d+)$/.exec(v["credentials-owner"]);
-    if (m === null) problems.push({ path: "--credentials-owner", message: "expected UID:GID" });
-    else credentialsOwner = { uid: Number(m[1]), gid: Number(m[2]) };
-  }
-  const configMap = source(v.configmap, v["configmap-dir"], "configmap");
-  const secret = source(v.secret, v["secret-dir"], "secret");
-  let events: EventTarget | null = null;
-  if (v.events) {
-    const need = (name: string): string => {
-      const value = env[name];
-      if (value === undefined || value === "") {
-        problems.push({ path: "--events", message: `needs the ${name} environment variable` });
-      }
-      return value ?? "";
-    };
-    events = {
-      namespace: need("POD_NAMESPACE"),
-      pod: need("POD_NAME"),
-      node: need("NODE_NAME"),
-      kubeconfig: v.kubeconfig ?? null,
-      configMapName: v["configmap-name"],
-      daemonSetName: v["daemonset-name"],
-    };
-  }
-  if (v.restart !== "none" && v.restart !== "systemd") {
+  return {
+    namespace: need("POD_NAMESPACE"),
+    pod: need("POD_NAME"),
+    node: need("NODE_NAME"),
+    kubeconfig: v.kubeconfig ?? null,
+    configMapName: v["configmap-name"],
+    daemonSetName: v["daemonset-name"],
+  };
+}
+
+function restartOf(text: string, problems: Problem[]): "none" | "systemd" {
+  if (text !== "none" && text !== "systemd") {
     problems.push({
       path: "--restart",
-      message: `expected none or systemd, got ${JSON.stringify(v.restart)}`,
+      message: `expected none or systemd, got ${JSON.stringify(text)}`,
     });
   }
-  let flavour: FlavourName | null = null;
-  if (v.flavour !== undefined) {
-    if (isFlavourName(v.flavour)) flavour = v.flavour;
-    else
-      problems.push({ path: "--flavour", message: `unknown flavour ${JSON.stringify(v.flavour)}` });
-  }
-  let kubeletVersion: KubeletVersion | null = null;
-  if (v["kubelet-version"] !== undefined) {
-    kubeletVersion = parseKubeletVersion(v["kubelet-version"]);
-    if (kubeletVersion === null)
-      problems.push({ path: "--kubelet-version", message: "expected vMAJOR.MINOR[.PATCH]" });
-  }
+  return text as "none" | "systemd";
+}
+
+function flavourOf(text: string | undefined, problems: Problem[]): FlavourName | null {
+  if (text === undefined) return null;
+  if (isFlavourName(text)) return text;
+  problems.push({ path: "--flavour", message: `unknown flavour ${JSON.stringify(text)}` });
+  return null;
+}
+
+function kubeletVersionOf(text: string | undefined, problems: Problem[]): KubeletVersion | null {
+  if (text === undefined) return null;
+  const version = parseKubeletVersion(text);
+  if (version === null)
+    problems.push({ path: "--kubelet-version", message: "expected vMAJOR.MINOR[.PATCH]" });
+  return version;
+}
+
+/** The health check's and the lock's timings: seconds on the command line, ms in the config. */
+function timingsOf(
+  v: ApplyFlags,
+  problems: Problem[],
+): Pick<
+  Config,
+  "healthTimeoutMs" | "restartTimeoutMs" | "healthStableMs" | "lockTimeoutMs" | "healthMaxExits"
+> {
   const seconds = (
     name: "health-timeout" | "restart-timeout" | "health-stable-seconds" | "lock-timeout",
   ): number => {
@@ -267,37 +278,13 @@ export function parseConfig(
   const healthMaxExits = Number(v["health-max-exits"]);
   if (!/^\d+$/.test(v["health-max-exits"]))
     problems.push({ path: "--health-max-exits", message: "expected a whole number (0: never)" });
+  return { healthTimeoutMs, restartTimeoutMs, healthStableMs, lockTimeoutMs, healthMaxExits };
+}
+
+function checkHealthzUrl(text: string, problems: Problem[]): void {
   try {
-    new URL(v["kubelet-healthz-url"]);
+    new URL(text);
   } catch {
     problems.push({ path: "--kubelet-healthz-url", message: "not a URL" });
   }
-  if (problems.length > 0)
-    throw new InstallerError("USAGE", "invalid command line", { problems: firstPerFlag(problems) });
-  return Object.freeze({
-    command: command as Command,
-    hostRoot: v["host-root"] ?? "",
-    configMap,
-    secret,
-    statusFile: v["status-file"] ?? null,
-    // Empty when the pod template has no hash yet (first install): nothing to compare with.
-    expectConfigHash:
-      v["expect-config-hash"] === undefined || v["expect-config-hash"] === ""
-        ? null
-        : v["expect-config-hash"],
-    events,
-    credentialsOwner,
-    restart: v.restart as "none" | "systemd",
-    dryRun: v["dry-run"],
-    flavour,
-    kubeletVersion,
-    providerBinary: v["provider-binary"] ?? defaultProviderBinary(arch),
-    healthzUrl: v["kubelet-healthz-url"],
-    healthTimeoutMs,
-    restartTimeoutMs,
-    healthStableMs,
-    healthMaxExits,
-    retryFailed: v["retry-failed"],
-    lockTimeoutMs,
-  });
 }

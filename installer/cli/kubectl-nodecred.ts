@@ -41,43 +41,10 @@ export type KubectlCommand =
 
 /** argv (after the program) → what to do; every problem at once. */
 export function parseKubectlArgs(argv: readonly string[]): KubectlCommand {
-  const problems: string[] = [];
-  const values: { kubeconfig?: string; context?: string; namespace?: string; output?: string } = {};
-  const flags: Readonly<Record<string, keyof typeof values>> = {
-    "--kubeconfig": "kubeconfig",
-    "--context": "context",
-    "-n": "namespace",
-    "--namespace": "namespace",
-    "-o": "output",
-    "--output": "output",
-  };
-  const positional: string[] = [];
-  let help = false;
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? "";
-    if (arg === "-h" || arg === "--help") {
-      help = true;
-      continue;
-    }
-    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
-    const flag = eq === -1 ? arg : arg.slice(0, eq);
-    const key = flags[flag];
-    if (key !== undefined) {
-      const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
-      if (value === undefined || value === "") problems.push(`${flag}: needs a value`);
-      else values[key] = value;
-      continue;
-    }
-    if (arg.startsWith("-") && arg !== "-") {
-      problems.push(`${flag}: unknown flag`);
-      continue;
-    }
-    positional.push(arg);
-  }
+  const { values, positional, help, problems } = scanArgs(argv);
   if (help || positional[0] === "help") return { kind: "help" };
-  if (positional.length === 0) problems.push("a command is required: status");
-  else if (positional[0] !== "status") problems.push(`${positional[0] ?? ""}: unknown command`);
-  else if (positional.length > 1) problems.push(`${positional[1] ?? ""}: unexpected argument`);
+  const wrongCommand = commandProblem(positional);
+  if (wrongCommand !== null) problems.push(wrongCommand);
   const output = values.output ?? "table";
   if (output !== "table" && output !== "json") {
     problems.push(`-o ${output}: must be table or json`);
@@ -92,6 +59,66 @@ export function parseKubectlArgs(argv: readonly string[]): KubectlCommand {
       output: output === "json" ? "json" : "table",
     },
   };
+}
+
+interface FlagValues {
+  kubeconfig?: string;
+  context?: string;
+  namespace?: string;
+  output?: string;
+}
+
+/** Each flag that takes a value, by every spelling, and what it sets. */
+const valueFlags: Readonly<Record<string, keyof FlagValues>> = {
+  "--kubeconfig": "kubeconfig",
+  "--context": "context",
+  "-n": "namespace",
+  "--namespace": "namespace",
+  "-o": "output",
+  "--output": "output",
+};
+
+/** argv read left to right: flag values (`--flag value`, `--flag=value`), positionals, -h. */
+function scanArgs(argv: readonly string[]): {
+  values: FlagValues;
+  positional: string[];
+  help: boolean;
+  problems: string[];
+} {
+  const problems: string[] = [];
+  const values: FlagValues = {};
+  const positional: string[] = [];
+  let help = false;
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? "";
+    if (arg === "-h" || arg === "--help") {
+      help = true;
+      continue;
+    }
+    const eq = arg.startsWith("--") ? arg.indexOf("=") : -1;
+    const flag = eq === -1 ? arg : arg.slice(0, eq);
+    const key = valueFlags[flag];
+    if (key !== undefined) {
+      const value = eq === -1 ? argv[++i] : arg.slice(eq + 1);
+      if (value === undefined || value === "") problems.push(`${flag}: needs a value`);
+      else values[key] = value;
+      continue;
+    }
+    if (arg.startsWith("-") && arg !== "-") {
+      problems.push(`${flag}: unknown flag`);
+      continue;
+    }
+    positional.push(arg);
+  }
+  return { values, positional, help, problems };
+}
+
+/** The one command there is, `status`, and no argument after it; null when that is what came. */
+function commandProblem(positional: readonly string[]): string | null {
+  if (positional.length === 0) return "a command is required: status";
+  if (positional[0] !== "status") return `${positional[0] ?? ""}: unknown command`;
+  if (positional.length > 1) return `${positional[1] ?? ""}: unexpected argument`;
+  return null;
 }
 
 export async function kubectlNodecred(

@@ -1,8 +1,7 @@
-import { parseArgs, type ParseArgsOptionsConfig } from "node:util";
+import type { ParseArgsOptionsConfig } from "node:util";
 import type { Problem } from "../core/problems.ts";
-import { InstallerError } from "../errors.ts";
 import type { SyncConfig } from "../sync/run.ts";
-import { checkFlags, firstPerFlag } from "./config.ts";
+import { readFlags, refuseProblems } from "./flags.ts";
 
 /**
  * `nodecred-installer run`: flags and the pod's environment (downward API) → one frozen
@@ -51,17 +50,7 @@ export function parseSyncConfig(
   env: Readonly<Record<string, string | undefined>>,
 ): SyncConfig {
   const problems: Problem[] = [];
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: checkFlags(argv, runFlags, problems),
-      strict: true,
-      allowPositionals: true,
-      options: runFlags,
-    });
-  } catch (e) {
-    throw new InstallerError("USAGE", (e as Error).message.split("\n")[0] ?? "", { cause: e });
-  }
+  const parsed = readFlags(argv, runFlags, problems);
   const v = parsed.values;
   if (parsed.positionals.length > 0) {
     problems.push({
@@ -104,10 +93,6 @@ export function parseSyncConfig(
     appliedStatusFile: v["applied-status-file"] ?? null,
     kubeletHealthzUrl: v["kubelet-healthz-url"],
   });
-  if (problems.length > 0) {
-    throw new InstallerError("USAGE", "invalid command line", {
-      problems: firstPerFlag(problems),
-    });
-  }
+  refuseProblems(problems);
   return config;
 }

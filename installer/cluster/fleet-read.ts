@@ -74,50 +74,91 @@ export async function readFleet(
     readonly now: Date;
   },
 ): Promise<FleetInput> {
-  const core = kc.makeApiClient(CoreV1Api);
-  const apps = kc.makeApiClient(AppsV1Api);
-  const coordination = kc.makeApiClient(CoordinationV1Api);
+  const clients: Clients = {
+    core: kc.makeApiClient(CoreV1Api),
+    apps: kc.makeApiClient(AppsV1Api),
+    coordination: kc.makeApiClient(CoordinationV1Api),
+  };
   const { namespace } = options;
-  const inNs = `in namespace ${namespace}`;
-
-  /** A required read: any failure is the command's (exit 1), named. */
-  const must = async <T>(what: string, call: () => Promise<T>): Promise<T> => {
-    try {
-      return await call();
-    } catch (err) {
-      throw new FleetReadError(failure(what, err), { cause: err });
-    }
-  };
-  /** An optional read: forbidden → the answer without it; anything else fails the command. */
-  const may = async <T>(what: string, call: () => Promise<T>): Promise<Readable<T>> => {
-    try {
-      return { ok: true, value: await call() };
-    } catch (err) {
-      if (err instanceof ApiException && err.code === 403) return { forbidden: what };
-      throw new FleetReadError(failure(what, err), { cause: err });
-    }
-  };
-
-  const daemonSet = await must(`get daemonsets.apps ${options.daemonSet} ${inNs}`, async () => {
-    try {
-      return toPlain(await apps.readNamespacedDaemonSet({ namespace, name: options.daemonSet }));
-    } catch (err) {
-      if (err instanceof ApiException && err.code === 404) {
-        throw new FleetReadError(
-          `DaemonSet ${options.daemonSet} not found ${inNs}: is nodecred installed there? (-n NAMESPACE)`,
-        );
-      }
-      throw err;
-    }
-  });
+  const daemonSet = await must(
+    `get daemonsets.apps ${options.daemonSet} ${inNamespace(namespace)}`,
+    () => readDaemonSet(clients.apps, namespace, options.daemonSet),
+  );
   const matchLabels =
     (daemonSet["spec"] as { selector?: { matchLabels?: Record<string, string> } } | undefined)
       ?.selector?.matchLabels ?? {};
   const labelSelector = Object.entries(matchLabels)
     .map(([k, v]) => `${k}=${v}`)
     .join(",");
+  // Both groups at once, as one set of requests: the first failure is the command's.
+  const [required, optional] = await Promise.all([
+    readPods(clients, namespace, labelSelector),
+    readOptional(clients, namespace, options.configMap),
+  ]);
+  return {
+    namespace,
+    now: options.now,
+    daemonSet,
+    revisions: required.revisions,
+    pods: required.pods,
+    leases: optional.leases,
+    configMap: optional.configMap,
+    configMapName: options.configMap,
+    nodes: optional.nodes,
+    podEvents: optional.podEvents,
+    nodeEvents: optional.nodeEvents,
+  };
+}
 
-  const [revisions, pods, leases, configMap, nodes, podEvents, nodeEvents] = await Promise.all([
+interface Clients {
+  readonly core: CoreV1Api;
+  readonly apps: AppsV1Api;
+  readonly coordination: CoordinationV1Api;
+}
+
+const inNamespace = (namespace: string): string => `in namespace ${namespace}`;
+
+/** A required read: any failure is the command's (exit 1), named. */
+async function must<T>(what: string, call: () => Promise<T>): Promise<T> {
+  try {
+    return await call();
+  } catch (err) {
+    throw new FleetReadError(failure(what, err), { cause: err });
+  }
+}
+
+/** An optional read: forbidden → the answer without it; anything else fails the command. */
+async function may<T>(what: string, call: () => Promise<T>): Promise<Readable<T>> {
+  try {
+    return { ok: true, value: await call() };
+  } catch (err) {
+    if (err instanceof ApiException && err.code === 403) return { forbidden: what };
+    throw new FleetReadError(failure(what, err), { cause: err });
+  }
+}
+
+/** The DaemonSet; not there (404) means nodecred is not installed in that namespace. */
+async function readDaemonSet(apps: AppsV1Api, namespace: string, name: string): Promise<Json> {
+  try {
+    return toPlain(await apps.readNamespacedDaemonSet({ namespace, name }));
+  } catch (err) {
+    if (err instanceof ApiException && err.code === 404) {
+      throw new FleetReadError(
+        `DaemonSet ${name} not found ${inNamespace(namespace)}: is nodecred installed there? (-n NAMESPACE)`,
+      );
+    }
+    throw err;
+  }
+}
+
+/** The DaemonSet's ControllerRevisions and pods: without them there is no status to show. */
+async function readPods(
+  { core, apps }: Clients,
+  namespace: string,
+  labelSelector: string,
+): Promise<Pick<FleetInput, "revisions" | "pods">> {
+  const inNs = inNamespace(namespace);
+  const [revisions, pods] = await Promise.all([
     must(`list controllerrevisions.apps ${inNs}`, async () =>
       (await apps.listNamespacedControllerRevision({ namespace, labelSelector })).items.map(
         toPlain,
@@ -126,6 +167,18 @@ export async function readFleet(
     must(`list pods ${inNs}`, async () =>
       (await core.listNamespacedPod({ namespace, labelSelector })).items.map(toPlain),
     ),
+  ]);
+  return { revisions, pods };
+}
+
+/** What a viewer may be refused: the node reports, the ConfigMap, the Nodes, Warning Events. */
+async function readOptional(
+  { core, coordination }: Clients,
+  namespace: string,
+  configMapName: string,
+): Promise<Pick<FleetInput, "leases" | "configMap" | "nodes" | "podEvents" | "nodeEvents">> {
+  const inNs = inNamespace(namespace);
+  const [leases, configMap, nodes, podEvents, nodeEvents] = await Promise.all([
     may(`list leases.coordination.k8s.io ${inNs}`, async () =>
       (
         await coordination.listNamespacedLease({
@@ -134,9 +187,9 @@ export async function readFleet(
         })
       ).items.map(toPlain),
     ),
-    may(`get configmaps ${options.configMap} ${inNs}`, async () => {
+    may(`get configmaps ${configMapName} ${inNs}`, async () => {
       try {
-        return toPlain(await core.readNamespacedConfigMap({ namespace, name: options.configMap }));
+        return toPlain(await core.readNamespacedConfigMap({ namespace, name: configMapName }));
       } catch (err) {
         if (err instanceof ApiException && err.code === 404) return null;
         throw err;
@@ -161,19 +214,7 @@ export async function readFleet(
       ).items.map(toPlain),
     ),
   ]);
-  return {
-    namespace,
-    now: options.now,
-    daemonSet,
-    revisions,
-    pods,
-    leases,
-    configMap,
-    configMapName: options.configMap,
-    nodes,
-    podEvents,
-    nodeEvents,
-  };
+  return { leases, configMap, nodes, podEvents, nodeEvents };
 }
 
 function failure(what: string, err: unknown): string {

@@ -6,14 +6,16 @@ import {
   KubeConfig,
   PatchStrategy,
   setHeaderOptions,
-  Watch,
+  type CoreV1Event,
 } from "@kubernetes/client-node";
 import type { LeaseWrite } from "../core/report/node-report.ts";
+import { openWatch, type ApiConnection } from "./watch-request.ts";
 
 /**
- * The installer's only door to the API server (the repo's only `@kubernetes/client-node` import
- * in product code). It speaks in plain values: objects come back as the JSON the API server sent,
- * so the pure core parses exactly what a `kubectl get -o json` would show.
+ * The installer's only door to the API server (with fleet-read.ts, the repo's only
+ * `@kubernetes/client-node` import in product code). It speaks in plain values: objects come back
+ * as the JSON the API server sent, so the pure core parses exactly what a `kubectl get -o json`
+ * would show. Watches go through watch-request.ts, with this kubeconfig's credentials.
  */
 
 export interface ObjectRef {
@@ -114,95 +116,29 @@ export function loadKubeConfig(kubeconfig: string | null): KubeConfig {
   return kc;
 }
 
-// The client's watcher aborts a connection after 30 s without a byte; a quiet Secret sends none,
-// so every watch would end twice a minute. The server is asked to close after `watchSeconds` to
-// twice that instead (with bookmarks in between), and the client's idle limit is raised above
-// that. The random part (client-go's reflector does the same) keeps a fleet whose watches opened
-// together (an API server restart, a DaemonSet rollout) from relisting together every period.
-const watchSeconds = 240;
-const clientIdleMs = (2 * watchSeconds + 30) * 1000;
+// The server is asked to close a watch after `watchSeconds` to twice that (with bookmarks in
+// between); a quiet Secret sends no byte meanwhile, so the client's idle limit must be longer than
+// that, or every idle watch would end early as an error. The random part (client-go's reflector
+// does the same) keeps a fleet whose watches opened together (an API server restart, a DaemonSet
+// rollout) from relisting together every period.
+export const watchSeconds = 240;
+/** How long a watch may go without a byte before it is given up (kubeApi's default). */
+export const watchIdleMs = (2 * watchSeconds + 30) * 1000;
 // Objects per list page: the API server bounds a Secret to 1 MiB, so a page of a namespace of
 // large Secrets stays within tens of MiB.
 const listPageSize = 16;
 
-export function kubeApi(kc: KubeConfig): KubeApi {
+export interface KubeApiOptions {
+  /** Overrides `watchIdleMs` (tests: a short one, to see a quiet watch given up). */
+  readonly watchIdleMs?: number;
+}
+
+export function kubeApi(kc: KubeConfig, options: KubeApiOptions = {}): KubeApi {
   const core = kc.makeApiClient(CoreV1Api);
   const apps = kc.makeApiClient(AppsV1Api);
   const coordination = kc.makeApiClient(CoordinationV1Api);
-  const toPlain = (obj: unknown): Record<string, unknown> =>
-    JSON.parse(JSON.stringify(obj)) as Record<string, unknown>;
-
-  /**
-   * One consistent list (field-selected to one name, or the whole namespace), page by page: a
-   * namespace of large Secrets never arrives as one response of hundreds of MiB. The pages come
-   * from one snapshot; the list's resourceVersion is where the watch starts. A continue token
-   * that expired (410) fails the list, and the caller lists again after its backoff.
-   */
-  const list = async (
-    kind: WatchedKind,
-    namespace: string,
-    fieldSelector: string | undefined,
-  ): Promise<{ objects: Record<string, unknown>[]; resourceVersion: string }> => {
-    const objects: Record<string, unknown>[] = [];
-    let resourceVersion = "";
-    let next: string | undefined;
-    do {
-      const params = {
-        namespace,
-        limit: listPageSize,
-        ...(fieldSelector === undefined ? {} : { fieldSelector }),
-        ...(next === undefined ? {} : { _continue: next }),
-      };
-      const page =
-        kind === "secrets"
-          ? await core.listNamespacedSecret(params)
-          : await core.listNamespacedConfigMap(params);
-      // Items of a list carry no kind; the caller knows what it listed.
-      for (const item of page.items) objects.push(toPlain(item));
-      resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
-      next = page.metadata?._continue;
-    } while (next !== undefined && next !== "");
-    return { objects, resourceVersion };
-  };
-
-  /** Watch events from `resourceVersion` on; ERROR ends the watch (e.g. 410 Gone: relist). */
-  const watchFrom = async (
-    kind: WatchedKind,
-    namespace: string,
-    fieldSelector: string | undefined,
-    resourceVersion: string,
-    onEvent: (deleted: boolean, obj: Record<string, unknown>) => void,
-    onEnd: (err: unknown) => void,
-  ): Promise<WatchHandle> => {
-    const watch = new Watch(kc);
-    (watch as unknown as { requestTimeoutMs: number }).requestTimeoutMs = clientIdleMs;
-    const controller = await watch.watch(
-      `/api/v1/namespaces/${namespace}/${kind}`,
-      {
-        ...(fieldSelector === undefined ? {} : { fieldSelector }),
-        resourceVersion,
-        allowWatchBookmarks: true,
-        timeoutSeconds: Math.round(watchSeconds * (1 + Math.random())),
-      },
-      (phase: string, obj: unknown) => {
-        if (phase === "BOOKMARK") return;
-        if (phase === "ERROR") {
-          const status = (obj as { code?: unknown } | null)?.code;
-          onEnd(new WatchError(typeof status === "number" ? status : 0));
-          return;
-        }
-        onEvent(phase === "DELETED", toPlain(obj));
-      },
-      (err: unknown) => {
-        onEnd(err);
-      },
-    );
-    return {
-      stop: () => {
-        controller.abort();
-      },
-    };
-  };
+  const watchFrom = (from: WatchStart, onEvent: EventSink, onEnd: EndSink): Promise<WatchHandle> =>
+    watchEvents(apiConnection(kc), options.watchIdleMs ?? watchIdleMs, from, onEvent, onEnd);
 
   return {
     async get(kind, ref) {
@@ -220,14 +156,11 @@ export function kubeApi(kc: KubeConfig): KubeApi {
 
     async watch(kind, ref, callbacks) {
       const fieldSelector = `metadata.name=${ref.name}`;
-      const listed = await list(kind, ref.namespace, fieldSelector);
+      const listed = await list(core, kind, ref.namespace, fieldSelector);
       // The listed state first, then the watch's events from that resourceVersion on.
       callbacks.onObject(listed.objects[0] ?? null, "list");
       return watchFrom(
-        kind,
-        ref.namespace,
-        fieldSelector,
-        listed.resourceVersion,
+        { kind, namespace: ref.namespace, fieldSelector, resourceVersion: listed.resourceVersion },
         (deleted, obj) => {
           callbacks.onObject(deleted ? null : obj, "watch");
         },
@@ -236,13 +169,10 @@ export function kubeApi(kc: KubeConfig): KubeApi {
     },
 
     async watchCollection(kind, namespace, callbacks) {
-      const listed = await list(kind, namespace, undefined);
+      const listed = await list(core, kind, namespace, undefined);
       callbacks.onList(listed.objects);
       return watchFrom(
-        kind,
-        namespace,
-        undefined,
-        listed.resourceVersion,
+        { kind, namespace, fieldSelector: undefined, resourceVersion: listed.resourceVersion },
         (deleted, obj) => {
           const name = (obj["metadata"] as { name?: unknown } | undefined)?.name;
           if (typeof name !== "string") return;
@@ -268,34 +198,12 @@ export function kubeApi(kc: KubeConfig): KubeApi {
     },
 
     async event(namespace, component, spec) {
-      const now = new Date();
       const regardingNamespace =
         spec.regarding.kind === "Node" ? "default" : (spec.regarding.namespace ?? namespace);
       try {
         await core.createNamespacedEvent({
           namespace: regardingNamespace,
-          body: {
-            metadata: {
-              ...(spec.name === undefined
-                ? { generateName: `nodecred-${spec.reason.toLowerCase()}-` }
-                : { name: spec.name }),
-              namespace: regardingNamespace,
-            },
-            involvedObject: {
-              kind: spec.regarding.kind,
-              name: spec.regarding.name,
-              apiVersion: "v1",
-              ...(spec.regarding.kind === "Node" ? {} : { namespace: regardingNamespace }),
-              ...(spec.regarding.uid === undefined ? {} : { uid: spec.regarding.uid }),
-            },
-            reason: spec.reason,
-            message: spec.message,
-            type: spec.type,
-            source: { component },
-            firstTimestamp: now,
-            lastTimestamp: now,
-            count: 1,
-          },
+          body: eventBody(regardingNamespace, component, spec, new Date()),
         });
       } catch (err) {
         if (spec.name !== undefined && err instanceof ApiException && err.code === 409) return;
@@ -303,31 +211,158 @@ export function kubeApi(kc: KubeConfig): KubeApi {
       }
     },
 
-    async writeLease(ref, write) {
-      const patch = (): Promise<unknown> =>
-        coordination.patchNamespacedLease(
-          { ...ref, body: write.patch },
-          setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
-        );
-      const status = (err: unknown): number | null =>
-        err instanceof ApiException ? err.code : null;
-      try {
-        await patch();
+    writeLease: (ref, write) => writeLease(coordination, ref, write),
+  };
+}
+
+const toPlain = (obj: unknown): Record<string, unknown> =>
+  JSON.parse(JSON.stringify(obj)) as Record<string, unknown>;
+
+/**
+ * One consistent list (field-selected to one name, or the whole namespace), page by page: a
+ * namespace of large Secrets never arrives as one response of hundreds of MiB. The pages come
+ * from one snapshot; the list's resourceVersion is where the watch starts. A continue token
+ * that expired (410) fails the list, and the caller lists again after its backoff.
+ */
+async function list(
+  core: CoreV1Api,
+  kind: WatchedKind,
+  namespace: string,
+  fieldSelector: string | undefined,
+): Promise<{ objects: Record<string, unknown>[]; resourceVersion: string }> {
+  const objects: Record<string, unknown>[] = [];
+  let resourceVersion = "";
+  let next: string | undefined;
+  do {
+    const params = {
+      namespace,
+      limit: listPageSize,
+      ...(fieldSelector === undefined ? {} : { fieldSelector }),
+      ...(next === undefined ? {} : { _continue: next }),
+    };
+    const page =
+      kind === "secrets"
+        ? await core.listNamespacedSecret(params)
+        : await core.listNamespacedConfigMap(params);
+    // Items of a list carry no kind; the caller knows what it listed.
+    for (const item of page.items) objects.push(toPlain(item));
+    resourceVersion = page.metadata?.resourceVersion ?? resourceVersion;
+    next = page.metadata?._continue;
+  } while (next !== undefined && next !== "");
+  return { objects, resourceVersion };
+}
+
+/** Where a watch starts: what it selects, and the list's resourceVersion. */
+interface WatchStart {
+  readonly kind: WatchedKind;
+  readonly namespace: string;
+  readonly fieldSelector: string | undefined;
+  readonly resourceVersion: string;
+}
+
+type EventSink = (deleted: boolean, obj: Record<string, unknown>) => void;
+type EndSink = (err: unknown) => void;
+
+/** The kubeconfig's server and credentials, for watch-request.ts. */
+export function apiConnection(kc: KubeConfig): ApiConnection {
+  const cluster = kc.getCurrentCluster();
+  if (cluster === null) throw new Error("No currently active cluster");
+  return { server: cluster.server, authorize: (options) => kc.applyToHTTPSOptions(options) };
+}
+
+/** Watch events from `resourceVersion` on; ERROR ends the watch (e.g. 410 Gone: relist). */
+async function watchEvents(
+  connection: ApiConnection,
+  idleMs: number,
+  from: WatchStart,
+  onEvent: EventSink,
+  onEnd: EndSink,
+): Promise<WatchHandle> {
+  const stream = await openWatch(connection, {
+    path: `/api/v1/namespaces/${from.namespace}/${from.kind}`,
+    query: {
+      ...(from.fieldSelector === undefined ? {} : { fieldSelector: from.fieldSelector }),
+      resourceVersion: from.resourceVersion,
+      allowWatchBookmarks: true,
+      timeoutSeconds: Math.round(watchSeconds * (1 + Math.random())),
+    },
+    idleMs,
+    onEvent: (type, obj) => {
+      if (type === "BOOKMARK") return;
+      if (type === "ERROR") {
+        const status = obj["code"];
+        onEnd(new WatchError(typeof status === "number" ? status : 0));
         return;
-      } catch (err) {
-        if (status(err) !== 404) throw err;
       }
-      try {
-        await coordination.createNamespacedLease({
-          namespace: ref.namespace,
-          body: write.create,
-        });
-      } catch (err) {
-        if (status(err) !== 409) throw err;
-        await patch();
-      }
+      onEvent(type === "DELETED", toPlain(obj));
+    },
+    onEnd,
+  });
+  return {
+    stop: () => {
+      stream.abort();
     },
   };
+}
+
+/** The Event about `spec.regarding`, as `event()` records it. */
+function eventBody(
+  regardingNamespace: string,
+  component: string,
+  spec: EventSpec,
+  now: Date,
+): CoreV1Event {
+  return {
+    metadata: {
+      ...(spec.name === undefined
+        ? { generateName: `nodecred-${spec.reason.toLowerCase()}-` }
+        : { name: spec.name }),
+      namespace: regardingNamespace,
+    },
+    involvedObject: {
+      kind: spec.regarding.kind,
+      name: spec.regarding.name,
+      apiVersion: "v1",
+      ...(spec.regarding.kind === "Node" ? {} : { namespace: regardingNamespace }),
+      ...(spec.regarding.uid === undefined ? {} : { uid: spec.regarding.uid }),
+    },
+    reason: spec.reason,
+    message: spec.message,
+    type: spec.type,
+    source: { component },
+    firstTimestamp: now,
+    lastTimestamp: now,
+    count: 1,
+  };
+}
+
+/** A merge patch; a missing Lease (404) is created, one created meanwhile (409) patched again. */
+async function writeLease(
+  coordination: CoordinationV1Api,
+  ref: ObjectRef,
+  write: LeaseWrite,
+): Promise<void> {
+  const patch = (): Promise<unknown> =>
+    coordination.patchNamespacedLease(
+      { ...ref, body: write.patch },
+      setHeaderOptions("Content-Type", PatchStrategy.MergePatch),
+    );
+  const status = (err: unknown): number | null => (err instanceof ApiException ? err.code : null);
+  try {
+    await patch();
+    return;
+  } catch (err) {
+    if (status(err) !== 404) throw err;
+  }
+  try {
+    await coordination.createNamespacedLease({
+      namespace: ref.namespace,
+      body: write.create,
+    });
+  } catch (err) {
+    if (status(err) !== 409) throw err;
+    await patch();
+  }
 }
 
 /** A watch that the server ended with an ERROR event (status code, e.g. 410 Gone). */

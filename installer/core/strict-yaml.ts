@@ -1,6 +1,7 @@
 import {
   LineCounter,
   parseAllDocuments,
+  type Document,
   type ErrorCode,
   type ScalarTag,
   type Tags,
@@ -106,11 +107,11 @@ export interface StrictYamlOptions {
   readonly mapAsMap?: boolean;
 }
 
-export function parseStrictYaml(
-  text: string,
-  path = "",
-  options: StrictYamlOptions = {},
-): Result<unknown> {
+/**
+ * The one document of `text`, parsed as above, with its comments and layout (for an edit that
+ * keeps them, merge-config.ts), or every problem. parseStrictYaml is this plus `toJS`.
+ */
+export function parseStrictDocument(text: string, path = ""): Result<Document> {
   const lines = new LineCounter();
   const docs = parseAllDocuments(text, {
     lineCounter: lines,
@@ -120,21 +121,28 @@ export function parseStrictYaml(
     prettyErrors: false,
     customTags: goYamlTags,
   });
-  const list = Array.isArray(docs) ? docs : [];
   if (!Array.isArray(docs)) {
     return { ok: false, problems: [problem(path, "not a YAML document")] };
   }
-  if (list.length === 0) return { ok: false, problems: [problem(path, "empty document")] };
-  if (list.length > 1) {
+  if (docs.length > 1) {
     return {
       ok: false,
-      problems: [problem(path, `expected one YAML document, found ${list.length}`)],
+      problems: [problem(path, `expected one YAML document, found ${String(docs.length)}`)],
     };
   }
-  const doc = list[0];
+  const doc = docs[0];
   if (doc === undefined) return { ok: false, problems: [problem(path, "empty document")] };
   const problems: Problem[] = doc.errors.map((e) => problem(path, describeError(e, lines)));
   if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, value: doc };
+}
+
+/** A strictly parsed document as plain values (aliases bounded), or why it cannot be one. */
+export function strictValue(
+  doc: Document,
+  path = "",
+  options: StrictYamlOptions = {},
+): Result<unknown> {
   try {
     return {
       ok: true,
@@ -143,6 +151,15 @@ export function parseStrictYaml(
   } catch (e) {
     return { ok: false, problems: [problem(path, describeConversionError(e))] };
   }
+}
+
+export function parseStrictYaml(
+  text: string,
+  path = "",
+  options: StrictYamlOptions = {},
+): Result<unknown> {
+  const doc = parseStrictDocument(text, path);
+  return doc.ok ? strictValue(doc.value, path, options) : doc;
 }
 
 export function isRecord(v: unknown): v is Record<string, unknown> {

@@ -3,6 +3,7 @@ import type { Settings } from "../core/settings/configmap.ts";
 import {
   desiredNodeState,
   type CurrentFile,
+  type DesiredDir,
   type DesiredState,
 } from "../core/plan/desired-state.ts";
 import { decideWiring } from "../core/node/existing-provider.ts";
@@ -18,7 +19,13 @@ import {
 import { hostPathParents } from "../core/node/host-path.ts";
 import { configFlag } from "../core/node/kubelet-flags.ts";
 import type { KubeletVersion } from "../core/kubelet/kubelet-version.ts";
-import { planApply, type CurrentDir, type Plan } from "../core/plan/plan.ts";
+import {
+  planApply,
+  type CurrentDir,
+  type FileRemoval,
+  type FileWrite,
+  type Plan,
+} from "../core/plan/plan.ts";
 import {
   backupPathFor,
   emptyState,
@@ -195,14 +202,86 @@ export async function applyNode(req: ApplyRequest): Promise<ApplyOutcome> {
   );
 }
 
+/** What this node should be and the plan to get there, read and computed without a write. */
+interface Planned {
+  readonly layout: Layout;
+  readonly previous: NodeState | null;
+  readonly desired: DesiredState;
+  readonly plan: Plan;
+  readonly providerSha256: string;
+}
+
 async function applyLocked(
   req: ApplyRequest,
   resolved: ResolvedHost,
   lockDirs: readonly string[],
 ): Promise<ApplyOutcome> {
-  const { unit } = resolved;
+  const planned = await planNode(req, resolved);
+  const { layout, desired, plan } = planned;
+  const outcome = {
+    flavour: layout.flavour,
+    kubeletConfigHash: desired.kubeletConfigHash,
+    plan,
+    desired,
+  };
+  if (req.dryRun) {
+    return { ...outcome, changed: [], restarted: false, restartPending: plan.restart !== null };
+  }
+  const run = new ApplyRun(req, {
+    ...(planned.previous ?? emptyState(layout.flavour, resolved.unit)),
+    flavour: layout.flavour,
+    unit: resolved.unit,
+    providerNames: [
+      ...new Set([...(planned.previous?.providerNames ?? []), ...desired.providerNames]),
+    ],
+  });
+  await run.prepare(desired, plan, lockDirs);
+  for (const d of plan.mkdirs) await run.mkdir(d);
+  for (const w of plan.writes) await run.write(w);
+  // Files no longer wanted (nodecred 0.1's credentials file, a renamed provider's binary) may
+  // still be named by the config the running kubelet read: they go once it no longer runs it.
+  if (plan.restart === null) {
+    await run.removeAll(plan.removals);
+    // Nothing for the kubelet to prove: these inputs are good, an older failure is moot.
+    await run.clearFailure();
+    return { ...outcome, changed: run.changed, restarted: false, restartPending: false };
+  }
+  if (req.control === null) {
+    req.log.warn("kubelet restart needed but --restart none was given; restart it yourself", {
+      action: "restart-skipped",
+      unit: plan.restart.unit,
+      reason: plan.restart.reasons.join("; "),
+    });
+    for (const r of plan.removals) {
+      req.log.info("kept until the kubelet restarts", {
+        action: "keep",
+        path: r.path,
+        reason: r.role,
+      });
+    }
+    return { ...outcome, changed: run.changed, restarted: false, restartPending: true };
+  }
+  const state = await restartOrRollBack(
+    req,
+    plan.restart.unit,
+    plan.restart.reasons,
+    { files: run.undo, dirs: run.createdDirs },
+    run.state,
+    { configHash: desired.kubeletConfigHash, providerSha256: planned.providerSha256 },
+  );
+  run.state = state;
+  await run.removeAll(plan.removals);
+  return { ...outcome, changed: run.changed, restarted: true, restartPending: false };
+}
+
+/**
+ * Reads what the plan needs (the wiring, the kubelet version, the state, the files) and asks the
+ * core: the desired state (refused: exit 3, nothing changed), a config already rolled back here
+ * (exit 8 unless --retry-failed), the plan.
+ */
+async function planNode(req: ApplyRequest, resolved: ResolvedHost): Promise<Planned> {
   const { paths, log } = req;
-  const layout = await existingProviderLayout(paths, resolved.layout, unit, log);
+  const layout = await existingProviderLayout(paths, resolved.layout, resolved.unit, log);
   const kubeletVersion = await req.kubeletVersion(layout);
   if (kubeletVersion === undefined) {
     log.warn("kubelet version unknown: config checked without version rules", {
@@ -218,7 +297,7 @@ async function applyLocked(
     credentials: req.credentials,
     providerBinary: req.providerBinary,
     layout,
-    unit,
+    unit: resolved.unit,
     ...(kubeletVersion === undefined ? {} : { kubeletVersion }),
     current: await readFiles(paths, inputPaths),
     state: previous,
@@ -227,165 +306,159 @@ async function applyLocked(
     throw new InstallerError(
       "INVALID_INPUT",
       "the configuration would not start the kubelet; nothing changed",
-      {
-        problems: desiredResult.problems,
-      },
+      { problems: desiredResult.problems },
     );
   }
   const desired = desiredResult.value;
   const providerSha256 = sha256Hex(req.providerBinary);
-  const failed = failedBefore(previous, desired.kubeletConfigHash, providerSha256);
-  if (failed !== undefined) {
-    const what = `kubelet config ${desired.kubeletConfigHash} with provider sha256 ${providerSha256.slice(0, 12)}… already failed on this node at ${failed.at} (${failed.reason})`;
-    if (req.retryFailed === true) {
-      log.warn(`${what}; trying again (--retry-failed)`, { action: "retry-failed" });
-    } else if (req.dryRun) {
-      log.warn(`${what}; apply will refuse it without --retry-failed`, { action: "plan" });
-    } else {
-      throw new InstallerError(
-        "CONFIG_FAILED_BEFORE",
-        `${what}; not restarting the kubelet with it again. Change the ConfigMap, or run apply with --retry-failed to try it once more`,
-      );
-    }
-  }
+  checkFailedBefore(req, previous, desired.kubeletConfigHash, providerSha256);
   const ownedPaths = (previous?.files ?? []).map((f) => f.path);
   const currentFiles = await readFiles(paths, [...desired.files.map((f) => f.path), ...ownedPaths]);
   const currentDirs = new Map<string, CurrentDir | null>();
-  for (const d of desired.dirs)
+  for (const d of desired.dirs) {
     currentDirs.set(d.path, await readCurrentDir(paths.resolve(d.path)));
+  }
   const plan = planApply(desired, currentFiles, currentDirs, previous);
-  const outcome = {
-    flavour: layout.flavour,
-    kubeletConfigHash: desired.kubeletConfigHash,
-    plan,
-    desired,
-  };
-  if (req.dryRun)
-    return { ...outcome, changed: [], restarted: false, restartPending: plan.restart !== null };
+  return { layout, previous, desired, plan, providerSha256 };
+}
 
-  for (const d of new Set(desired.files.map((f) => f.path.slice(0, f.path.lastIndexOf("/"))))) {
-    await removeStaleTemps(paths.resolve(d));
+/** These inputs already failed on this node: refused (exit 8), retried, or said in a dry run. */
+function checkFailedBefore(
+  req: ApplyRequest,
+  previous: NodeState | null,
+  configHash: string,
+  providerSha256: string,
+): void {
+  const failed = failedBefore(previous, configHash, providerSha256);
+  if (failed === undefined) return;
+  const what = `kubelet config ${configHash} with provider sha256 ${providerSha256.slice(0, 12)}… already failed on this node at ${failed.at} (${failed.reason})`;
+  if (req.retryFailed === true) {
+    req.log.warn(`${what}; trying again (--retry-failed)`, { action: "retry-failed" });
+  } else if (req.dryRun) {
+    req.log.warn(`${what}; apply will refuse it without --retry-failed`, { action: "plan" });
+  } else {
+    throw new InstallerError(
+      "CONFIG_FAILED_BEFORE",
+      `${what}; not restarting the kubelet with it again. Change the ConfigMap, or run apply with --retry-failed to try it once more`,
+    );
   }
-  await removeStaleTemps(paths.resolve(nodecredPaths.stateDir));
+}
 
-  let state: NodeState = {
-    ...(previous ?? emptyState(layout.flavour, unit)),
-    flavour: layout.flavour,
-    unit,
-    providerNames: [...new Set([...(previous?.providerNames ?? []), ...desired.providerNames])],
-  };
-  const changed: string[] = [];
-  const undo: Undo[] = [];
-  const isEmpty =
-    plan.writes.length === 0 && plan.removals.length === 0 && plan.mkdirs.length === 0;
-  if (!isEmpty) {
-    state = await ensureStateDirs(paths, state, lockDirs);
-    await saveState(paths, state);
+/**
+ * One apply carrying out its plan: every change recorded in the state file before it is made
+ * (write-ahead), backups taken before someone else's file is first changed, and what it did kept
+ * for a rollback (`undo`, `createdDirs`) and for the summary (`changed`).
+ */
+class ApplyRun {
+  readonly changed: string[] = [];
+  readonly undo: Undo[] = [];
+  readonly createdDirs: string[] = [];
+  state: NodeState;
+  readonly #req: ApplyRequest;
+
+  constructor(req: ApplyRequest, state: NodeState) {
+    this.#req = req;
+    this.state = state;
   }
 
-  const createdDirs: string[] = [];
-  for (const d of plan.mkdirs) {
+  async #save(next: NodeState): Promise<void> {
+    this.state = next;
+    await saveState(this.#req.paths, next);
+  }
+
+  /** Stale temp files of a killed run go; the state and backup dirs exist before anything else. */
+  async prepare(desired: DesiredState, plan: Plan, lockDirs: readonly string[]): Promise<void> {
+    const { paths } = this.#req;
+    for (const d of new Set(desired.files.map((f) => f.path.slice(0, f.path.lastIndexOf("/"))))) {
+      await removeStaleTemps(paths.resolve(d));
+    }
+    await removeStaleTemps(paths.resolve(nodecredPaths.stateDir));
+    if (plan.writes.length === 0 && plan.removals.length === 0 && plan.mkdirs.length === 0) return;
+    await this.#save(await ensureStateDirs(paths, this.state, lockDirs));
+  }
+
+  async mkdir(d: DesiredDir): Promise<void> {
+    const { paths, log } = this.#req;
     const exists = (await readCurrentDir(paths.resolve(d.path))) !== null;
-    if (!exists) createdDirs.push(d.path);
-    if (!exists && !state.dirs.includes(d.path)) {
-      state = { ...state, dirs: [...state.dirs, d.path] };
-      await saveState(paths, state); // write-ahead: recorded before it exists
+    if (!exists) this.createdDirs.push(d.path);
+    if (!exists && !this.state.dirs.includes(d.path)) {
+      await this.#save({ ...this.state, dirs: [...this.state.dirs, d.path] }); // write-ahead
     }
     await ensureDir(paths.resolve(d.path), d.mode);
     log.info("directory ready", { action: exists ? "chmod" : "mkdir", path: d.path });
   }
 
-  for (const w of plan.writes) {
-    let owned = findOwned(state, w.path);
+  async write(w: FileWrite): Promise<void> {
+    const { paths, log } = this.#req;
+    const owned = await this.#owner(w);
+    // Write-ahead: until the write is done, what the file holds is ours either way (the bytes we
+    // wrote last time or the new ones), so "unknown" (null) rather than a stale hash that would
+    // make the next run take our own half-done write for someone else's change.
+    const pending = withFile(this.state, { ...owned, writtenSha256: null });
+    const rewires = wiringRoles.has(w.role) && w.action !== "chmod";
+    await this.#save(rewires ? { ...pending, pendingRestart: true } : pending);
+    this.undo.push({ path: w.path, before: w.before });
+    await writeFileAtomic(paths.resolve(w.path), w.bytes, w.mode);
+    await this.#save(withFile(this.state, { ...owned, writtenSha256: sha256Hex(w.bytes) }));
+    this.changed.push(w.path);
+    log.info("file written", { action: w.action, path: w.path, reason: w.role });
+  }
+
+  /** The file's record: ours already, or taken now (someone else's is backed up first). */
+  async #owner(w: FileWrite): Promise<OwnedFile> {
+    const { paths, log } = this.#req;
+    const owned = findOwned(this.state, w.path);
     if (owned !== undefined && owned.backup !== null && changedSinceOurWrite(owned, w.before)) {
       // Someone else edited the file after our last write: the backup is older than what it
       // would replace. Uninstall takes our part out of the file in place instead.
       await removeFile(paths.resolve(owned.backup));
-      owned = { ...owned, backup: null, originalMode: null };
-      state = withFile(state, owned);
-      await saveState(paths, state);
+      const dropped = { ...owned, backup: null, originalMode: null };
+      await this.#save(withFile(this.state, dropped));
       log.info("backup dropped: the file changed since nodecred wrote it", {
         action: "backup",
         path: w.path,
       });
+      return dropped;
     }
-    if (owned === undefined) {
-      if (w.before !== null) {
-        const backup = backupPathFor(nodecredPaths.backupDir, w.path);
-        await writeFileAtomic(paths.resolve(backup), w.before.bytes, 0o600);
-        owned = {
-          path: w.path,
-          role: w.role,
-          origin: "modified",
-          backup,
-          originalMode: w.before.mode,
-          writtenSha256: null,
-        };
-        log.info("backed up", { action: "backup", path: w.path, reason: backup });
-      } else {
-        owned = {
-          path: w.path,
-          role: w.role,
-          origin: "created",
-          backup: null,
-          originalMode: null,
-          writtenSha256: null,
-        };
-      }
+    if (owned !== undefined) return owned;
+    // Keys in the state file's order (its bytes are compared in the golden trees).
+    const { path, role } = w;
+    if (w.before === null) {
+      return {
+        path,
+        role,
+        origin: "created",
+        backup: null,
+        originalMode: null,
+        writtenSha256: null,
+      };
     }
-    // Write-ahead: until the write is done, what the file holds is ours either way (the bytes we
-    // wrote last time or the new ones), so "unknown" (null) rather than a stale hash that would
-    // make the next run take our own half-done write for someone else's change.
-    state = withFile(state, { ...owned, writtenSha256: null });
-    if (wiringRoles.has(w.role) && w.action !== "chmod") state = { ...state, pendingRestart: true };
-    await saveState(paths, state);
-    undo.push({ path: w.path, before: w.before });
-    await writeFileAtomic(paths.resolve(w.path), w.bytes, w.mode);
-    state = withFile(state, { ...owned, writtenSha256: sha256Hex(w.bytes) });
-    await saveState(paths, state);
-    changed.push(w.path);
-    log.info("file written", { action: w.action, path: w.path, reason: w.role });
+    const backup = backupPathFor(nodecredPaths.backupDir, w.path);
+    await writeFileAtomic(paths.resolve(backup), w.before.bytes, 0o600);
+    log.info("backed up", { action: "backup", path: w.path, reason: backup });
+    return {
+      path,
+      role,
+      origin: "modified",
+      backup,
+      originalMode: w.before.mode,
+      writtenSha256: null,
+    };
   }
 
-  // Files no longer wanted (nodecred 0.1's credentials file, a renamed provider's binary) may
-  // still be named by the config the running kubelet read: they go once it no longer runs it.
-  const removeUnwanted = async (): Promise<void> => {
-    for (const r of plan.removals) {
+  async removeAll(removals: readonly FileRemoval[]): Promise<void> {
+    const { paths, log } = this.#req;
+    for (const r of removals) {
       await removeFile(paths.resolve(r.path));
-      state = { ...state, files: state.files.filter((f) => f.path !== r.path) };
-      await saveState(paths, state);
-      changed.push(r.path);
+      await this.#save({ ...this.state, files: this.state.files.filter((f) => f.path !== r.path) });
+      this.changed.push(r.path);
       log.info("file removed", { action: "remove", path: r.path, reason: r.role });
     }
-  };
+  }
 
-  if (plan.restart === null) {
-    await removeUnwanted();
-    // Nothing for the kubelet to prove: these inputs are good, an older failure is moot.
-    if (state.failedApply !== undefined) await saveState(paths, withoutFailure(state));
-    return { ...outcome, changed, restarted: false, restartPending: false };
+  async clearFailure(): Promise<void> {
+    if (this.state.failedApply !== undefined) await this.#save(withoutFailure(this.state));
   }
-  if (req.control === null) {
-    log.warn("kubelet restart needed but --restart none was given; restart it yourself", {
-      action: "restart-skipped",
-      unit: plan.restart.unit,
-      reason: plan.restart.reasons.join("; "),
-    });
-    for (const r of plan.removals) {
-      log.info("kept until the kubelet restarts", { action: "keep", path: r.path, reason: r.role });
-    }
-    return { ...outcome, changed, restarted: false, restartPending: true };
-  }
-  state = await restartOrRollBack(
-    req,
-    plan.restart.unit,
-    plan.restart.reasons,
-    { files: undo, dirs: createdDirs },
-    state,
-    { configHash: desired.kubeletConfigHash, providerSha256 },
-  );
-  await removeUnwanted();
-  return { ...outcome, changed, restarted: true, restartPending: false };
 }
 
 async function restartAndWait(

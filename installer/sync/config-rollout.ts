@@ -1,19 +1,8 @@
-import {
-  versionOf,
-  type ApiObject,
-  type KubeApi,
-  type ObjectRef,
-  type ObjectVersion,
-} from "../cluster/kube-api.ts";
-import {
-  configHashAnnotation,
-  restartReasons,
-  type KubeletSpec,
-} from "../core/kubelet/kubelet-spec.ts";
-import type { Problem } from "../core/problems.ts";
-import { checkConfigMapForRollout, type RolloutConfig } from "../core/kubelet/rollout-check.ts";
-
-export { configHashAnnotation };
+import type { KubeApi, ObjectRef } from "../cluster/kube-api.ts";
+import { versionOf, type ApiObject, type ObjectVersion } from "../core/api-object.ts";
+import type { AppliedConfig, ConfigOutcome } from "../core/report/outcomes.ts";
+import { configHashAnnotation, restartReasons } from "../core/kubelet/kubelet-spec.ts";
+import { checkConfigMapForRollout, type RolloutConfig } from "../core/rollout/configmap-check.ts";
 
 /**
  * One pass of config sync, level-triggered on the DaemonSet itself: the ConfigMap as it is now →
@@ -27,28 +16,6 @@ export { configHashAnnotation };
  * rolled out. Right after install the template has no hash yet: a node that already applied the
  * current config leaves it so, which spares a needless second rollout.
  */
-/** A version of the Secret or ConfigMap that cannot be used, and why (its uid: `kubectl describe`). */
-export interface RejectedVersion extends ObjectVersion {
-  readonly problems: readonly Problem[];
-}
-
-export type ConfigOutcome =
-  | { readonly kind: "current"; readonly config: RolloutConfig }
-  | ({
-      readonly kind: "rolled-out";
-      readonly config: RolloutConfig;
-      /** Why the kubelet must restart, from what this node runs to the new config. */
-      readonly reasons: readonly string[];
-    } & ObjectVersion)
-  | { readonly kind: "missing" }
-  | ({ readonly kind: "invalid" } & RejectedVersion);
-
-/** What the node's kubelet runs (the apply init container's record), when known. */
-export interface AppliedConfig {
-  readonly hash: string;
-  /** null when only the hash is known. */
-  readonly kubelet: KubeletSpec | null;
-}
 
 /** The ConfigMap object (from the API or a watch) checked for use, or why it cannot be used. */
 export function checkConfigMapObject(
@@ -73,37 +40,15 @@ export async function syncConfig(deps: {
   if (checked.kind !== "ok") return checked;
   const { config, resourceVersion, uid } = checked;
   const template = await deps.api.podTemplateAnnotation(deps.daemonSet, configHashAnnotation);
-  if (template === config.hash) return { kind: "current", config };
+  if (template === config.hash) return { kind: "current", config, resourceVersion, uid };
   const applied = await deps.applied();
-  if (template === undefined && applied?.hash === config.hash) return { kind: "current", config };
+  if (template === undefined && applied?.hash === config.hash) {
+    return { kind: "current", config, resourceVersion, uid };
+  }
   await deps.api.annotatePodTemplate(deps.daemonSet, configHashAnnotation, config.hash);
   const reasons =
     applied?.hash === config.hash
       ? ["the DaemonSet template stands for another kubelet config than this node runs"]
       : restartReasons(applied?.kubelet ?? null, config.kubelet);
   return { kind: "rolled-out", config, reasons, resourceVersion, uid };
-}
-
-/** What the policy loop last decided about a version of the ConfigMap. */
-export interface PolicyVerdict {
-  readonly resourceVersion: string;
-  /** Its credential sets cannot be used with the Secrets as they are (policy-sync.ts). */
-  readonly refused: boolean;
-}
-
-/**
- * Whether the config loop may roll this ConfigMap version out. Not before the policy loop has
- * looked at it with the Secrets ("wait": that pass marks the config loop dirty), and never while
- * the policy loop refuses it (a Secret not found, two sets in conflict): the rollout would restart
- * the kubelets for credential sets no node can write, and stop at the first node, unready. A
- * deleted ConfigMap goes on to syncConfig, which reports it.
- */
-export function rolloutGate(
-  configMap: ApiObject,
-  verdict: PolicyVerdict | null,
-): "go" | "wait" | "refused" {
-  if (configMap === null) return "go";
-  const { resourceVersion } = versionOf(configMap);
-  if (verdict?.resourceVersion !== resourceVersion) return "wait";
-  return verdict.refused ? "refused" : "go";
 }

@@ -46,6 +46,13 @@ interface KeepOptions {
   now?: () => number;
 }
 
+/** What both shapes watch and whom they tell: the API, the kind, a callback per change. */
+interface WatchedBy extends KeepOptions {
+  api: KubeApi;
+  kind: WatchedKind;
+  onChange: () => void;
+}
+
 /** One attempt's view: whether it still counts, and how it reports what it hears. */
 interface Attempt {
   /** Something arrived; false when this attempt has ended (a late event is dropped). */
@@ -128,14 +135,7 @@ function keepOpen(
   };
 }
 
-export function keepWatching(
-  options: KeepOptions & {
-    api: KubeApi;
-    kind: WatchedKind;
-    ref: ObjectRef;
-    onChange: () => void;
-  },
-): KeptWatch {
+export function keepWatching(options: WatchedBy & { ref: ObjectRef }): KeptWatch {
   const { api, kind, ref, onChange } = options;
   let latest: ApiObject | undefined;
   const kept = keepOpen(
@@ -159,14 +159,7 @@ export function keepWatching(
  * Every object of `kind` in `namespace`. Each (re)list replaces the map wholesale, so an object
  * deleted while no watch was open is gone from it too.
  */
-export function keepWatchingAll(
-  options: KeepOptions & {
-    api: KubeApi;
-    kind: WatchedKind;
-    namespace: string;
-    onChange: () => void;
-  },
-): KeptCollection {
+export function keepWatchingAll(options: WatchedBy & { namespace: string }): KeptCollection {
   const { api, kind, namespace, onChange } = options;
   let latest: ReadonlyMap<string, Readonly<Record<string, unknown>>> | undefined;
   const kept = keepOpen(

@@ -1,9 +1,10 @@
 import type { Credential } from "../../provider/core/keyring.ts";
 import type { Grants } from "../../provider/core/policy.ts";
-import type { ApiObject } from "../cluster/kube-api.ts";
+import type { ApiObject } from "../core/api-object.ts";
 import { currentPolicy, nextPolicy } from "../core/plan/policy-file.ts";
-import type { Problem, Result } from "../core/problems.ts";
-import { checkConfigMapObject, type RejectedVersion } from "./config-rollout.ts";
+import type { Result } from "../core/problems.ts";
+import type { PolicyOutcome, SecretState } from "../core/report/outcomes.ts";
+import { checkConfigMapObject } from "./config-rollout.ts";
 import type { DecodedSecret, SecretDecoder } from "./secret-decoder.ts";
 
 /**
@@ -13,46 +14,8 @@ import type { DecodedSecret, SecretDecoder } from "./secret-decoder.ts";
  * pull sees the change: no kubelet restart, no cache. A missing or invalid object changes nothing
  * of its part: the node keeps its last good credentials or rules; a ConfigMap whose sets cannot be
  * used together (a Secret not found, two sets that could serve one image in one namespace) is
- * refused whole and nothing is written. The outcome says why, for the Events and the metrics.
+ * refused whole and nothing is written. The outcome (core/report/outcomes.ts) says why.
  */
-export type SecretState =
-  /** Not listed (yet): the watch has not delivered it, e.g. while the API server is away. */
-  | { readonly kind: "unknown" }
-  | { readonly kind: "ok"; readonly resourceVersion: string }
-  | { readonly kind: "missing" }
-  | ({ readonly kind: "invalid" } & RejectedVersion);
-
-export type FileState =
-  | {
-      readonly kind: "written";
-      /**
-       * The Secrets whose credentials differ from the file's (all of them for a first write),
-       * by name, in the file's order.
-       */
-      readonly credentialsChanged: readonly string[];
-      /** The rules differ from those of an existing valid file. */
-      readonly rulesChanged: boolean;
-    }
-  | { readonly kind: "unchanged" }
-  /** Nothing to write: the part is neither in the cluster nor on the node. */
-  | { readonly kind: "incomplete"; readonly missing: readonly string[] }
-  /** The ConfigMap's credential sets cannot be used with these Secrets; nothing written. */
-  | { readonly kind: "refused"; readonly problems: readonly Problem[] };
-
-export interface PolicyOutcome {
-  /** The default Secret (the one the DaemonSet mounts). */
-  readonly secret: SecretState;
-  /**
-   * Every other Secret the file's credential sets come from (the ConfigMap's when it is valid,
-   * else the current file's), by name; empty when unscoped. A missing one is refused, not listed.
-   */
-  readonly setSecrets: ReadonlyMap<string, SecretState>;
-  /** The ConfigMap's kubelet config hash when it is valid (its rules went into the file). */
-  readonly configHash: string | null;
-  readonly configResourceVersion: string;
-  readonly configUid: string;
-  readonly file: FileState;
-}
 
 function stateOf(decoded: DecodedSecret | undefined, listed: boolean): SecretState {
   if (!listed) return { kind: "unknown" };

@@ -1,5 +1,5 @@
 import type { Credential } from "../../provider/core/keyring.ts";
-import { versionOf, type ObjectVersion } from "../cluster/kube-api.ts";
+import { versionOf, type ObjectVersion } from "../core/api-object.ts";
 import type { Result } from "../core/problems.ts";
 import { credentialsFromSecret } from "../core/settings/secret.ts";
 

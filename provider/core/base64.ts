@@ -87,23 +87,43 @@ export function decodeGoBase64(s: string, padded: boolean, url = false): number[
     }
     if (c === CR || c === LF) continue;
     if (!padded || c !== PAD) return undefined;
-    // Padding: "xx==" or "xxx=", then nothing but newlines.
-    if (count < 2) return undefined;
-    if (count === 2) {
-      while (i < n && (s.charCodeAt(i) === CR || s.charCodeAt(i) === LF)) i++;
-      if (i === n || s.charCodeAt(i) !== PAD) return undefined;
-      i++;
-    }
-    while (i < n && (s.charCodeAt(i) === CR || s.charCodeAt(i) === LF)) i++;
-    if (i < n) return undefined;
-    emitPartial(out, quantum, count);
-    return out;
+    return afterPadding(s, i, out, quantum, count);
   }
   if (count === 0) return out;
   // A partial final quantum is only valid unpadded, and never a single sextet.
   if (count === 1 || padded) return undefined;
   emitPartial(out, quantum, count);
   return out;
+}
+
+/**
+ * The rest of `s` after its first "=" (at `from` - 1), `count` sextets into the quantum: "xx==" or
+ * "xxx=", then nothing but newlines.
+ */
+function afterPadding(
+  s: string,
+  from: number,
+  out: number[],
+  quantum: number,
+  count: number,
+): number[] | undefined {
+  if (count < 2) return undefined;
+  let i = from;
+  if (count === 2) {
+    i = skipNewlines(s, i);
+    if (i === s.length || s.charCodeAt(i) !== PAD) return undefined;
+    i++;
+  }
+  if (skipNewlines(s, i) < s.length) return undefined;
+  emitPartial(out, quantum, count);
+  return out;
+}
+
+/** The index of the first character at or after `i` that is not "\r" or "\n". */
+function skipNewlines(s: string, i: number): number {
+  let j = i;
+  while (j < s.length && (s.charCodeAt(j) === CR || s.charCodeAt(j) === LF)) j++;
+  return j;
 }
 
 /** The bytes of a final quantum of 2 or 3 sextets (unused trailing bits ignored, as Go does). */

@@ -99,6 +99,41 @@ function source(
 
 /** Accepts "--flag value" and "--flag=value"; each flag at most once. */
 export function parseArgs(argv: readonly string[]): CliResult {
+  const { values, bools, problems } = scanFlags(argv);
+  if (bools["--help"] === true) return { ok: true, command: { kind: "help" } };
+  if (bools["--version"] === true) return { ok: true, command: { kind: "version" } };
+
+  const from = source(values, problems);
+  const check = bools["--check"] === true;
+  const cacheDurationNs = cacheDuration(values["--cache-duration"], check, problems);
+  const image = values["--image"];
+  if (image !== undefined && !check) problems.push("--image is only for --check");
+  if (image === "") problems.push("--image must not be empty");
+  const namespace = values["--namespace"];
+  const selected = values["--selected"];
+  checkPodFlags(namespace, selected, check && image !== undefined, from, problems);
+  if (problems.length > 0 || from === undefined) return { ok: false, problems };
+  if (check) {
+    return {
+      ok: true,
+      command: {
+        kind: "check",
+        source: from,
+        image: image ?? null,
+        namespace: namespace ?? null,
+        selected: selected ?? null,
+      },
+    };
+  }
+  return { ok: true, command: { kind: "provide", source: from, cacheDurationNs } };
+}
+
+/** argv flag by flag: each value and switch, and each flag that is unknown, repeated or bare. */
+function scanFlags(argv: readonly string[]): {
+  values: Partial<Record<ValueFlag, string>>;
+  bools: Partial<Record<BoolFlag, true>>;
+  problems: string[];
+} {
   const problems: string[] = [];
   const values: Partial<Record<ValueFlag, string>> = {};
   const bools: Partial<Record<BoolFlag, true>> = {};
@@ -122,37 +157,44 @@ export function parseArgs(argv: readonly string[]): CliResult {
       problems.push(`unexpected argument ${JSON.stringify(arg)}`);
     }
   }
-  if (bools["--help"] === true) return { ok: true, command: { kind: "help" } };
-  if (bools["--version"] === true) return { ok: true, command: { kind: "version" } };
+  return { values, bools, problems };
+}
 
-  const from = source(values, problems);
-  const check = bools["--check"] === true;
+/** --cache-duration: a Go duration the kubelet would accept, not negative; not with --check. */
+function cacheDuration(duration: string | undefined, check: boolean, problems: string[]): bigint {
+  if (duration === undefined) return DEFAULT_CACHE_DURATION_NS;
   let cacheDurationNs = DEFAULT_CACHE_DURATION_NS;
-  const duration = values["--cache-duration"];
-  if (duration !== undefined) {
-    // Any duration the kubelet accepts as defaultCacheDuration is accepted here too: the
-    // installer passes that value on as --cache-duration.
-    const parsed = parseGoDuration(duration);
-    if (!parsed.ok || parsed.nanos < 0n) {
-      problems.push(
-        `--cache-duration ${JSON.stringify(duration)} is not a non-negative Go duration (e.g. 5m, 1h30m, 0s)`,
-      );
-    } else {
-      cacheDurationNs = parsed.nanos;
-    }
-    if (check) problems.push("--cache-duration has no meaning with --check");
+  // Any duration the kubelet accepts as defaultCacheDuration is accepted here too: the
+  // installer passes that value on as --cache-duration.
+  const parsed = parseGoDuration(duration);
+  if (!parsed.ok || parsed.nanos < 0n) {
+    problems.push(
+      `--cache-duration ${JSON.stringify(duration)} is not a non-negative Go duration (e.g. 5m, 1h30m, 0s)`,
+    );
+  } else {
+    cacheDurationNs = parsed.nanos;
   }
-  const image = values["--image"];
-  if (image !== undefined && !check) problems.push("--image is only for --check");
-  if (image === "") problems.push("--image must not be empty");
-  const namespace = values["--namespace"];
-  const selected = values["--selected"];
+  if (check) problems.push("--cache-duration has no meaning with --check");
+  return cacheDurationNs;
+}
+
+/**
+ * --namespace and --selected describe the pod of a --check --image against a policy file's
+ * credential sets: only there, and each well-formed.
+ */
+function checkPodFlags(
+  namespace: string | undefined,
+  selected: string | undefined,
+  checkImage: boolean,
+  from: Source | undefined,
+  problems: string[],
+): void {
   for (const [flag, value] of [
     ["--namespace", namespace],
     ["--selected", selected],
   ] as const) {
     if (value === undefined) continue;
-    if (!check || image === undefined) problems.push(`${flag} is only for --check --image`);
+    if (!checkImage) problems.push(`${flag} is only for --check --image`);
     else if (from?.kind === "credentials") {
       problems.push(`${flag} needs a policy file (a Docker config has no credential sets)`);
     }
@@ -163,18 +205,4 @@ export function parseArgs(argv: readonly string[]): CliResult {
     );
   }
   if (selected === "") problems.push("--selected must not be empty");
-  if (problems.length > 0 || from === undefined) return { ok: false, problems };
-  if (check) {
-    return {
-      ok: true,
-      command: {
-        kind: "check",
-        source: from,
-        image: image ?? null,
-        namespace: namespace ?? null,
-        selected: selected ?? null,
-      },
-    };
-  }
-  return { ok: true, command: { kind: "provide", source: from, cacheDurationNs } };
 }

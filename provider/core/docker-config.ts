@@ -5,7 +5,7 @@
 // Problems name the JSON path and never contain a username, password or auth value.
 
 import { decodeDockerAuthBase64 } from "./base64.ts";
-import { goField, isRecord } from "./json-fields.ts";
+import { goField, isRecord, parseJsonObject } from "./json-fields.ts";
 import { normalizeKey, type Credential } from "./keyring.ts";
 import { decodeUtf8 } from "./utf8.ts";
 
@@ -122,14 +122,9 @@ function parseEntry(key: string, entry: unknown, problems: string[]): Credential
  * Entries come back in document order with the key exactly as written.
  */
 export function parseDockerConfig(text: string): DockerConfigResult {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch {
-    // The parser's own message may quote the text, and so a secret: it is not passed on.
-    return { ok: false, problems: ["not valid JSON"] };
-  }
-  if (!isRecord(doc)) return { ok: false, problems: ["the document must be a JSON object"] };
+  const parsed = parseJsonObject(text, "not valid JSON", "the document must be a JSON object");
+  if (!parsed.ok) return { ok: false, problems: [parsed.problem] };
+  const { doc } = parsed;
   const auths = goField(doc, "auths");
   if (auths.kind === "ambiguous") {
     return { ok: false, problems: [`field "auths" is given more than once`] };

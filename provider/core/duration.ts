@@ -60,7 +60,7 @@ function goQuote(s: string): string {
  * Negative values parse (Go allows them); callers decide whether they mean anything.
  */
 export function parseGoDuration(text: string): DurationResult {
-  const invalid: DurationResult = { ok: false, error: `time: invalid duration ${goQuote(text)}` };
+  const invalid = invalidDuration(text);
   let s = text;
   let neg = false;
   if (s !== "" && (s[0] === "-" || s[0] === "+")) {
@@ -71,66 +71,99 @@ export function parseGoDuration(text: string): DurationResult {
   if (s === "") return invalid;
   let total = 0n;
   while (s !== "") {
-    if (!(s[0] === "." || isDigit(s[0]))) return invalid;
-    // leadingInt: the whole part, an error past 2^63.
-    let i = 0;
-    let whole = 0n;
-    while (isDigit(s[i])) {
-      whole = whole * 10n + BigInt(s.charCodeAt(i) - 48);
-      if (whole > TWO_63) return invalid;
-      i++;
-    }
-    const hadWhole = i > 0;
-    s = s.slice(i);
-    // leadingFraction: digits past what fits in 2^63 are dropped, not an error.
-    let frac = 0n;
-    let scale = 1; // a float64 in Go, multiplied up the same way
-    let hadFrac = false;
-    if (s[0] === ".") {
-      s = s.slice(1);
-      let j = 0;
-      let overflow = false;
-      while (isDigit(s[j])) {
-        if (!overflow) {
-          const next = frac * 10n + BigInt(s.charCodeAt(j) - 48);
-          if (next > TWO_63) overflow = true;
-          else {
-            frac = next;
-            scale *= 10;
-          }
-        }
-        j++;
-      }
-      hadFrac = j > 0;
-      s = s.slice(j);
-    }
-    if (!hadWhole && !hadFrac) return invalid;
-    let u = 0;
-    while (u < s.length && s[u] !== "." && !isDigit(s[u])) u++;
-    if (u === 0) return { ok: false, error: `time: missing unit in duration ${goQuote(text)}` };
-    const unitName = s.slice(0, u);
-    s = s.slice(u);
-    const unit = unitNanos(unitName);
-    if (unit === undefined) {
-      return {
-        ok: false,
-        error: `time: unknown unit ${goQuote(unitName)} in duration ${goQuote(text)}`,
-      };
-    }
-    if (whole > TWO_63 / unit) return invalid;
-    let v = whole * unit;
-    if (frac > 0n) {
-      // Go: v += uint64(float64(f) * (float64(unit) / scale)). Number(bigint) rounds to nearest
-      // like Go's conversion, so the same doubles give the same nanosecond, e.g. 0.99999999999999999999h = 1h.
-      v += BigInt(Math.trunc(Number(frac) * (Number(unit) / scale)));
-      if (v > TWO_63) return invalid;
-    }
-    total += v;
+    const term = parseTerm(s, text);
+    if (!term.ok) return term;
+    total += term.nanos;
     if (total > TWO_63) return invalid;
+    s = term.rest;
   }
   if (neg) return { ok: true, nanos: -total };
   if (total > MAX_INT64) return invalid;
   return { ok: true, nanos: total };
+}
+
+function invalidDuration(text: string): { readonly ok: false; readonly error: string } {
+  return { ok: false, error: `time: invalid duration ${goQuote(text)}` };
+}
+
+type Term =
+  | { readonly ok: true; readonly nanos: bigint; readonly rest: string }
+  | { readonly ok: false; readonly error: string };
+
+/** One "[0-9]*(\.[0-9]*)?[a-z]+" at the start of `s` (a part of `text`), and what follows it. */
+function parseTerm(s: string, text: string): Term {
+  const invalid = invalidDuration(text);
+  if (!(s[0] === "." || isDigit(s[0]))) return invalid;
+  const whole = leadingInt(s);
+  if (whole === null) return invalid;
+  let rest = s.slice(whole.digits);
+  let frac: Fraction = { value: 0n, scale: 1, digits: 0 };
+  if (rest[0] === ".") {
+    rest = rest.slice(1);
+    frac = leadingFraction(rest);
+    rest = rest.slice(frac.digits);
+  }
+  if (whole.digits === 0 && frac.digits === 0) return invalid;
+  let u = 0;
+  while (u < rest.length && rest[u] !== "." && !isDigit(rest[u])) u++;
+  if (u === 0) return { ok: false, error: `time: missing unit in duration ${goQuote(text)}` };
+  const unitName = rest.slice(0, u);
+  const unit = unitNanos(unitName);
+  if (unit === undefined) {
+    return {
+      ok: false,
+      error: `time: unknown unit ${goQuote(unitName)} in duration ${goQuote(text)}`,
+    };
+  }
+  if (whole.value > TWO_63 / unit) return invalid;
+  let v = whole.value * unit;
+  if (frac.value > 0n) {
+    // Go: v += uint64(float64(f) * (float64(unit) / scale)). Number(bigint) rounds to nearest
+    // like Go's conversion, so the same doubles give the same nanosecond, e.g. 0.99999999999999999999h = 1h.
+    v += BigInt(Math.trunc(Number(frac.value) * (Number(unit) / frac.scale)));
+    if (v > TWO_63) return invalid;
+  }
+  return { ok: true, nanos: v, rest: rest.slice(u) };
+}
+
+/** leadingInt: the whole part's digits at the start of `s`; null (an error) past 2^63. */
+function leadingInt(s: string): { readonly value: bigint; readonly digits: number } | null {
+  let i = 0;
+  let value = 0n;
+  while (isDigit(s[i])) {
+    value = value * 10n + BigInt(s.charCodeAt(i) - 48);
+    if (value > TWO_63) return null;
+    i++;
+  }
+  return { value, digits: i };
+}
+
+interface Fraction {
+  readonly value: bigint;
+  /** 10 to the number of digits kept: a float64 in Go, multiplied up the same way. */
+  readonly scale: number;
+  /** Every digit read, kept or not. */
+  readonly digits: number;
+}
+
+/** leadingFraction: the digits after the ".", those past what fits in 2^63 dropped, not an error. */
+function leadingFraction(s: string): Fraction {
+  let value = 0n;
+  let scale = 1;
+  let j = 0;
+  let overflow = false;
+  while (isDigit(s[j])) {
+    if (!overflow) {
+      const next = value * 10n + BigInt(s.charCodeAt(j) - 48);
+      if (next > TWO_63) overflow = true;
+      else {
+        value = next;
+        scale *= 10;
+      }
+    }
+    j++;
+  }
+  return { value, scale, digits: j };
 }
 
 /** ".5", ".000001" or "" for the `digits` low decimal digits of v, trailing zeros dropped. */

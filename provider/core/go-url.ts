@@ -51,42 +51,53 @@ function hostByteNeedsEscape(c: number): boolean {
 
 /** url.unescape: validates %-escapes (and, for hosts, the characters) and decodes them. */
 function unescape(s: string, mode: Mode): Unescaped {
-  let escapes = 0;
+  const problem = unescapeProblem(s, mode);
+  if (problem !== null) return { ok: false, error: problem };
+  // Every "%" starts a valid escape now: none, nothing to decode.
+  if (s.indexOf("%") < 0) return { ok: true, value: s };
+  return { ok: true, value: decodeEscapes(s) };
+}
+
+/** Why url.unescape refuses `s` in `mode` (a %-escape, a character a host may not hold), or null. */
+function unescapeProblem(s: string, mode: Mode): string | null {
+  const inHost = mode === MODE_HOST || mode === MODE_ZONE;
   for (let i = 0; i < s.length;) {
     const c = s.charCodeAt(i);
     if (c === 37 /* % */) {
-      escapes++;
-      if (i + 2 >= s.length || !isHex(s.charCodeAt(i + 1)) || !isHex(s.charCodeAt(i + 2))) {
-        return { ok: false, error: `invalid URL escape ${JSON.stringify(s.slice(i, i + 3))}` };
-      }
-      const seq = s.slice(i, i + 3);
-      // In a host, %-escapes may only encode non-ASCII bytes, except %25 (RFC 6874 zones).
-      if (mode === MODE_HOST && unhex(s.charCodeAt(i + 1)) < 8 && seq !== "%25") {
-        return { ok: false, error: `invalid URL escape ${JSON.stringify(seq)}` };
-      }
-      if (mode === MODE_ZONE) {
-        const v = (unhex(s.charCodeAt(i + 1)) << 4) | unhex(s.charCodeAt(i + 2));
-        if (seq !== "%25" && v !== 32 && (v >= 0x80 || hostByteNeedsEscape(v))) {
-          return { ok: false, error: `invalid URL escape ${JSON.stringify(seq)}` };
-        }
-      }
+      const problem = escapeProblem(s, i, mode);
+      if (problem !== null) return problem;
       i += 3;
     } else {
-      if (
-        (mode === MODE_HOST || mode === MODE_ZONE) &&
-        c < 0x80 &&
-        c !== 43 &&
-        hostByteNeedsEscape(c)
-      ) {
-        return {
-          ok: false,
-          error: `invalid character ${JSON.stringify(s.charAt(i))} in host name`,
-        };
+      if (inHost && c < 0x80 && c !== 43 && hostByteNeedsEscape(c)) {
+        return `invalid character ${JSON.stringify(s.charAt(i))} in host name`;
       }
       i++;
     }
   }
-  if (escapes === 0) return { ok: true, value: s };
+  return null;
+}
+
+/** The %-escape at `i`: two hex digits, and in a host or zone a byte that may be escaped there. */
+function escapeProblem(s: string, i: number, mode: Mode): string | null {
+  if (i + 2 >= s.length || !isHex(s.charCodeAt(i + 1)) || !isHex(s.charCodeAt(i + 2))) {
+    return `invalid URL escape ${JSON.stringify(s.slice(i, i + 3))}`;
+  }
+  const seq = s.slice(i, i + 3);
+  // In a host, %-escapes may only encode non-ASCII bytes, except %25 (RFC 6874 zones).
+  if (mode === MODE_HOST && unhex(s.charCodeAt(i + 1)) < 8 && seq !== "%25") {
+    return `invalid URL escape ${JSON.stringify(seq)}`;
+  }
+  if (mode === MODE_ZONE) {
+    const v = (unhex(s.charCodeAt(i + 1)) << 4) | unhex(s.charCodeAt(i + 2));
+    if (seq !== "%25" && v !== 32 && (v >= 0x80 || hostByteNeedsEscape(v))) {
+      return `invalid URL escape ${JSON.stringify(seq)}`;
+    }
+  }
+  return null;
+}
+
+/** `s` with its (valid) %-escapes decoded: each run of escaped bytes as UTF-8, else Latin-1. */
+function decodeEscapes(s: string): string {
   let out = "";
   let bytes: number[] = [];
   for (let i = 0; i < s.length; i++) {
@@ -102,7 +113,7 @@ function unescape(s: string, mode: Mode): Unescaped {
     out += s.charAt(i);
   }
   if (bytes.length > 0) out += decodeUtf8OrLatin1(bytes);
-  return { ok: true, value: out };
+  return out;
 }
 
 function validOptionalPort(port: string): boolean {
@@ -150,12 +161,15 @@ function parseIPv4Fields(s: string): boolean {
 }
 
 function parseIPv6(input: string): boolean {
-  let s = input;
-  const zone = s.indexOf("%");
-  if (zone !== -1) {
-    if (zone === s.length - 1) return false;
-    s = s.slice(0, zone);
-  }
+  const zone = input.indexOf("%");
+  if (zone === -1) return parseIPv6Address(input);
+  if (zone === input.length - 1) return false;
+  return parseIPv6Address(input.slice(0, zone));
+}
+
+/** The address part (no zone): up to eight groups, one "::" at most, an IPv4 tail in the last two. */
+function parseIPv6Address(address: string): boolean {
+  let s = address;
   let ellipsis = -1;
   if (s.length >= 2 && s.charCodeAt(0) === 58 && s.charCodeAt(1) === 58) {
     ellipsis = 0;
@@ -164,19 +178,10 @@ function parseIPv6(input: string): boolean {
   }
   let i = 0;
   while (i < 16) {
-    let off = 0;
-    let acc = 0;
-    for (; off < s.length; off++) {
-      const c = s.charCodeAt(off);
-      if (!isHex(c)) break;
-      acc = acc * 16 + unhex(c);
-      if (off > 3 || acc > 0xffff) return false;
-    }
-    if (off === 0) return false;
+    const off = hexGroupLength(s);
+    if (off <= 0) return false;
     if (off < s.length && s.charCodeAt(off) === 46) {
-      if (ellipsis < 0 && i !== 12) return false;
-      if (i + 4 > 16) return false;
-      if (!parseIPv4Fields(s)) return false;
+      if (!ipv4TailFits(s, i, ellipsis)) return false;
       s = "";
       i += 4;
       break;
@@ -197,6 +202,26 @@ function parseIPv6(input: string): boolean {
   if (s.length !== 0) return false;
   if (i < 16) return ellipsis >= 0;
   return ellipsis < 0;
+}
+
+/** How many hex digits start `s` (a group); -1 past four digits or 0xffff. */
+function hexGroupLength(s: string): number {
+  let off = 0;
+  let acc = 0;
+  for (; off < s.length; off++) {
+    const c = s.charCodeAt(off);
+    if (!isHex(c)) break;
+    acc = acc * 16 + unhex(c);
+    if (off > 3 || acc > 0xffff) return -1;
+  }
+  return off;
+}
+
+/** An IPv4 tail (`s`) at byte `i`: only as the last 4 bytes (or after "::"), and a valid one. */
+function ipv4TailFits(s: string, i: number, ellipsis: number): boolean {
+  if (ellipsis < 0 && i !== 12) return false;
+  if (i + 4 > 16) return false;
+  return parseIPv4Fields(s);
 }
 
 type HostResult =
@@ -286,23 +311,10 @@ export function parseGoUrl(raw: string): GoUrlResult {
 
 function parseNoFragment(raw: string): GoUrlResult {
   if (containsCtl(raw)) return { ok: false, error: "net/url: invalid control character in URL" };
-  // getScheme
-  let scheme = "";
-  let rest = raw;
-  for (let i = 0; i < raw.length; i++) {
-    const c = raw.charCodeAt(i);
-    if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90)) continue;
-    if ((c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46) {
-      if (i === 0) break;
-      continue;
-    }
-    if (c === 58) {
-      if (i === 0) return { ok: false, error: "missing protocol scheme" };
-      scheme = raw.slice(0, i);
-      rest = raw.slice(i + 1);
-    }
-    break;
-  }
+  const split = splitScheme(raw);
+  if (!split.ok) return split;
+  const { scheme } = split;
+  let rest = split.rest;
   const q = rest.indexOf("?");
   if (q >= 0) rest = rest.slice(0, q); // the query is not validated by url.Parse
   if (!rest.startsWith("/")) {
@@ -328,6 +340,28 @@ function parseNoFragment(raw: string): GoUrlResult {
   const path = unescape(rest, MODE_PATH);
   if (!path.ok) return path;
   return { ok: true, url: { host, path: path.value } };
+}
+
+type SchemeSplit =
+  | { readonly ok: true; readonly scheme: string; readonly rest: string }
+  | { readonly ok: false; readonly error: string };
+
+/** url.getScheme: letters, then letters, digits, "+", "-", "." up to a ":"; else no scheme. */
+function splitScheme(raw: string): SchemeSplit {
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if ((c >= 97 && c <= 122) || (c >= 65 && c <= 90)) continue;
+    if ((c >= 48 && c <= 57) || c === 43 || c === 45 || c === 46) {
+      if (i === 0) break;
+      continue;
+    }
+    if (c === 58) {
+      if (i === 0) return { ok: false, error: "missing protocol scheme" };
+      return { ok: true, scheme: raw.slice(0, i), rest: raw.slice(i + 1) };
+    }
+    break;
+  }
+  return { ok: true, scheme: "", rest: raw };
 }
 
 export interface HostPort {

@@ -8,6 +8,28 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+export type JsonObjectResult =
+  | { readonly ok: true; readonly doc: Record<string, unknown> }
+  | { readonly ok: false; readonly problem: string };
+
+/**
+ * A document that must be one JSON object, or the caller's words for why it is not: JSON.parse's
+ * own message is never passed on, since it may quote the text, and so a secret.
+ */
+export function parseJsonObject(
+  text: string,
+  notJson: string,
+  notObject: string,
+): JsonObjectResult {
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch {
+    return { ok: false, problem: notJson };
+  }
+  return isRecord(doc) ? { ok: true, doc } : { ok: false, problem: notObject };
+}
+
 /**
  * Whether Go's case folding makes `key` equal to the ASCII field name whose upper case is `upper`.
  * Every rune that folds onto ASCII is one UTF-16 unit, as is its image, so lengths must agree and

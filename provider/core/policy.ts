@@ -17,7 +17,7 @@
 // fields and patterns, never a credential value.
 
 import { describeKey, parseAuths } from "./docker-config.ts";
-import { isRecord } from "./json-fields.ts";
+import { isRecord, parseJsonObject } from "./json-fields.ts";
 import type { Credential } from "./keyring.ts";
 import {
   parseMatchPattern,
@@ -130,14 +130,13 @@ function parseRules(value: unknown, problems: string[]): PolicyRule[] {
 
 /** Parses and validates a policy file; every problem is listed, nothing is half-read. */
 export function parsePolicy(text: string): PolicyResult {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch {
-    // The parser's message may quote the text, and so a secret: it is not passed on.
-    return { ok: false, problems: ["not valid JSON (a truncated or foreign file?)"] };
-  }
-  if (!isRecord(doc)) return { ok: false, problems: ["the document must be a JSON object"] };
+  const parsed = parseJsonObject(
+    text,
+    "not valid JSON (a truncated or foreign file?)",
+    "the document must be a JSON object",
+  );
+  if (!parsed.ok) return { ok: false, problems: [parsed.problem] };
+  const { doc } = parsed;
   if (doc["kind"] !== POLICY_KIND || doc["apiVersion"] !== POLICY_API_VERSION) {
     const dockerConfig = doc["kind"] === undefined && doc["auths"] !== undefined;
     return {

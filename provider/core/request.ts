@@ -1,7 +1,7 @@
 // CredentialProviderRequest as the kubelet sends it on stdin
 // (k8s.io/kubelet/pkg/apis/credentialprovider/{v1,v1beta1,v1alpha1}/types.go).
 
-import { isRecord } from "./json-fields.ts";
+import { isRecord, parseJsonObject } from "./json-fields.ts";
 
 export const API_GROUP = "credentialprovider.kubelet.k8s.io";
 
@@ -41,13 +41,13 @@ function quote(v: unknown): string {
  * fields we know must have the documented types. The service account token is never echoed.
  */
 export function parseRequest(text: string): RequestResult {
-  let doc: unknown;
-  try {
-    doc = JSON.parse(text);
-  } catch {
-    return { ok: false, reason: "request is not valid JSON" };
-  }
-  if (!isRecord(doc)) return { ok: false, reason: "request must be a JSON object" };
+  const parsed = parseJsonObject(
+    text,
+    "request is not valid JSON",
+    "request must be a JSON object",
+  );
+  if (!parsed.ok) return { ok: false, reason: parsed.problem };
+  const { doc } = parsed;
   const { kind, apiVersion, image, serviceAccountToken, serviceAccountAnnotations } = doc;
   if (kind !== "CredentialProviderRequest") {
     return {

@@ -13,7 +13,7 @@
 
 import { decodeRawUrlBase64 } from "./base64.ts";
 import { goFilepathMatch } from "./glob.ts";
-import { isRecord } from "./json-fields.ts";
+import { isRecord, parseJsonObject } from "./json-fields.ts";
 import { buildKeyring, lookup, type Keyring, type LookupResult } from "./keyring.ts";
 import type { CredentialSet } from "./policy.ts";
 import { decodeUtf8 } from "./utf8.ts";
@@ -113,14 +113,13 @@ export function tokenNamespace(token: string): TokenNamespaceResult {
   if (nestsDeeperThan(text, MAX_PAYLOAD_DEPTH)) {
     return refused(`malformed payload (nested deeper than ${String(MAX_PAYLOAD_DEPTH)} levels)`);
   }
-  let payload: unknown;
-  try {
-    payload = JSON.parse(text);
-  } catch {
-    // The parser's message may quote the payload: it is not passed on.
-    return refused("malformed payload (not JSON)");
-  }
-  if (!isRecord(payload)) return refused("malformed payload (not a JSON object)");
+  const parsed = parseJsonObject(
+    text,
+    "malformed payload (not JSON)",
+    "malformed payload (not a JSON object)",
+  );
+  if (!parsed.ok) return refused(parsed.problem);
+  const payload = parsed.doc;
   const audience = hasAudience(own(payload, "aud"));
   if (audience === undefined) {
     return refused("malformed payload (aud is neither a string nor a list of strings)");

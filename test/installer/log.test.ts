@@ -1,7 +1,8 @@
 /** The installer's log line format (pino underneath) and its censoring of credential fields. */
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { jsonLogger, type LogFields } from "../../installer/log.ts";
+import type { LogFields } from "../../installer/core/report/sync-effects.ts";
+import { jsonLogger } from "../../installer/log.ts";
 
 interface Line {
   readonly [key: string]: unknown;

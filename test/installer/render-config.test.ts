@@ -1,5 +1,5 @@
 /**
- * Rendering the CredentialProviderConfig (installer/core/kubelet/render-config.ts): what a template sees,
+ * Rendering the CredentialProviderConfig (installer/core/kubelet/kubelet-config.ts, template.ts): what a template sees,
  * what the built-in template registers in each matching mode, the refusal of a template that
  * registers less than matchImages (the kubelet would never ask nodecred about those images), and
  * the hint for a nodecred 0.1 template that still names credentialsFile; the template's bounds (size,
@@ -18,14 +18,17 @@ import {
   type KubeletVersion,
 } from "../../installer/core/kubelet/kubelet-version.ts";
 import {
-  defaultTemplate,
-  renderCredentialProviderConfig,
-  renderLimits,
-  secretLikeEnv,
-  templateContext,
+  kubeletConfigFor,
+  type KubeletConfig,
   type KubeletTarget,
-  type RenderedConfig,
-} from "../../installer/core/kubelet/render-config.ts";
+} from "../../installer/core/kubelet/kubelet-config.ts";
+import { kubeletSpec } from "../../installer/core/kubelet/kubelet-spec.ts";
+import { secretLikeEnv } from "../../installer/core/kubelet/provider-entry.ts";
+import {
+  defaultTemplate,
+  renderLimits,
+  templateContext,
+} from "../../installer/core/kubelet/template.ts";
 import { parse as parseYaml } from "yaml";
 import { entryTemplate, settingsOf } from "./templates.ts";
 
@@ -41,7 +44,7 @@ const matchImages = "registry.example.test\n*.registry.example.test:5000/team\nl
 describe("template context", () => {
   it("exactly the documented names, built once from the settings and the node", () => {
     const s = settingsOf({ matchImages, defaultCacheDuration: "1m" });
-    assert.deepEqual(templateContext(s, node), {
+    assert.deepEqual(templateContext(s, kubeletSpec(s), node), {
       providerName: "nodecred",
       matchImages: envelopePatterns(envelopeFor(s.matchImages)),
       matching: "live",
@@ -55,7 +58,7 @@ describe("template context", () => {
   });
   it("matching: kubelet gives the patterns themselves", () => {
     const s = settingsOf({ matchImages, matching: "kubelet" });
-    assert.deepEqual(templateContext(s, node).matchImages, [
+    assert.deepEqual(templateContext(s, kubeletSpec(s), node).matchImages, [
       "registry.example.test",
       "*.registry.example.test:5000/team",
       "localhost:5001",
@@ -65,7 +68,7 @@ describe("template context", () => {
 
 describe("the built-in template", () => {
   it("live: registers the envelope, passes --policy and --cache-duration", () => {
-    const r = renderCredentialProviderConfig(settingsOf({ matchImages }), node, undefined);
+    const r = kubeletConfigFor(settingsOf({ matchImages }), node, undefined);
     if (!r.ok) assert.fail(JSON.stringify(r.problems));
     const p = r.value.config.providers[0];
     assert.ok(p);
@@ -78,11 +81,7 @@ describe("the built-in template", () => {
     assert.doesNotMatch(r.value.text, /credentials=|docker-config/);
   });
   it("kubelet: registers matchImages as they are", () => {
-    const r = renderCredentialProviderConfig(
-      settingsOf({ matchImages, matching: "kubelet" }),
-      node,
-      undefined,
-    );
+    const r = kubeletConfigFor(settingsOf({ matchImages, matching: "kubelet" }), node, undefined);
     if (!r.ok) assert.fail(JSON.stringify(r.problems));
     assert.deepEqual(r.value.config.providers[0]?.matchImages, [
       "registry.example.test",
@@ -110,7 +109,7 @@ describe("a template must register every matchImages pattern", () => {
   ];
   for (const [name, registered, uncovered] of table) {
     it(`${name}: ${uncovered.length === 0 ? "accepted" : `refused at ${uncovered.map((i) => `data.matchImages[${String(i)}]`).join(", ")}`}`, () => {
-      const r = renderCredentialProviderConfig(
+      const r = kubeletConfigFor(
         settingsOf({ matchImages, credentialProviderConfigTemplate: hardCoded(registered) }),
         node,
         undefined,
@@ -140,7 +139,7 @@ describe("an unknown name in a template is an error wherever it stands", () => {
   ];
   for (const [name, use] of table) {
     it(name, () => {
-      const r = renderCredentialProviderConfig(
+      const r = kubeletConfigFor(
         settingsOf({
           matchImages,
           credentialProviderConfigTemplate: `${hardCoded(["*.*.*"])}# ${use}\n`,
@@ -158,7 +157,7 @@ describe("an unknown name in a template is an error wherever it stands", () => {
   it("bad beside good: the known names render", () => {
     const known =
       "{{json providerName}} {{json matching}} {{json binDir}} {{json flavour}} {{json policyFile}}";
-    const r = renderCredentialProviderConfig(
+    const r = kubeletConfigFor(
       settingsOf({
         matchImages: "a.example.test",
         credentialProviderConfigTemplate: `${hardCoded(["*.*.*"])}# ${known}\n`,
@@ -173,7 +172,7 @@ describe("an unknown name in a template is an error wherever it stands", () => {
 describe("a nodecred 0.1 template", () => {
   const old = entryTemplate({ args: '{{json (concat "--credentials=" credentialsFile)}}' });
   it("naming credentialsFile is refused with a hint to policyFile", () => {
-    const r = renderCredentialProviderConfig(
+    const r = kubeletConfigFor(
       settingsOf({ matchImages, credentialProviderConfigTemplate: old }),
       node,
       undefined,
@@ -187,7 +186,7 @@ describe("a nodecred 0.1 template", () => {
     assert.match(p.message, /credentialsFile is gone: .*--policy= plus policyFile/);
   });
   it("another unknown name: no such hint", () => {
-    const r = renderCredentialProviderConfig(
+    const r = kubeletConfigFor(
       settingsOf({
         matchImages,
         credentialProviderConfigTemplate: old.replace("credentialsFile", "credsFile"),
@@ -200,7 +199,7 @@ describe("a nodecred 0.1 template", () => {
     assert.doesNotMatch(r.problems[0]?.message ?? "", /policyFile/);
   });
   it("fixed as the hint says: accepted", () => {
-    const r = renderCredentialProviderConfig(
+    const r = kubeletConfigFor(
       settingsOf({
         matchImages,
         credentialProviderConfigTemplate: old.replace(
@@ -289,7 +288,7 @@ describe("the provider's args: what nodecred's provider itself accepts (provider
   ];
   for (const [name, args, matching, refused] of table) {
     it(`${refused === null ? "accepts" : "refuses"} ${name}`, () => {
-      const r = renderCredentialProviderConfig(
+      const r = kubeletConfigFor(
         settingsOf({ matchImages, matching, credentialProviderConfigTemplate: withEntry(args) }),
         node,
         undefined,
@@ -307,7 +306,7 @@ describe("the provider's args: what nodecred's provider itself accepts (provider
     });
   }
   it("a huge unknown argument is quoted by a prefix", () => {
-    const r = renderCredentialProviderConfig(
+    const r = kubeletConfigFor(
       settingsOf({
         matchImages,
         credentialProviderConfigTemplate: withEntry([`--x=${"y".repeat(50_000)}`]),
@@ -350,7 +349,7 @@ describe("env: nothing that looks like a secret (the config is world-readable on
       const why = secretLikeEnv({ name, value });
       if (refused === null) assert.equal(why, null);
       else assert.match(why ?? "", refused);
-      const r = renderCredentialProviderConfig(
+      const r = kubeletConfigFor(
         settingsOf({
           matchImages,
           credentialProviderConfigTemplate: withEntry(
@@ -385,7 +384,7 @@ describe("the template's bounds", () => {
   };
   it("64 KiB accepted, one byte more refused (before it is compiled)", () => {
     assert.ok(
-      renderCredentialProviderConfig(
+      kubeletConfigFor(
         settingsOf({
           matchImages,
           credentialProviderConfigTemplate: padTo(configMapLimits.templateBytes),
@@ -408,13 +407,13 @@ describe("the template's bounds", () => {
     assert.equal(builtIn, 10);
     const tags = (n: number): string => `${defaultTemplate}${"{{! c }}\n".repeat(n - builtIn)}`;
     assert.ok(
-      renderCredentialProviderConfig(
+      kubeletConfigFor(
         settingsOf({ matchImages, credentialProviderConfigTemplate: tags(renderLimits.tags) }),
         node,
         undefined,
       ).ok,
     );
-    const r = renderCredentialProviderConfig(
+    const r = kubeletConfigFor(
       settingsOf({ matchImages, credentialProviderConfigTemplate: tags(renderLimits.tags + 1) }),
       node,
       undefined,
@@ -453,7 +452,7 @@ describe("the template's bounds", () => {
   ).join("\n");
   for (const [name, template, message] of refusedTemplates) {
     it(`refuses ${name}`, () => {
-      const r = renderCredentialProviderConfig(
+      const r = kubeletConfigFor(
         settingsOf({
           matchImages: many,
           matching: "kubelet",
@@ -478,13 +477,13 @@ describe("the template's bounds", () => {
       (_, i) => `r${String(i)}.example.test/${"%61".repeat(255)}?${"q".repeat(219)}`,
     ).join("\n");
     const template = `${defaultTemplate}# {{json matchImages}}\n`;
-    const once = renderCredentialProviderConfig(
+    const once = kubeletConfigFor(
       settingsOf({ matchImages: big, matching: "kubelet" }),
       node,
       undefined,
     );
     assert.ok(once.ok, JSON.stringify(problemsOf(once)));
-    const r = renderCredentialProviderConfig(
+    const r = kubeletConfigFor(
       settingsOf({
         matchImages: big,
         matching: "kubelet",
@@ -504,7 +503,7 @@ describe("the template's bounds", () => {
     assert.ok(
       big.join("\n").length > 1_000_000 && big.join("\n").length < configMapLimits.dataBytes,
     );
-    const r = renderCredentialProviderConfig(settingsOf(data), node, undefined);
+    const r = kubeletConfigFor(settingsOf(data), node, undefined);
     assert.ok(r.ok, JSON.stringify(problemsOf(r)));
     assert.equal(r.value.config.providers[0]?.matchImages.length, 1000);
   });
@@ -525,7 +524,7 @@ describe("scoped credentials: tokenAttributes, and the kubelet they need", () =>
     serviceAccountTokenAudience: "nodecred.io",
   };
   /** The rendered entry's tokenAttributes as written to the node (sorted keys). */
-  const writtenTokenAttributes = (r: Result<RenderedConfig>): unknown => {
+  const writtenTokenAttributes = (r: Result<KubeletConfig>): unknown => {
     if (!r.ok) assert.fail(JSON.stringify(r.problems));
     const doc = parseYaml(r.value.text) as { providers: Record<string, unknown>[] };
     return doc.providers[0]?.["tokenAttributes"];
@@ -534,24 +533,25 @@ describe("scoped credentials: tokenAttributes, and the kubelet they need", () =>
   const withEntry = (extra: string): string => entryTemplate({ extra });
 
   it("the context holds exactly the design's block with credentialSets, null without", () => {
-    assert.deepEqual(templateContext(scoped(), node).tokenAttributes, {
+    assert.deepEqual(templateContext(scoped(), kubeletSpec(scoped()), node).tokenAttributes, {
       serviceAccountTokenAudience: "nodecred.io",
       cacheType: "ServiceAccount",
       requireServiceAccount: false,
       optionalServiceAccountAnnotationKeys: ["nodecred.io/credentials"],
     });
-    assert.equal(templateContext(settingsOf({ matchImages }), node).tokenAttributes, null);
+    assert.equal(
+      templateContext(settingsOf({ matchImages }), kubeletSpec(settingsOf({ matchImages })), node)
+        .tokenAttributes,
+      null,
+    );
   });
   it("the built-in template renders it with credentialSets (kubelet v1.34.0 and later)", () => {
     for (const v of ["v1.34.0", "v1.35.2", "v1.36.0"]) {
-      assert.deepEqual(
-        writtenTokenAttributes(renderCredentialProviderConfig(scoped(), node, version(v))),
-        want,
-      );
+      assert.deepEqual(writtenTokenAttributes(kubeletConfigFor(scoped(), node, version(v))), want);
     }
   });
   it("and not without: the text is what it was before scopes existed", () => {
-    const r = renderCredentialProviderConfig(settingsOf({ matchImages }), node, version("v1.34.0"));
+    const r = kubeletConfigFor(settingsOf({ matchImages }), node, version("v1.34.0"));
     assert.equal(writtenTokenAttributes(r), undefined);
     if (!r.ok) assert.fail();
     assert.doesNotMatch(r.value.text, /tokenAttributes|nodecred\.io\/credentials/);
@@ -566,7 +566,7 @@ describe("scoped credentials: tokenAttributes, and the kubelet they need", () =>
   ];
   for (const [kubelet, message] of tooOld) {
     it(`refused at data.credentialSets on a kubelet ${kubelet === undefined ? "of unknown version" : typeof kubelet === "string" ? kubelet : kubelet.text}`, () => {
-      const r = renderCredentialProviderConfig(scoped(), node, kubelet);
+      const r = kubeletConfigFor(scoped(), node, kubelet);
       assert.deepEqual(
         problemsOf(r).map((p) => p.path),
         ["data.credentialSets"],
@@ -575,12 +575,9 @@ describe("scoped credentials: tokenAttributes, and the kubelet they need", () =>
     });
   }
   it("the cluster side's check (any kubelet) leaves the version to each node", () => {
-    assert.deepEqual(
-      writtenTokenAttributes(renderCredentialProviderConfig(scoped(), node, "any")),
-      want,
-    );
+    assert.deepEqual(writtenTokenAttributes(kubeletConfigFor(scoped(), node, "any")), want);
     // Unscoped settings never needed a version.
-    assert.ok(renderCredentialProviderConfig(settingsOf({ matchImages }), node, undefined).ok);
+    assert.ok(kubeletConfigFor(settingsOf({ matchImages }), node, undefined).ok);
   });
   it("a template rendering {{json tokenAttributes}} works both ways", () => {
     const template = withEntry(
@@ -588,7 +585,7 @@ describe("scoped credentials: tokenAttributes, and the kubelet they need", () =>
     );
     assert.deepEqual(
       writtenTokenAttributes(
-        renderCredentialProviderConfig(
+        kubeletConfigFor(
           scoped({ credentialProviderConfigTemplate: template }),
           node,
           version("v1.34.1"),
@@ -597,7 +594,7 @@ describe("scoped credentials: tokenAttributes, and the kubelet they need", () =>
       want,
     );
     assert.ok(
-      renderCredentialProviderConfig(
+      kubeletConfigFor(
         settingsOf({ matchImages, credentialProviderConfigTemplate: template }),
         node,
         undefined,
@@ -645,7 +642,7 @@ describe("scoped credentials: tokenAttributes, and the kubelet they need", () =>
   for (const [name, isScoped, extra, message] of entryCases) {
     it(`refused: ${name}`, () => {
       const data = { matchImages, credentialProviderConfigTemplate: withEntry(extra) };
-      const r = renderCredentialProviderConfig(
+      const r = kubeletConfigFor(
         isScoped ? scoped(data) : settingsOf(data),
         node,
         version("v1.34.0"),

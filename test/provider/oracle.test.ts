@@ -1,10 +1,10 @@
 // The TypeScript port against the kubelet itself: oracle/kubelet-answers.json holds what
-// k8s.io/kubernetes@v1.34.4 pkg/credentialprovider (and Go's net/url, path/filepath, encoding/base64,
-// time, with the kubelet module's GODEBUG defaults) answered for every input in oracle/cases.json.
-// It was recorded once with a throw-away Go harness around those functions; the harness is not kept,
-// because Go in this project only builds upstream binaries. When adding a case, take its expected
-// answer from the upstream function (or its own tests), never from our port. The durations section
-// (with exact nanoseconds and error texts) was re-recorded from time.ParseDuration with go1.26.
+// k8s.io/kubernetes pkg/credentialprovider, of the release scripts/k8s pins (v1.34.4), and Go's
+// net/url, path/filepath, encoding/base64 and time (go1.26, with that module's GODEBUG defaults,
+// go1.24) answered for every input in oracle/cases.json. The Go harness in scripts/k8s/oracle
+// records them (scripts/record-oracle, `npm run oracle:record`), and oracle-harness.test.ts checks
+// that they still reproduce. To add a case, add its input to cases.json and record: the expected
+// answer comes from the upstream function, never from our port.
 
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";

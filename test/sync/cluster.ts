@@ -20,7 +20,7 @@ import {
   type V1Secret,
 } from "@kubernetes/client-node";
 import type { AppliedStatus } from "../../installer/core/kubelet/kubelet-spec.ts";
-import { checkConfigMapForRollout } from "../../installer/core/kubelet/rollout-check.ts";
+import { checkConfigMapForRollout } from "../../installer/core/rollout/configmap-check.ts";
 import type { SyncConfig } from "../../installer/sync/run.ts";
 import { testEnv } from "../env/index.ts";
 

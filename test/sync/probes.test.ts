@@ -7,7 +7,7 @@ import { existsSync, renameSync, writeFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { CoreV1Api, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { kubeApi } from "../../installer/cluster/kube-api.ts";
-import { checkConfigMapForRollout } from "../../installer/core/kubelet/rollout-check.ts";
+import { checkConfigMapForRollout } from "../../installer/core/rollout/configmap-check.ts";
 import { jsonLogger } from "../../installer/log.ts";
 import { startSync, type SyncHandle } from "../../installer/sync/run.ts";
 import {

@@ -17,7 +17,7 @@ import {
   type CoreV1Event,
 } from "@kubernetes/client-node";
 import { parse as parseYaml } from "yaml";
-import { checkConfigMapForRollout } from "../../installer/core/kubelet/rollout-check.ts";
+import { checkConfigMapForRollout } from "../../installer/core/rollout/configmap-check.ts";
 import { formatPolicy } from "../../provider/core/policy.ts";
 import { testEnv } from "../env/index.ts";
 import {

@@ -1,7 +1,7 @@
 import { formatGoDuration, parseGoDuration } from "../../../provider/core/duration.ts";
 import { API_GROUP } from "../../../provider/core/request.ts";
 import { atLeast, type KubeletVersion } from "./kubelet-version.ts";
-import { matchImageError } from "../settings/match-image.ts";
+import { invalidMatchImage } from "../settings/match-image.ts";
 import { child, index, problem, quote, type Problem } from "../problems.ts";
 import { qualifiedNameErrors } from "../settings/qualified-name.ts";
 import { isRecord } from "../strict-yaml.ts";
@@ -343,166 +343,198 @@ export function validateCredentialProviderConfig(
   if (config.providers.length === 0) {
     out.push(problem("providers", "Required value: at least 1 item in plugins is required"));
   }
-
   const seen = new Set<string>();
   config.providers.forEach((p, i) => {
     const at = index("providers", i);
-    const name = child(at, "name");
-    const quoted = quote(p.name);
-    if (p.name === "") out.push(problem(name, "Required value"));
-    if (p.name.includes("/")) {
-      out.push(problem(name, `Invalid value: ${quoted}: provider name cannot contain '/'`));
-    }
-    if (p.name.includes(" ")) {
-      out.push(problem(name, `Invalid value: ${quoted}: provider name cannot contain spaces`));
-    }
-    if (p.name === ".")
-      out.push(problem(name, `Invalid value: ${quoted}: provider name cannot be '.'`));
-    if (p.name === "..") {
-      out.push(problem(name, `Invalid value: ${quoted}: provider name cannot be '..'`));
-    }
-    if (seen.has(p.name)) out.push(problem(name, `Duplicate value: ${quoted}`));
-    seen.add(p.name);
-
-    const apiVersion = child(at, "apiVersion");
-    if (p.apiVersion === "") out.push(problem(apiVersion, "Required value"));
-    else if (!providerApiVersions.has(p.apiVersion)) {
-      const supported = [...providerApiVersions.keys()]
-        .sort()
-        .map((v) => JSON.stringify(v))
-        .join(", ");
+    out.push(
+      ...nameProblems(p.name, child(at, "name"), seen),
+      ...apiVersionProblems(p.apiVersion, child(at, "apiVersion"), kv),
+      ...matchImagesProblems(p.matchImages, child(at, "matchImages")),
+      ...cacheDurationProblems(p.defaultCacheDuration, child(at, "defaultCacheDuration")),
+    );
+    if (p.tokenAttributes !== null) {
       out.push(
-        problem(
-          apiVersion,
-          `Unsupported value: ${quote(p.apiVersion)}: supported values: ${supported}`,
+        ...tokenAttributesProblems(
+          p.tokenAttributes,
+          child(at, "tokenAttributes"),
+          p.apiVersion,
+          kv,
         ),
       );
-    } else if (kv !== undefined) {
-      const minMinor = providerApiVersions.get(p.apiVersion) ?? 0;
-      if (!atLeast(kv, 1, minMinor)) {
-        out.push(
-          problem(
-            apiVersion,
-            `${p.apiVersion} needs kubelet >= v1.${minMinor}, this node runs ${kv.text}`,
-          ),
-        );
-      }
-    }
-
-    const matchImages = child(at, "matchImages");
-    if (p.matchImages.length === 0) {
-      out.push(problem(matchImages, "Required value: at least 1 item in matchImages is required"));
-    }
-    p.matchImages.forEach((m, j) => {
-      const err = matchImageError(m);
-      if (err !== null) {
-        out.push(
-          problem(
-            index(matchImages, j),
-            `Invalid value: ${quote(m)}: match image is invalid: ${err}`,
-          ),
-        );
-      }
-    });
-
-    const durationPath = child(at, "defaultCacheDuration");
-    if (p.defaultCacheDuration === null) out.push(problem(durationPath, "Required value"));
-    else {
-      const parsed = parseGoDuration(p.defaultCacheDuration);
-      if (!parsed.ok) {
-        const text = p.defaultCacheDuration;
-        out.push(
-          problem(
-            durationPath,
-            `Invalid value: ${text.length > 40 ? `time: invalid duration ${quote(text)}` : parsed.error}`,
-          ),
-        );
-      } else if (parsed.nanos < 0n) {
-        out.push(
-          problem(
-            durationPath,
-            `Invalid value: ${JSON.stringify(formatGoDuration(parsed.nanos))}: must be greater than or equal to 0`,
-          ),
-        );
-      }
-    }
-
-    const ta = p.tokenAttributes;
-    if (ta !== null) {
-      const tp = child(at, "tokenAttributes");
-      if (kv !== undefined && !atLeast(kv, 1, tokenAttributesMinor)) {
-        out.push(
-          problem(
-            tp,
-            `Forbidden: tokenAttributes is not supported when KubeletServiceAccountTokenForCredentialProviders feature gate is disabled (on by default from v1.${tokenAttributesMinor}; this node runs ${kv.text})`,
-          ),
-        );
-      }
-      if (ta.serviceAccountTokenAudience === "") {
-        out.push(problem(child(tp, "serviceAccountTokenAudience"), "Required value"));
-      }
-      if (ta.requireServiceAccount === null) {
-        out.push(problem(child(tp, "requireServiceAccount"), "Required value"));
-      }
-      if (p.apiVersion !== `${providerGroup}/v1`) {
-        out.push(
-          problem(
-            tp,
-            `Forbidden: tokenAttributes is only supported for ${providerGroup}/v1 API version`,
-          ),
-        );
-      }
-      if (
-        ta.requireServiceAccount === false &&
-        ta.requiredServiceAccountAnnotationKeys.length > 0
-      ) {
-        out.push(
-          problem(
-            child(tp, "requiredServiceAccountAnnotationKeys"),
-            "Forbidden: requireServiceAccount cannot be false when requiredServiceAccountAnnotationKeys is set",
-          ),
-        );
-      }
-      out.push(
-        ...validateAnnotationKeys(
-          child(tp, "requiredServiceAccountAnnotationKeys"),
-          ta.requiredServiceAccountAnnotationKeys,
-        ),
-        ...validateAnnotationKeys(
-          child(tp, "optionalServiceAccountAnnotationKeys"),
-          ta.optionalServiceAccountAnnotationKeys,
-        ),
-      );
-      const optional = new Set(ta.optionalServiceAccountAnnotationKeys);
-      const both = [...new Set(ta.requiredServiceAccountAnnotationKeys)]
-        .filter((k) => optional.has(k))
-        .sort();
-      if (both.length > 0) {
-        out.push(
-          problem(
-            tp,
-            `Invalid value: ${JSON.stringify(both)}: annotation keys cannot be both required and optional`,
-          ),
-        );
-      }
-      if (ta.cacheType === "") {
-        out.push(
-          problem(
-            child(tp, "cacheType"),
-            `Required value: cacheType is required to be set when tokenAttributes is specified. Supported values are: ${validCacheTypes.join(", ")}`,
-          ),
-        );
-      } else if (!validCacheTypes.includes(ta.cacheType)) {
-        out.push(
-          problem(
-            child(tp, "cacheType"),
-            `Unsupported value: ${quote(ta.cacheType)}: supported values: ${validCacheTypes.map((c) => JSON.stringify(c)).join(", ")}`,
-          ),
-        );
-      }
     }
   });
   return out;
+}
+
+/** A provider's name: the binary's file name in the bin dir, unique in the config. */
+function nameProblems(name: string, path: string, seen: Set<string>): Problem[] {
+  const out: Problem[] = [];
+  const quoted = quote(name);
+  if (name === "") out.push(problem(path, "Required value"));
+  if (name.includes("/")) {
+    out.push(problem(path, `Invalid value: ${quoted}: provider name cannot contain '/'`));
+  }
+  if (name.includes(" ")) {
+    out.push(problem(path, `Invalid value: ${quoted}: provider name cannot contain spaces`));
+  }
+  if (name === ".")
+    out.push(problem(path, `Invalid value: ${quoted}: provider name cannot be '.'`));
+  if (name === "..") {
+    out.push(problem(path, `Invalid value: ${quoted}: provider name cannot be '..'`));
+  }
+  if (seen.has(name)) out.push(problem(path, `Duplicate value: ${quoted}`));
+  seen.add(name);
+  return out;
+}
+
+/** The exec plugin API version: one the kubelet speaks, and this node's kubelet too. */
+function apiVersionProblems(
+  apiVersion: string,
+  path: string,
+  kv: KubeletVersion | undefined,
+): Problem[] {
+  if (apiVersion === "") return [problem(path, "Required value")];
+  const minMinor = providerApiVersions.get(apiVersion);
+  if (minMinor === undefined) {
+    const supported = [...providerApiVersions.keys()]
+      .sort()
+      .map((v) => JSON.stringify(v))
+      .join(", ");
+    return [
+      problem(path, `Unsupported value: ${quote(apiVersion)}: supported values: ${supported}`),
+    ];
+  }
+  if (kv !== undefined && !atLeast(kv, 1, minMinor)) {
+    return [
+      problem(path, `${apiVersion} needs kubelet >= v1.${minMinor}, this node runs ${kv.text}`),
+    ];
+  }
+  return [];
+}
+
+function matchImagesProblems(matchImages: readonly string[], path: string): Problem[] {
+  const out: Problem[] = [];
+  if (matchImages.length === 0) {
+    out.push(problem(path, "Required value: at least 1 item in matchImages is required"));
+  }
+  matchImages.forEach((m, j) => {
+    const invalid = invalidMatchImage(m);
+    if (invalid !== null) out.push(problem(index(path, j), invalid));
+  });
+  return out;
+}
+
+function cacheDurationProblems(duration: string | null, path: string): Problem[] {
+  if (duration === null) return [problem(path, "Required value")];
+  const parsed = parseGoDuration(duration);
+  if (!parsed.ok) {
+    return [
+      problem(
+        path,
+        `Invalid value: ${duration.length > 40 ? `time: invalid duration ${quote(duration)}` : parsed.error}`,
+      ),
+    ];
+  }
+  if (parsed.nanos < 0n) {
+    return [
+      problem(
+        path,
+        `Invalid value: ${JSON.stringify(formatGoDuration(parsed.nanos))}: must be greater than or equal to 0`,
+      ),
+    ];
+  }
+  return [];
+}
+
+/** tokenAttributes (KEP-4412): gated by the kubelet's version, v1 only, fields as upstream. */
+function tokenAttributesProblems(
+  ta: TokenAttributes,
+  tp: string,
+  apiVersion: string,
+  kv: KubeletVersion | undefined,
+): Problem[] {
+  const out: Problem[] = [];
+  if (kv !== undefined && !atLeast(kv, 1, tokenAttributesMinor)) {
+    out.push(
+      problem(
+        tp,
+        `Forbidden: tokenAttributes is not supported when KubeletServiceAccountTokenForCredentialProviders feature gate is disabled (on by default from v1.${tokenAttributesMinor}; this node runs ${kv.text})`,
+      ),
+    );
+  }
+  if (ta.serviceAccountTokenAudience === "") {
+    out.push(problem(child(tp, "serviceAccountTokenAudience"), "Required value"));
+  }
+  if (ta.requireServiceAccount === null) {
+    out.push(problem(child(tp, "requireServiceAccount"), "Required value"));
+  }
+  if (apiVersion !== `${providerGroup}/v1`) {
+    out.push(
+      problem(
+        tp,
+        `Forbidden: tokenAttributes is only supported for ${providerGroup}/v1 API version`,
+      ),
+    );
+  }
+  if (ta.requireServiceAccount === false && ta.requiredServiceAccountAnnotationKeys.length > 0) {
+    out.push(
+      problem(
+        child(tp, "requiredServiceAccountAnnotationKeys"),
+        "Forbidden: requireServiceAccount cannot be false when requiredServiceAccountAnnotationKeys is set",
+      ),
+    );
+  }
+  out.push(
+    ...annotationKeyProblems(ta, tp),
+    ...cacheTypeProblems(ta.cacheType, child(tp, "cacheType")),
+  );
+  return out;
+}
+
+function annotationKeyProblems(ta: TokenAttributes, tp: string): Problem[] {
+  const out = [
+    ...validateAnnotationKeys(
+      child(tp, "requiredServiceAccountAnnotationKeys"),
+      ta.requiredServiceAccountAnnotationKeys,
+    ),
+    ...validateAnnotationKeys(
+      child(tp, "optionalServiceAccountAnnotationKeys"),
+      ta.optionalServiceAccountAnnotationKeys,
+    ),
+  ];
+  const optional = new Set(ta.optionalServiceAccountAnnotationKeys);
+  const both = [...new Set(ta.requiredServiceAccountAnnotationKeys)]
+    .filter((k) => optional.has(k))
+    .sort();
+  if (both.length > 0) {
+    out.push(
+      problem(
+        tp,
+        `Invalid value: ${JSON.stringify(both)}: annotation keys cannot be both required and optional`,
+      ),
+    );
+  }
+  return out;
+}
+
+function cacheTypeProblems(cacheType: string, path: string): Problem[] {
+  if (cacheType === "") {
+    return [
+      problem(
+        path,
+        `Required value: cacheType is required to be set when tokenAttributes is specified. Supported values are: ${validCacheTypes.join(", ")}`,
+      ),
+    ];
+  }
+  if (!validCacheTypes.includes(cacheType)) {
+    return [
+      problem(
+        path,
+        `Unsupported value: ${quote(cacheType)}: supported values: ${validCacheTypes.map((c) => JSON.stringify(c)).join(", ")}`,
+      ),
+    ];
+  }
+  return [];
 }
 
 /** Decode + validate in one call: every problem at once, and the config only if there are none. */

@@ -182,45 +182,80 @@ export function isRefusal(l: Layout | Refusal): l is Refusal {
   return "reason" in l;
 }
 
-function idWords(os: Readonly<Record<string, string>>): string[] {
-  return `${os["ID"] ?? ""} ${os["ID_LIKE"] ?? ""}`.toLowerCase().split(/\s+/).filter(Boolean);
+/**
+ * A fact read off the host: os-release's ID is this word (any case); ID or ID_LIKE holds this
+ * word; this path exists (one of markerPaths).
+ */
+export type HostFact =
+  { readonly id: string } | { readonly idWord: string } | { readonly path: string };
+
+/** A flavour and the facts that show it: any one of `anyOf`, and one of `andAnyOf` when given. */
+export interface DetectionRule {
+  readonly flavour: FlavourName;
+  readonly anyOf: readonly HostFact[];
+  readonly andAnyOf?: readonly HostFact[];
+}
+
+const paths = (...list: string[]): HostFact[] => list.map((path) => ({ path }));
+const idWords = (...list: string[]): HostFact[] => list.map((idWord) => ({ idWord }));
+
+/**
+ * Which flavour a node is, and why: the first rule whose facts hold. Hosts we refuse come first
+ * (their own marks win over the files they share with others), then the distributions whose
+ * directories or provider configs say so, then the kubelet's env file, then os-release alone.
+ */
+export const detectionRules: readonly DetectionRule[] = [
+  { flavour: "bottlerocket", anyOf: [{ id: "bottlerocket" }] },
+  { flavour: "talos", anyOf: [{ id: "talos" }] },
+  { flavour: "flatcar", anyOf: idWords("flatcar") },
+  {
+    flavour: "openshift",
+    anyOf: [
+      { id: "rhcos" },
+      { id: "scos" },
+      ...paths("/etc/machine-config-daemon", "/etc/mcs-machine-config-content.json"),
+    ],
+  },
+  { flavour: "rke2", anyOf: paths("/etc/rancher/rke2") },
+  { flavour: "k3s", anyOf: paths("/etc/rancher/k3s") },
+  {
+    flavour: "eks-al2023",
+    anyOf: paths(eksConfig),
+    andAnyOf: paths("/usr/bin/nodeadm", "/etc/eks/kubelet/environment"),
+  },
+  { flavour: "eks-al2", anyOf: paths(eksConfig) },
+  { flavour: "aks", anyOf: paths(aksConfig) },
+  { flavour: "gke", anyOf: paths(gkeConfig) },
+  { flavour: "kubeadm-rpm", anyOf: paths("/etc/sysconfig/kubelet") },
+  { flavour: "kubeadm-deb", anyOf: paths("/etc/default/kubelet") },
+  { flavour: "kubeadm-deb", anyOf: idWords("debian", "ubuntu") },
+  {
+    flavour: "kubeadm-rpm",
+    anyOf: idWords("rhel", "fedora", "centos", "suse", "sles", "opensuse", "amzn"),
+  },
+  { flavour: "kubeadm-rpm", anyOf: paths("/etc/sysconfig") },
+];
+
+function holds(fact: HostFact, facts: HostFacts): boolean {
+  const os = facts.osRelease;
+  if ("path" in fact) return facts.existing.has(fact.path);
+  if ("id" in fact) return (os["ID"] ?? "").toLowerCase() === fact.id;
+  const words = `${os["ID"] ?? ""} ${os["ID_LIKE"] ?? ""}`.toLowerCase().split(/\s+/);
+  return words.includes(fact.idWord);
+}
+
+/** The rule that tells which flavour the host is (detectionRules); null when none holds. */
+function detectionRule(facts: HostFacts): DetectionRule | null {
+  const any = (list: readonly HostFact[]): boolean => list.some((f) => holds(f, facts));
+  return (
+    detectionRules.find((r) => any(r.anyOf) && (r.andAnyOf === undefined || any(r.andAnyOf))) ??
+    null
+  );
 }
 
 /** Best guess from host facts; null when nothing matches (the user must pass --flavour). */
 export function detectFlavour(facts: HostFacts): FlavourName | null {
-  const has = (p: string): boolean => facts.existing.has(p);
-  const id = (facts.osRelease["ID"] ?? "").toLowerCase();
-  const words = idWords(facts.osRelease);
-  if (id === "bottlerocket") return "bottlerocket";
-  if (id === "talos") return "talos";
-  if (id === "flatcar" || words.includes("flatcar")) return "flatcar";
-  if (
-    id === "rhcos" ||
-    id === "scos" ||
-    has("/etc/machine-config-daemon") ||
-    has("/etc/mcs-machine-config-content.json")
-  ) {
-    return "openshift";
-  }
-  if (has("/etc/rancher/rke2")) return "rke2";
-  if (has("/etc/rancher/k3s")) return "k3s";
-  if (has(eksConfig)) {
-    return has("/usr/bin/nodeadm") || has("/etc/eks/kubelet/environment")
-      ? "eks-al2023"
-      : "eks-al2";
-  }
-  if (has(aksConfig)) return "aks";
-  if (has(gkeConfig)) return "gke";
-  if (has("/etc/sysconfig/kubelet")) return "kubeadm-rpm";
-  if (has("/etc/default/kubelet")) return "kubeadm-deb";
-  if (words.some((w) => ["debian", "ubuntu"].includes(w))) return "kubeadm-deb";
-  if (
-    words.some((w) => ["rhel", "fedora", "centos", "suse", "sles", "opensuse", "amzn"].includes(w))
-  ) {
-    return "kubeadm-rpm";
-  }
-  if (has("/etc/sysconfig")) return "kubeadm-rpm";
-  return null;
+  return detectionRule(facts)?.flavour ?? null;
 }
 
 /** The systemd unit that runs the kubelet (k3s/RKE2 run it in-process). */

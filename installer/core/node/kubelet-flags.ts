@@ -237,6 +237,18 @@ function assignmentAt(text: string, start: number, key: string): LocatedAssignme
   return scan(text, current).find((a) => a.start === start && a.key === key);
 }
 
+/** Whether the assignment that starts where `a` does in `text` now holds exactly `words`. */
+function splitsInto(text: string, a: LocatedAssignment, words: readonly string[]): boolean {
+  const back = assignmentAt(text, a.start, a.key);
+  return (
+    back !== undefined &&
+    sameWords(
+      splitWords(back.value).map((w) => w.text),
+      words,
+    )
+  );
+}
+
 /**
  * The assignment without the insert an earlier edit made (the bytes from before it), if it is
  * exactly that: our two flags last, as renderFlags writes them, and nowhere else.
@@ -299,15 +311,8 @@ function withoutWords(
     if (first === undefined || last === undefined) return null;
     out = splice(out, first[0], last[1], "");
   }
-  const back = assignmentAt(out, a.start, a.key);
   const kept = words.filter((_, i) => !drop.has(i)).map((w) => w.text);
-  return back !== undefined &&
-    sameWords(
-      splitWords(back.value).map((w) => w.text),
-      kept,
-    )
-    ? out
-    : null;
+  return splitsInto(out, a, kept) ? out : null;
 }
 
 /** One assignment of the variable with our flags taken out and, if given, appended. */
@@ -334,14 +339,7 @@ function editAssignment(
   const back = assignmentAt(taken, a.start, a.key);
   if (back === undefined) return appendAssignment(taken, a.key, ours.join(" ")); // we took the line
   const added = insertInto(taken, back, ours.join(" "));
-  const check = assignmentAt(added, a.start, a.key);
-  return check !== undefined &&
-    sameWords(
-      splitWords(check.value).map((w) => w.text),
-      want,
-    )
-    ? added
-    : rewritten;
+  return splitsInto(added, a, want) ? added : rewritten;
 }
 
 function rewrite(

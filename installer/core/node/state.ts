@@ -119,6 +119,53 @@ const isString = (x: unknown): x is string => typeof x === "string";
 const isMode = (x: unknown): x is number =>
   typeof x === "number" && Number.isInteger(x) && x >= 0 && x <= 0o7777;
 
+/** One entry of `files`, or why it is refused. */
+function parseOwnedFile(f: unknown, at: string): OwnedFile | string {
+  if (!isRecord(f)) return `${at} is not an object`;
+  const { path, role, origin, backup, originalMode, writtenSha256 } = f;
+  if (!isHostPath(path)) return `${at}.path is not a host path`;
+  if (typeof role !== "string" || !roles.includes(role)) return `${at}.role unknown`;
+  if (origin !== "created" && origin !== "modified") return `${at}.origin unknown`;
+  if (!isNullable(isHostPath)(backup)) return `${at}.backup is not a host path`;
+  if (!isNullable(isMode)(originalMode)) return `${at}.originalMode is not a mode`;
+  if (!isNullable(isString)(writtenSha256)) return `${at}.writtenSha256 invalid`;
+  return { path, role: role as FileRole, origin, backup, originalMode, writtenSha256 };
+}
+
+/** The `files` list, or why it is refused (the first bad entry). */
+function parseOwnedFiles(list: unknown): OwnedFile[] | string {
+  if (!Array.isArray(list)) return "no files list";
+  const files: OwnedFile[] = [];
+  for (const [i, f] of (list as unknown[]).entries()) {
+    const file = parseOwnedFile(f, `files[${String(i)}]`);
+    if (typeof file === "string") return file;
+    files.push(file);
+  }
+  return files;
+}
+
+const strings = (x: unknown): string[] | null => (Array.isArray(x) && x.every(isString) ? x : null);
+
+/** `failedApply` (absent: undefined), or null when it is not a record of a failed apply. */
+function parseFailedApply(f: unknown): FailedApply | undefined | null {
+  if (f === undefined) return undefined;
+  if (
+    !isRecord(f) ||
+    typeof f["configHash"] !== "string" ||
+    typeof f["providerSha256"] !== "string" ||
+    typeof f["at"] !== "string" ||
+    typeof f["reason"] !== "string"
+  ) {
+    return null;
+  }
+  return {
+    configHash: f["configHash"],
+    providerSha256: f["providerSha256"],
+    at: f["at"],
+    reason: f["reason"],
+  };
+}
+
 /**
  * Parses the state file strictly: every field we rely on must be there with its type, every
  * path must be a clean host path. Anything else is refused with the reason (the caller stops;
@@ -137,33 +184,14 @@ export function parseState(bytes: Uint8Array): ParsedState {
   const unit = v["unit"];
   if (typeof flavour !== "string" || !isFlavourName(flavour)) return refused("unknown flavour");
   if (typeof unit !== "string" || unit === "") return refused("no unit");
-  if (!Array.isArray(v["files"])) return refused("no files list");
-  const files: OwnedFile[] = [];
-  for (const [i, f] of (v["files"] as unknown[]).entries()) {
-    const at = `files[${String(i)}]`;
-    if (!isRecord(f)) return refused(`${at} is not an object`);
-    const { path, role, origin, backup, originalMode, writtenSha256 } = f;
-    if (!isHostPath(path)) return refused(`${at}.path is not a host path`);
-    if (typeof role !== "string" || !roles.includes(role)) return refused(`${at}.role unknown`);
-    if (origin !== "created" && origin !== "modified") return refused(`${at}.origin unknown`);
-    if (!isNullable(isHostPath)(backup)) return refused(`${at}.backup is not a host path`);
-    if (!isNullable(isMode)(originalMode)) return refused(`${at}.originalMode is not a mode`);
-    if (!isNullable(isString)(writtenSha256)) return refused(`${at}.writtenSha256 invalid`);
-    files.push({
-      path,
-      role: role as FileRole,
-      origin,
-      backup,
-      originalMode,
-      writtenSha256,
-    });
-  }
-  const strings = (x: unknown): string[] | null =>
-    Array.isArray(x) && x.every(isString) ? x : null;
+  const files = parseOwnedFiles(v["files"]);
+  if (typeof files === "string") return refused(files);
   const providerNames = strings(v["providerNames"] ?? []);
   if (providerNames === null) return refused("providerNames is not a list of names");
   const dirs = strings(v["dirs"] ?? []);
   if (dirs === null || !dirs.every(isHostPath)) return refused("dirs is not a list of host paths");
+  const failedApply = parseFailedApply(v["failedApply"]);
+  if (failedApply === null) return refused("failedApply is not a record of a failed apply");
   const state: NodeState = {
     version: 1,
     flavour,
@@ -173,24 +201,7 @@ export function parseState(bytes: Uint8Array): ParsedState {
     files,
     dirs,
   };
-  const f = v["failedApply"];
-  if (f === undefined) return { ok: true, value: state };
-  if (
-    !isRecord(f) ||
-    typeof f["configHash"] !== "string" ||
-    typeof f["providerSha256"] !== "string" ||
-    typeof f["at"] !== "string" ||
-    typeof f["reason"] !== "string"
-  ) {
-    return refused("failedApply is not a record of a failed apply");
-  }
-  const failedApply: FailedApply = {
-    configHash: f["configHash"],
-    providerSha256: f["providerSha256"],
-    at: f["at"],
-    reason: f["reason"],
-  };
-  return { ok: true, value: { ...state, failedApply } };
+  return { ok: true, value: failedApply === undefined ? state : { ...state, failedApply } };
 }
 
 export function findOwned(state: NodeState | null, path: string): OwnedFile | undefined {

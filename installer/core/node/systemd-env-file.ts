@@ -1,4 +1,5 @@
 import { decodeUtf8 } from "../../../provider/core/utf8.ts";
+import { extractFirstWord, whitespace, type ExtractFlags } from "./extract-word.ts";
 
 /**
  * systemd's `EnvironmentFile=` reader and its `$VAR` word splitting, as pure functions over byte
@@ -41,7 +42,6 @@ import { decodeUtf8 } from "../../../provider/core/utf8.ts";
 // ---------------------------------------------------------------------------------------------
 // systemd's EnvironmentFile= reader
 
-export const whitespace = " \t\n\r";
 export const newline = "\n\r";
 export const comments = "#;";
 export const shellNeedEscape = '"\\`$';
@@ -125,145 +125,210 @@ export const valueStates: ReadonlySet<State> = new Set([
   "doubleEscape",
 ]);
 
-/** parse_env_file_internal, one state per state of systemd's machine. */
+/** systemd's locals in parse_env_file_internal, and where each char of the value was read. */
+interface Reader {
+  readonly dialect: Dialect;
+  readonly out: LocatedAssignment[];
+  state: State;
+  line: number;
+  key: string;
+  keyStart: number;
+  keyLine: number;
+  /** Where the key's trailing whitespace starts (-1: none yet): last_key_whitespace. */
+  lastKeyWhitespace: number;
+  value: string;
+  sources: (readonly [number, number])[];
+  /** Where the value's trailing whitespace starts (-1: none yet): last_value_whitespace. */
+  lastValueWhitespace: number;
+  appendAt: number;
+}
+
+/** What one state does with the byte `c` at `p`; returns the next state. */
+type Step = (r: Reader, c: string, p: number) => State;
+
+function addChar(r: Reader, c: string, from: number, to: number): void {
+  r.value += c;
+  r.sources.push([from, to]);
+}
+
+/** Drops the value's trailing whitespace (a bare value's, at its end). */
+function chomp(r: Reader): void {
+  if (r.lastValueWhitespace === -1) return;
+  r.value = r.value.slice(0, r.lastValueWhitespace);
+  r.sources = r.sources.slice(0, r.lastValueWhitespace);
+}
+
+/** The assignment just read, ending at `end`. */
+function pushAssignment(r: Reader, end: number): void {
+  r.out.push({
+    key: r.lastKeyWhitespace === -1 ? r.key : r.key.slice(0, r.lastKeyWhitespace),
+    value: r.value,
+    start: r.keyStart,
+    end,
+    line: r.keyLine,
+    sources: r.sources,
+    appendAt: r.appendAt,
+  });
+}
+
+/** PRE_KEY: whitespace is skipped, `#` or `;` starts a comment, anything else a key. */
+const inPreKey: Step = (r, c, p) => {
+  if (comments.includes(c)) return "comment";
+  if (whitespace.includes(c)) return "preKey";
+  r.key = c;
+  r.keyStart = p;
+  r.keyLine = r.line;
+  r.lastKeyWhitespace = -1;
+  return "key";
+};
+
+/** KEY: up to `=`; a newline drops the line; whitespace is kept, trailing whitespace noted. */
+const inKey: Step = (r, c, p) => {
+  if (newline.includes(c)) return "preKey";
+  if (c === "=") {
+    r.value = "";
+    r.sources = [];
+    r.lastValueWhitespace = -1;
+    r.appendAt = p + 1;
+    return "preValue";
+  }
+  if (!whitespace.includes(c)) r.lastKeyWhitespace = -1;
+  else if (r.lastKeyWhitespace === -1) r.lastKeyWhitespace = r.key.length;
+  r.key += c;
+  return "key";
+};
+
+/** PRE_VALUE: whitespace is skipped; a quote opens a segment; a newline ends the value. */
+const inPreValue: Step = (r, c, p) => {
+  if (newline.includes(c)) {
+    pushAssignment(r, p);
+    return "preKey";
+  }
+  if (c === "'") return "single";
+  if (c === '"') return "double";
+  if (c === "\\") return "valueEscape";
+  if (whitespace.includes(c)) return "preValue";
+  addChar(r, c, p, p + 1);
+  r.appendAt = p + 1;
+  return "value";
+};
+
+/** VALUE: a bare segment up to the newline, its trailing whitespace trimmed. */
+const inValue: Step = (r, c, p) => {
+  if (newline.includes(c)) {
+    chomp(r);
+    pushAssignment(r, p);
+    return "preKey";
+  }
+  if (c === "\\") {
+    r.lastValueWhitespace = -1;
+    return "valueEscape";
+  }
+  if (!whitespace.includes(c)) {
+    r.lastValueWhitespace = -1;
+    r.appendAt = p + 1;
+  } else if (r.lastValueWhitespace === -1) r.lastValueWhitespace = r.value.length;
+  addChar(r, c, p, p + 1);
+  return "value";
+};
+
+/** VALUE_ESCAPE: the char itself; an escaped newline is a continuation. */
+const inValueEscape: Step = (r, c, p) => {
+  if (!newline.includes(c)) addChar(r, c, p - 1, p + 1);
+  r.appendAt = p + 1;
+  return "value";
+};
+
+/** SINGLE_QUOTE_VALUE: everything up to the next `'`, newlines included. */
+const inSingleQuote: Step = (r, c, p) => {
+  if (c !== "'") {
+    addChar(r, c, p, p + 1);
+    return "single";
+  }
+  r.appendAt = p;
+  return "preValue";
+};
+
+/** DOUBLE_QUOTE_VALUE: up to the next `"`; `\` escapes. */
+const inDoubleQuote: Step = (r, c, p) => {
+  if (c === '"') {
+    r.appendAt = p;
+    return "preValue";
+  }
+  if (c === "\\") return "doubleEscape";
+  addChar(r, c, p, p + 1);
+  return "double";
+};
+
+/** DOUBLE_QUOTE_VALUE_ESCAPE: which chars a `\` escapes, and which newline it continues, by generation. */
+const inDoubleQuoteEscape: Step = (r, c, p) => {
+  const rule = r.dialect.doubleQuoteEscape;
+  const unescaped =
+    rule === "shell" ? shellNeedEscape.includes(c) : rule === "quote" ? c === '"' : true;
+  const continuation = rule === "shell" ? c === "\n" : newline.includes(c);
+  if (continuation) return "double";
+  if (!unescaped) addChar(r, "\\", p - 1, p + 1);
+  addChar(r, c, p - 1, p + 1);
+  return "double";
+};
+
+/** COMMENT: up to the newline; a `\` may carry it over (COMMENT_ESCAPE). */
+const inComment: Step = (_r, c) => {
+  if (c === "\\") return "commentEscape";
+  return newline.includes(c) ? "preKey" : "comment";
+};
+
+/** COMMENT_ESCAPE: since 254 the escaped newline still ends the comment; before, it continues it. */
+const inCommentEscape: Step = (r, c) =>
+  !r.dialect.commentContinues && newline.includes(c) ? "preKey" : "comment";
+
+const steps: Readonly<Record<State, Step>> = {
+  preKey: inPreKey,
+  key: inKey,
+  preValue: inPreValue,
+  value: inValue,
+  valueEscape: inValueEscape,
+  single: inSingleQuote,
+  double: inDoubleQuote,
+  doubleEscape: inDoubleQuoteEscape,
+  comment: inComment,
+  commentEscape: inCommentEscape,
+};
+
+/** At the end of the file: a value being read is what was read (an open quote runs to the end). */
+function atEnd(r: Reader, end: number): void {
+  if (!valueStates.has(r.state)) return;
+  if (r.state === "single" || r.state === "double" || r.state === "doubleEscape") r.appendAt = end;
+  if (r.state === "value") chomp(r);
+  pushAssignment(r, end);
+}
+
+/**
+ * parse_env_file_internal: one pass over the bytes, one state per state of systemd's machine
+ * (`steps`), so the cost is linear in the file.
+ */
 export function scan(text: string, dialect: Dialect): LocatedAssignment[] {
-  const out: LocatedAssignment[] = [];
-  let state: State = "preKey";
-  let line = 1;
-  let key = "";
-  let keyStart = 0;
-  let keyLine = 1;
-  let lastKeyWhitespace = -1;
-  let value = "";
-  let sources: (readonly [number, number])[] = [];
-  let lastValueWhitespace = -1;
-  let appendAt = 0;
-  const add = (c: string, from: number, to: number): void => {
-    value += c;
-    sources.push([from, to]);
-  };
-  const chomp = (): void => {
-    if (lastValueWhitespace === -1) return;
-    value = value.slice(0, lastValueWhitespace);
-    sources = sources.slice(0, lastValueWhitespace);
-  };
-  const push = (end: number): void => {
-    out.push({
-      key: lastKeyWhitespace === -1 ? key : key.slice(0, lastKeyWhitespace),
-      value,
-      start: keyStart,
-      end,
-      line: keyLine,
-      sources,
-      appendAt,
-    });
+  const r: Reader = {
+    dialect,
+    out: [],
+    state: "preKey",
+    line: 1,
+    key: "",
+    keyStart: 0,
+    keyLine: 1,
+    lastKeyWhitespace: -1,
+    value: "",
+    sources: [],
+    lastValueWhitespace: -1,
+    appendAt: 0,
   };
   for (let p = 0; p < text.length; p++) {
     const c = text.charAt(p);
-    switch (state) {
-      case "preKey":
-        if (comments.includes(c)) state = "comment";
-        else if (!whitespace.includes(c)) {
-          state = "key";
-          key = c;
-          keyStart = p;
-          keyLine = line;
-          lastKeyWhitespace = -1;
-        }
-        break;
-      case "key":
-        if (newline.includes(c)) state = "preKey";
-        else if (c === "=") {
-          state = "preValue";
-          value = "";
-          sources = [];
-          lastValueWhitespace = -1;
-          appendAt = p + 1;
-        } else {
-          if (!whitespace.includes(c)) lastKeyWhitespace = -1;
-          else if (lastKeyWhitespace === -1) lastKeyWhitespace = key.length;
-          key += c;
-        }
-        break;
-      case "preValue":
-        if (newline.includes(c)) {
-          state = "preKey";
-          push(p);
-        } else if (c === "'") state = "single";
-        else if (c === '"') state = "double";
-        else if (c === "\\") state = "valueEscape";
-        else if (!whitespace.includes(c)) {
-          state = "value";
-          add(c, p, p + 1);
-          appendAt = p + 1;
-        }
-        break;
-      case "value":
-        if (newline.includes(c)) {
-          state = "preKey";
-          chomp();
-          push(p);
-        } else if (c === "\\") {
-          state = "valueEscape";
-          lastValueWhitespace = -1;
-        } else {
-          if (!whitespace.includes(c)) {
-            lastValueWhitespace = -1;
-            appendAt = p + 1;
-          } else if (lastValueWhitespace === -1) lastValueWhitespace = value.length;
-          add(c, p, p + 1);
-        }
-        break;
-      case "valueEscape":
-        state = "value";
-        if (!newline.includes(c)) add(c, p - 1, p + 1); // an escaped newline is a continuation
-        appendAt = p + 1;
-        break;
-      case "single":
-        if (c === "'") {
-          state = "preValue";
-          appendAt = p;
-        } else add(c, p, p + 1);
-        break;
-      case "double":
-        if (c === '"') {
-          state = "preValue";
-          appendAt = p;
-        } else if (c === "\\") state = "doubleEscape";
-        else add(c, p, p + 1);
-        break;
-      case "doubleEscape": {
-        state = "double";
-        const unescaped =
-          dialect.doubleQuoteEscape === "shell"
-            ? shellNeedEscape.includes(c)
-            : dialect.doubleQuoteEscape === "quote"
-              ? c === '"'
-              : true;
-        const continuation =
-          dialect.doubleQuoteEscape === "shell" ? c === "\n" : newline.includes(c);
-        if (continuation) break;
-        if (!unescaped) add("\\", p - 1, p + 1);
-        add(c, p - 1, p + 1);
-        break;
-      }
-      case "comment":
-        if (c === "\\") state = "commentEscape";
-        else if (newline.includes(c)) state = "preKey";
-        break;
-      case "commentEscape":
-        state = !dialect.commentContinues && newline.includes(c) ? "preKey" : "comment";
-        break;
-    }
-    if (c === "\n") line++;
+    r.state = steps[r.state](r, c, p);
+    if (c === "\n") r.line++;
   }
-  if (valueStates.has(state)) {
-    if (state === "single" || state === "double" || state === "doubleEscape")
-      appendAt = text.length;
-    if (state === "value") chomp();
-    push(text.length);
-  }
-  return out;
+  atEnd(r, text.length);
+  return r.out;
 }
 
 /** Every assignment in the file, as systemd reads it, in file order (the last of a key wins). */
@@ -363,34 +428,17 @@ export interface Word {
   readonly end: number;
 }
 
+/** No C escapes: `\` takes the next char literally, inside quotes too. */
+const variableWords: ExtractFlags = { cunescape: false, unescapeRelax: false, relax: true };
+
 /** strv_split_full(value, WHITESPACE, EXTRACT_RELAX | EXTRACT_UNQUOTE), as ExecStart's `$VAR`. */
 export function splitWords(value: string): Word[] {
   const out: Word[] = [];
-  let p = 0;
-  for (;;) {
-    while (p < value.length && whitespace.includes(value.charAt(p))) p++;
-    if (p >= value.length) return out;
-    const start = p;
-    let text = "";
-    let quote = "";
-    while (p < value.length) {
-      const c = value.charAt(p);
-      if (c === "\\") {
-        p++;
-        if (p < value.length) text += value.charAt(p++); // a trailing backslash is dropped
-      } else if (quote !== "") {
-        if (c === quote) quote = "";
-        else text += c;
-        p++;
-      } else if (c === "'" || c === '"') {
-        quote = c;
-        p++;
-      } else if (whitespace.includes(c)) break;
-      else {
-        text += c;
-        p++;
-      }
-    }
-    out.push({ text, start, end: p });
+  for (let p = 0; ;) {
+    // Relaxed, nothing fails: an open quote or a final backslash (dropped) ends the word.
+    const w = extractFirstWord(value, p, variableWords);
+    if (w === null || w === "unbalanced") return out;
+    out.push({ text: w.word, start: w.start, end: w.end });
+    p = w.next;
   }
 }

@@ -1,4 +1,6 @@
 import { fail, ok, problem, type Problem, type Result } from "../problems.ts";
+import { extractFirstWord, isSpace, skipSpace, type ExtractFlags } from "./extract-word.ts";
+import { isEnvName } from "./systemd-env-file.ts";
 
 /**
  * How systemd builds a service from its unit file and drop-ins, as pure functions of their texts:
@@ -6,10 +8,11 @@ import { fail, ok, problem, type Problem, type Result } from "../problems.ts";
  * it takes them from. Each rule is systemd's, from its source: src/shared/conf-parser.c
  * (config_parse, parse_line), src/shared/dropin.c and src/basic/conf-files.c (which drop-ins, in
  * which order), src/core/load-fragment.c (config_parse_exec, config_parse_environ,
- * config_parse_unit_env_file), src/basic/extract-word.c and escape.c (words, quotes, escapes),
- * src/basic/env-util.c (replace_env_argv, the expansion at exec time); src/core/service.c
- * (service_verify) refuses more than one command. The tests compare these functions with
- * systemd's own reading (`systemd --test` dumps the loaded unit) where systemd is installed.
+ * config_parse_unit_env_file), src/basic/extract-word.c and escape.c (words, quotes, escapes:
+ * extract-word.ts), src/basic/env-util.c (replace_env_argv, the expansion at exec time);
+ * src/core/service.c (service_verify) refuses more than one command. The tests compare these
+ * functions with systemd's own reading (`systemd --test` dumps the loaded unit) where systemd is
+ * installed.
  *
  * Not modelled: specifiers other than `%%` (kept as written), glob patterns in EnvironmentFile=
  * (returned as written), PassEnvironment=, UnsetEnvironment= and the manager's own environment
@@ -144,8 +147,6 @@ interface ServiceState {
   environmentFiles: EnvironmentFileRef[];
 }
 
-const whitespace = " \t\n\r";
-const isSpace = (c: string | undefined): boolean => c !== undefined && whitespace.includes(c);
 const strip = (s: string): string => {
   let [from, to] = [0, s.length];
   while (isSpace(s[from])) from++;
@@ -155,7 +156,6 @@ const strip = (s: string): string => {
 /** string_is_safe: no control characters, quotes or backslashes. */
 const isSafe = (s: string): boolean =>
   !Array.from(s).some((c) => c < " " || c === "\x7f" || `"'\\`.includes(c));
-const isEnvName = (n: string): boolean => /^[A-Za-z_][A-Za-z0-9_]*$/.test(n);
 /** utf8_is_valid on text: no lone surrogate, no noncharacter (systemd-env-file.ts isSystemdUtf8). */
 const isSystemdText = (s: string): boolean =>
   !Array.from(s).some((c) => {
@@ -164,6 +164,13 @@ const isSystemdText = (s: string): boolean =>
       (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0xfdd0 && cp <= 0xfdef) || (cp & 0xfffe) === 0xfffe
     );
   });
+/**
+ * How extract_first_word reads these lines: quotes anywhere in a word, C escapes in and out of
+ * them. ExecStart= is read with extract_first_word_and_warn, whose retry keeps an unknown escape
+ * or a final backslash as written instead of failing the line; Environment= is not.
+ */
+const execWords: ExtractFlags = { cunescape: true, unescapeRelax: true, relax: false };
+const environmentWords: ExtractFlags = { cunescape: true, unescapeRelax: false, relax: false };
 /** Specifiers: `%%` is `%`; others are left as written (see the header). */
 const specifiers = (s: string): string => s.replace(/%%/g, "%");
 
@@ -227,59 +234,76 @@ function parseExec(s: ServiceState, value: string, at: string): Problem[] {
     s.commands = [];
     return [];
   }
-  const refuse = (ignore: boolean, why: string): Problem[] =>
-    ignore ? [] : [problem(at, `systemd refuses the unit: ExecStart= ${why}`)];
-  let p = 0;
-  for (;;) {
-    const first = extractWord(value, p, true);
+  for (let p = 0; ;) {
+    const first = extractFirstWord(value, p, execWords);
     if (first === null || first === "unbalanced") return []; // logged and ignored by systemd
     p = first.next;
     if (first.word === ";") continue;
-    const flags = new Set<string>();
-    let f = first.word;
-    for (;;) {
-      const c = f.charAt(0);
-      const privilege = flags.has("+") || flags.has("!") || flags.has("!!");
-      if (c === "-" && !flags.has("-")) flags.add("-");
-      else if (c === "@" && !flags.has("@")) flags.add("@");
-      else if (c === ":" && !flags.has(":")) flags.add(":");
-      else if (c === "+" && !privilege) flags.add("+");
-      else if (c === "!" && !privilege) flags.add("!");
-      else if (c === "!" && flags.has("!") && !flags.has("!!")) flags.add("!!");
-      else break;
-      f = f.slice(1);
+    const { flags, path } = execPrefixes(first.word);
+    const refuse = (why: string): Problem[] =>
+      flags.has("-") ? [] : [problem(at, `systemd refuses the unit: ExecStart= ${why}`)];
+    if (isBadExecutable(path)) {
+      return refuse(`has a bad executable path ${JSON.stringify(path)}`);
     }
-    const ignore = flags.has("-");
-    const path = specifiers(f);
-    // Empty, unsafe, a directory, or neither absolute nor a plain file name.
-    const relative = !path.startsWith("/") && (path.includes("/") || /^\.\.?$/.test(path));
-    if (path === "" || !isSafe(path) || path.endsWith("/") || relative) {
-      return refuse(ignore, `has a bad executable path ${JSON.stringify(path)}`);
-    }
-    const argv = flags.has("@") ? [] : [path];
-    let more = false;
-    while (p < value.length) {
-      if (value[p] === ";" && (p + 1 === value.length || isSpace(value[p + 1]))) {
-        p = skipSpace(value, p + 1);
-        more = true;
-        break;
-      }
-      // `\;` alone is a literal `;` word (other spellings of it are not).
-      if (value.startsWith("\\;", p) && (p + 2 === value.length || isSpace(value[p + 2]))) {
-        p = skipSpace(value, p + 2);
-        argv.push(";");
-        continue;
-      }
-      const w = extractWord(value, p, true);
-      if (w === null) break;
-      if (w === "unbalanced") return refuse(ignore, "has unbalanced quotes");
-      argv.push(specifiers(w.word));
-      p = w.next;
-    }
-    if (argv.length === 0) return refuse(ignore, "has no argv[0] after @");
+    const args = execArguments(value, p);
+    if (args === "unbalanced") return refuse("has unbalanced quotes");
+    const argv = flags.has("@") ? args.words : [path, ...args.words];
+    if (argv.length === 0) return refuse("has no argv[0] after @");
     s.commands.push({ argv, expands: !flags.has(":"), at });
-    if (!more) return [];
+    if (!args.more) return [];
+    p = args.next;
   }
+}
+
+/** The `-@:+!` prefixes of a command's first word (each once; one of `+`, `!`, `!!`), and its path. */
+function execPrefixes(word: string): { flags: ReadonlySet<string>; path: string } {
+  const flags = new Set<string>();
+  let f = word;
+  for (;;) {
+    const c = f.charAt(0);
+    const privilege = flags.has("+") || flags.has("!") || flags.has("!!");
+    if (c === "-" && !flags.has("-")) flags.add("-");
+    else if (c === "@" && !flags.has("@")) flags.add("@");
+    else if (c === ":" && !flags.has(":")) flags.add(":");
+    else if (c === "+" && !privilege) flags.add("+");
+    else if (c === "!" && !privilege) flags.add("!");
+    else if (c === "!" && flags.has("!") && !flags.has("!!")) flags.add("!!");
+    else break;
+    f = f.slice(1);
+  }
+  return { flags, path: specifiers(f) };
+}
+
+/** Empty, unsafe, a directory, or neither absolute nor a plain file name. */
+function isBadExecutable(path: string): boolean {
+  const relative = !path.startsWith("/") && (path.includes("/") || /^\.\.?$/.test(path));
+  return path === "" || !isSafe(path) || path.endsWith("/") || relative;
+}
+
+/** The words after the executable, up to a lone `;` (`more`: another command follows at `next`). */
+function execArguments(
+  value: string,
+  from: number,
+): { words: string[]; more: boolean; next: number } | "unbalanced" {
+  const words: string[] = [];
+  let p = from;
+  while (p < value.length) {
+    if (value[p] === ";" && (p + 1 === value.length || isSpace(value[p + 1]))) {
+      return { words, more: true, next: skipSpace(value, p + 1) };
+    }
+    // `\;` alone is a literal `;` word (other spellings of it are not).
+    if (value.startsWith("\\;", p) && (p + 2 === value.length || isSpace(value[p + 2]))) {
+      p = skipSpace(value, p + 2);
+      words.push(";");
+      continue;
+    }
+    const w = extractFirstWord(value, p, execWords);
+    if (w === null) break;
+    if (w === "unbalanced") return w;
+    words.push(specifiers(w.word));
+    p = w.next;
+  }
+  return { words, more: false, next: p };
 }
 
 /** config_parse_environ: quoted `NAME=value` words; a syntax error drops the rest of the line. */
@@ -289,7 +313,7 @@ function parseEnvironment(s: ServiceState, value: string): void {
     return;
   }
   for (let p = 0; ;) {
-    const w = extractWord(value, p, false);
+    const w = extractFirstWord(value, p, environmentWords);
     if (w === null || w === "unbalanced") return;
     p = w.next;
     const word = specifiers(w.word);
@@ -315,72 +339,6 @@ function parseEnvironmentFile(s: ServiceState, value: string): void {
   const parts = raw.split("/").filter((c) => c !== "" && c !== ".");
   if (!raw.startsWith("/") || parts.includes("..")) return; // path_simplify_and_warn
   s.environmentFiles.push({ path: `/${parts.join("/")}`, optional });
-}
-
-const skipSpace = (s: string, p: number): number => {
-  while (isSpace(s[p])) p++;
-  return p;
-};
-
-/**
- * extract_first_word with EXTRACT_UNQUOTE | EXTRACT_CUNESCAPE: quotes anywhere in a word, C
- * escapes in and out of them. `relax` is the retry of extract_first_word_and_warn (ExecStart=):
- * an unknown escape or a final backslash is then kept as written instead of failing the line.
- */
-function extractWord(
-  s: string,
-  from: number,
-  relax: boolean,
-): { word: string; next: number } | null | "unbalanced" {
-  let p = skipSpace(s, from);
-  if (p >= s.length) return null;
-  let word = "";
-  let quote = "";
-  while (p < s.length) {
-    const c = s.charAt(p);
-    if (c === "\\") {
-      if (p + 1 >= s.length) {
-        if (!relax || quote !== "") return "unbalanced";
-        word += c;
-        p++;
-        break;
-      }
-      const e = cunescapeOne(s, p + 1);
-      if (e === null && !relax) return "unbalanced";
-      word += e?.char ?? s.slice(p, p + 2);
-      p += 1 + (e?.length ?? 1);
-    } else if (quote !== "") {
-      if (c === quote) quote = "";
-      else word += c;
-      p++;
-    } else if (c === '"' || c === "'") {
-      quote = c;
-      p++;
-    } else if (isSpace(c)) {
-      return { word, next: skipSpace(s, p) };
-    } else {
-      word += c;
-      p++;
-    }
-  }
-  return quote === "" ? { word, next: p } : "unbalanced";
-}
-
-/** cunescape_one: the char after a backslash at `p`. \x and octal give a byte (here a Latin-1 char). */
-function cunescapeOne(s: string, p: number): { char: string; length: number } | null {
-  const c = s.charAt(p);
-  const simple = "abfnrtv\\\"'s".indexOf(c);
-  if (simple !== -1) return { char: "\x07\b\f\n\r\t\v\\\"' ".charAt(simple), length: 1 };
-  const octal = c >= "0" && c <= "7";
-  const length = octal ? 3 : (({ x: 3, u: 5, U: 9 } as Record<string, number>)[c] ?? 0);
-  const digits = s.slice(octal ? p : p + 1, p + length);
-  if (length === 0 || !(octal ? /^[0-7]{3}$/ : /^[0-9a-fA-F]+$/).test(digits)) return null;
-  if (digits.length !== (octal ? 3 : length - 1)) return null;
-  const code = parseInt(digits, octal ? 8 : 16);
-  // No NUL, no byte above 255, no invalid code point from \U.
-  if (code === 0 || (octal && code > 255)) return null;
-  if (c === "U" && (code > 0x10ffff || (code >= 0xd800 && code <= 0xdfff))) return null;
-  return { char: String.fromCodePoint(code), length };
 }
 
 // ---------------------------------------------------------------------------------------------

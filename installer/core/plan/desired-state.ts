@@ -4,15 +4,19 @@ import type { Settings } from "../settings/configmap.ts";
 import { nodecredPaths, type Layout } from "../node/flavour.ts";
 import { hostPathParents } from "../node/host-path.ts";
 import { editKubeletFlagsFile } from "../node/kubelet-flags.ts";
-import { kubeletSpec, kubeletSpecHash, type KubeletSpec } from "../kubelet/kubelet-spec.ts";
+import {
+  checkWrittenConfig,
+  kubeletConfigFor,
+  templateNodeOf,
+  type KubeletConfig,
+} from "../kubelet/kubelet-config.ts";
+import type { KubeletSpec } from "../kubelet/kubelet-spec.ts";
 import type { KubeletVersion } from "../kubelet/kubelet-version.ts";
-import { mergeProviders, providerNames, removeProviders } from "../kubelet/merge-config.ts";
+import { editProviders, readForeignConfig } from "../kubelet/merge-config.ts";
+import { providerToPlain } from "../kubelet/provider-entry.ts";
 import { currentPolicy, nextPolicy } from "./policy-file.ts";
 import { problem, type Problem, type Result } from "../problems.ts";
-import { providerToPlain, renderCredentialProviderConfig } from "../kubelet/render-config.ts";
 import { findOwned, type FileRole, type NodeState } from "../node/state.ts";
-import { parseStrictYaml } from "../strict-yaml.ts";
-import { checkCredentialProviderConfig } from "../kubelet/validate-config.ts";
 
 /** A file as it is on the host now. */
 export interface CurrentFile {
@@ -65,38 +69,53 @@ export interface DesiredState {
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
 
-function checkMerged(
-  text: string,
-  path: string,
-  kubeletVersion: KubeletVersion | undefined,
-): Problem[] {
-  const parsed = parseStrictYaml(text, path);
-  if (!parsed.ok) return [...parsed.problems];
-  const checked = checkCredentialProviderConfig(
-    parsed.value,
-    kubeletVersion === undefined ? {} : { kubeletVersion },
-  );
-  return checked.problems.map((p) => ({ ...p, path: `${path}: ${p.path}` }));
-}
-
 /**
  * Everything this node should have, computed from values only. Fails, listing every problem,
- * when anything would leave the kubelet unable to start.
+ * when anything would leave the kubelet unable to start. In apply order (state.ts applyOrder):
+ * the provider binary, the policy file, the provider config (ours, or merged into the node's
+ * own), the kubelet's flags (on flavours wired by flags).
  */
 export function desiredNodeState(inputs: NodeInputs): Result<DesiredState> {
-  const { settings, layout, state, kubeletVersion } = inputs;
+  const { settings, layout } = inputs;
+  const kubelet = kubeletConfigFor(settings, templateNodeOf(layout), inputs.kubeletVersion);
+  if (!kubelet.ok) return kubelet;
+  const policy = policyFile(inputs);
+  if (!policy.ok) return policy;
   const problems: Problem[] = [];
-  const rendered = renderCredentialProviderConfig(
-    settings,
-    { binDir: layout.binDir, flavour: layout.flavour },
-    kubeletVersion,
-  );
-  if (!rendered.ok) return rendered;
+  const files: DesiredFile[] = [
+    {
+      path: `${layout.binDir}/${settings.providerName}`,
+      role: "provider-binary",
+      mode: 0o755,
+      bytes: inputs.providerBinary,
+    },
+    policy.value,
+  ];
+  for (const file of [providerConfigFile(inputs, kubelet.value), flagsFile(inputs)]) {
+    if (file === null) continue;
+    if (file.ok) files.push(file.value);
+    else problems.push(...file.problems);
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  return {
+    ok: true,
+    value: {
+      layout,
+      unit: inputs.unit,
+      files,
+      dirs: desiredDirs(files),
+      providerNames: kubelet.value.config.providers.map((p) => p.name),
+      kubelet: kubelet.value.spec,
+      kubeletConfigHash: kubelet.value.hash,
+    },
+  };
+}
 
-  // apply sees only the Secret the DaemonSet mounts: the other sets keep what the node has.
+/** The policy file: apply sees only the Secret the DaemonSet mounts, other sets keep the node's. */
+function policyFile(inputs: NodeInputs): Result<DesiredFile> {
   const policy = nextPolicy({
     credentials: { ok: true, value: inputs.credentials },
-    settings: { ok: true, value: settings },
+    settings: { ok: true, value: inputs.settings },
     current: currentPolicy(inputs.current.get(nodecredPaths.policyFile)?.bytes ?? null),
   });
   if (policy.kind === "refused") return { ok: false, problems: policy.problems };
@@ -107,102 +126,94 @@ export function desiredNodeState(inputs: NodeInputs): Result<DesiredState> {
       problems: [problem("policy file", `missing ${policy.missing.join(", ")}`)],
     };
   }
-
-  const files: DesiredFile[] = [
-    {
-      path: `${layout.binDir}/${settings.providerName}`,
-      role: "provider-binary",
-      mode: 0o755,
-      bytes: inputs.providerBinary,
-    },
-    {
+  return {
+    ok: true,
+    value: {
       path: nodecredPaths.policyFile,
       role: "credentials",
       mode: 0o600,
       bytes: policy.bytes,
     },
-  ];
+  };
+}
 
-  const currentConfig = inputs.current.get(layout.configPath) ?? null;
-  const configIsOurs =
-    currentConfig === null || findOwned(state, layout.configPath)?.origin === "created";
-  if (layout.wiring.kind === "merge" && currentConfig === null) {
-    problems.push(
-      problem(
-        layout.configPath,
-        `expected the node's existing credential provider config here (flavour ${layout.flavour}); its kubelet flags point at it, and nodecred only adds to it`,
-      ),
-    );
-  } else if (configIsOurs) {
-    files.push({
-      path: layout.configPath,
-      role: "provider-config",
-      mode: 0o644,
-      bytes: encoder.encode(rendered.value.text),
-    });
-  } else {
-    const text = decoder.decode(currentConfig.bytes);
-    if (findOwned(state, layout.configPath) === undefined) {
-      // First touch of someone else's file: an entry with our name is theirs, not ours.
-      const before = parseStrictYaml(text, layout.configPath);
-      if (before.ok && providerNames(before.value).includes(settings.providerName)) {
-        problems.push(
-          problem(
-            layout.configPath,
-            `already has a provider named ${JSON.stringify(settings.providerName)} that nodecred did not install; set data.providerName to another name`,
-          ),
-        );
-      }
-    }
-    // A provider we installed under an earlier name must go: its binary is removed too.
-    const names = rendered.value.config.providers.map((p) => p.name);
-    const stale = (state?.providerNames ?? []).filter((n) => !names.includes(n));
-    const base =
-      stale.length === 0
-        ? { ok: true as const, value: text }
-        : removeProviders(text, stale, layout.configPath);
-    const merged = base.ok
-      ? mergeProviders(
-          base.value,
-          rendered.value.config.providers.map(providerToPlain),
-          layout.configPath,
-        )
-      : base;
-    if (!merged.ok) problems.push(...merged.problems);
-    else {
-      problems.push(...checkMerged(merged.value, layout.configPath, kubeletVersion));
-      files.push({
-        path: layout.configPath,
-        role: "provider-config",
-        mode: currentConfig.mode & 0o7777,
-        bytes: encoder.encode(merged.value),
-      });
-    }
+/**
+ * The provider config: ours in full (the pipeline's canonical text) when nodecred created the file
+ * or it does not exist yet; else the node's own, with our entry merged in and the entries of our
+ * earlier names taken out, validated as the bytes that will be written.
+ */
+function providerConfigFile(inputs: NodeInputs, kubelet: KubeletConfig): Result<DesiredFile> {
+  const { layout, state, settings } = inputs;
+  const path = layout.configPath;
+  const current = inputs.current.get(path) ?? null;
+  if (layout.wiring.kind === "merge" && current === null) {
+    return {
+      ok: false,
+      problems: [
+        problem(
+          path,
+          `expected the node's existing credential provider config here (flavour ${layout.flavour}); its kubelet flags point at it, and nodecred only adds to it`,
+        ),
+      ],
+    };
   }
-
-  if (layout.wiring.kind === "flags") {
-    const { flagsFile, variable } = layout.wiring;
-    const current = inputs.current.get(flagsFile) ?? null;
-    // Edited as bytes: whatever the file holds besides our flags comes back unchanged.
-    const edited = editKubeletFlagsFile(
-      current === null ? null : byteString(current.bytes),
-      variable,
-      { configPath: layout.configPath, binDir: layout.binDir },
-      flagsFile,
-    );
-    if (!edited.ok) problems.push(...edited.problems);
-    else {
-      files.push({
-        path: flagsFile,
-        role: "kubelet-flags",
-        mode: current === null ? 0o644 : current.mode & 0o7777,
-        bytes: bytesOf(edited.value),
-      });
-    }
+  if (current === null || findOwned(state, path)?.origin === "created") {
+    return {
+      ok: true,
+      value: { path, role: "provider-config", mode: 0o644, bytes: encoder.encode(kubelet.text) },
+    };
   }
+  const theirs = readForeignConfig(current.bytes, path);
+  if (!theirs.ok) return theirs;
+  if (findOwned(state, path) === undefined && theirs.value.names.includes(settings.providerName)) {
+    // First touch of someone else's file: an entry with our name is theirs, not ours.
+    return {
+      ok: false,
+      problems: [
+        problem(
+          path,
+          `already has a provider named ${JSON.stringify(settings.providerName)} that nodecred did not install; set data.providerName to another name`,
+        ),
+      ],
+    };
+  }
+  // A provider we installed under an earlier name must go: its binary is removed too.
+  const names = kubelet.config.providers.map((p) => p.name);
+  const bytes = editProviders(theirs.value, {
+    remove: (state?.providerNames ?? []).filter((n) => !names.includes(n)),
+    put: kubelet.config.providers.map(providerToPlain),
+  });
+  const problems = checkWrittenConfig(decoder.decode(bytes), path, inputs.kubeletVersion);
   if (problems.length > 0) return { ok: false, problems };
+  return { ok: true, value: { path, role: "provider-config", mode: current.mode & 0o7777, bytes } };
+}
 
-  const kubelet = kubeletSpec(settings);
+/** The kubelet's flags file, on flavours wired by flags; edited as bytes, the rest kept. */
+function flagsFile(inputs: NodeInputs): Result<DesiredFile> | null {
+  const { layout } = inputs;
+  if (layout.wiring.kind !== "flags") return null;
+  const { flagsFile: path, variable } = layout.wiring;
+  const current = inputs.current.get(path) ?? null;
+  const edited = editKubeletFlagsFile(
+    current === null ? null : byteString(current.bytes),
+    variable,
+    { configPath: layout.configPath, binDir: layout.binDir },
+    path,
+  );
+  if (!edited.ok) return edited;
+  return {
+    ok: true,
+    value: {
+      path,
+      role: "kubelet-flags",
+      mode: current === null ? 0o644 : current.mode & 0o7777,
+      bytes: bytesOf(edited.value),
+    },
+  };
+}
+
+/** Every directory above the files, parents first; nodecred's own are held to their modes. */
+function desiredDirs(files: readonly DesiredFile[]): DesiredDir[] {
   const dirs = new Map<string, DesiredDir>();
   for (const f of files) {
     for (const d of hostPathParents(f.path)) {
@@ -212,16 +223,5 @@ export function desiredNodeState(inputs: NodeInputs): Result<DesiredState> {
       dirs.set(d, { path: d, mode, owned: owned || d === nodecredPaths.root });
     }
   }
-  return {
-    ok: true,
-    value: {
-      layout,
-      unit: inputs.unit,
-      files,
-      dirs: [...dirs.values()],
-      providerNames: rendered.value.config.providers.map((p) => p.name),
-      kubelet,
-      kubeletConfigHash: kubeletSpecHash(kubelet),
-    },
-  };
+  return [...dirs.values()];
 }

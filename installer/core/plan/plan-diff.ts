@@ -19,7 +19,7 @@ function splitLines(text: string): string[] {
 type Op = { readonly kind: " " | "-" | "+"; readonly line: string };
 
 /** LCS edit script; the files involved are a few hundred lines at most. */
-function editScript(a: readonly string[], b: readonly string[]): Op[] {
+export function editScript(a: readonly string[], b: readonly string[]): Op[] {
   const n = a.length;
   const m = b.length;
   const lcs: number[][] = Array.from({ length: n + 1 }, () => new Array<number>(m + 1).fill(0));

@@ -2,7 +2,7 @@ import type { CurrentFile, DesiredDir, DesiredState } from "./desired-state.ts";
 import type { Layout } from "../node/flavour.ts";
 import { editKubeletFlagsFile } from "../node/kubelet-flags.ts";
 import { bytesOf, byteString, sameBytes } from "../node/byte-string.ts";
-import { providerNamesIn, removeProviders } from "../kubelet/merge-config.ts";
+import { editProviders, readForeignConfig } from "../kubelet/merge-config.ts";
 import { problem, type Problem, type Result } from "../problems.ts";
 import {
   applyOrder,
@@ -131,71 +131,25 @@ export function planUninstall(
   const problems: Problem[] = [];
   const reasons: string[] = [];
   const variable = layout?.wiring.kind === "flags" ? layout.wiring.variable : "KUBELET_EXTRA_ARGS";
-  /** The file as it is now, minus what we added; null when that cannot be done in place. */
-  const withoutOurs = (f: OwnedFile, before: CurrentFile): Result<Uint8Array> | null => {
-    const text = byteString(before.bytes);
-    const edited =
-      f.role === "kubelet-flags"
-        ? editKubeletFlagsFile(text, variable, null, f.path)
-        : f.role === "provider-config"
-          ? removeProviders(text, state.providerNames, f.path)
-          : null;
-    if (edited === null) return null;
-    return edited.ok ? { ok: true, value: bytesOf(edited.value) } : edited;
-  };
   for (const f of files) {
     const before = current.get(f.path) ?? null;
     if (before === null) continue; // gone already: nothing of ours left in it
-    // null: a write of ours was cut short; the file then holds our last bytes or the new ones.
-    const unchanged = f.writtenSha256 === null || sha256Hex(before.bytes) === f.writtenSha256;
-    if (f.origin === "created") {
-      const edited = unchanged ? null : withoutOurs(f, before);
-      if (edited === null) {
+    const backup = f.backup === null ? null : (current.get(f.backup) ?? null);
+    const undo = undoOf(f, before, backup, { variable, ours: state.providerNames });
+    switch (undo.kind) {
+      case "problems":
+        problems.push(...undo.problems);
+        break;
+      case "remove":
         removals.push({ path: f.path, role: f.role, before });
         if (wiringRoles.has(f.role)) reasons.push(`${f.role} ${f.path} removed`);
-        continue;
-      }
-      if (!edited.ok) {
-        problems.push(...edited.problems);
-        continue;
-      }
-      if (f.role === "provider-config") {
-        const others = providerNamesIn(byteString(edited.value));
-        if (others.length > 0) {
-          problems.push(
-            problem(
-              f.path,
-              `nodecred created this file, but it now also holds ${others.map((n) => JSON.stringify(n)).join(", ")}, which the kubelet reads only through nodecred's flags; move them to a config of your own first`,
-            ),
-          );
-          continue;
-        }
-        removals.push({ path: f.path, role: f.role, before });
-        reasons.push(`${f.role} ${f.path} removed`);
-        continue;
-      }
-      // A flags file we created that holds settings of someone else's now: keep them.
-      addRestore(writes, reasons, f, before, { bytes: edited.value, mode: before.mode & 0o7777 });
-      continue;
+        break;
+      case "restore":
+        if (sameBytes(undo.bytes, before.bytes) && (before.mode & 0o7777) === undo.mode) break;
+        writes.push({ path: f.path, role: f.role, action: "restore", before, ...undo });
+        if (wiringRoles.has(f.role)) reasons.push(`${f.role} ${f.path} restored`);
+        break;
     }
-    const backup = f.backup === null ? null : (current.get(f.backup) ?? null);
-    if (unchanged && backup !== null) {
-      addRestore(writes, reasons, f, before, {
-        bytes: backup.bytes,
-        mode: f.originalMode ?? backup.mode,
-      });
-      continue;
-    }
-    const edited = withoutOurs(f, before);
-    if (edited === null) {
-      problems.push(problem(f.path, "changed since nodecred wrote it and has no backup"));
-      continue;
-    }
-    if (!edited.ok) {
-      problems.push(...edited.problems);
-      continue;
-    }
-    addRestore(writes, reasons, f, before, { bytes: edited.value, mode: before.mode & 0o7777 });
   }
   if (problems.length > 0) return { ok: false, problems };
   if (state.pendingRestart && reasons.length === 0) {
@@ -214,14 +168,72 @@ export function planUninstall(
   };
 }
 
-function addRestore(
-  writes: FileWrite[],
-  reasons: string[],
+/** What uninstall does to one file nodecred owns (planUninstall's rules, in its header). */
+type Undo =
+  | { readonly kind: "remove" }
+  | { readonly kind: "restore"; readonly bytes: Uint8Array; readonly mode: number }
+  | { readonly kind: "problems"; readonly problems: readonly Problem[] };
+
+function undoOf(
   f: OwnedFile,
   before: CurrentFile,
-  target: { readonly bytes: Uint8Array; readonly mode: number },
-): void {
-  if (sameBytes(target.bytes, before.bytes) && (before.mode & 0o7777) === target.mode) return;
-  writes.push({ path: f.path, role: f.role, action: "restore", before, ...target });
-  if (wiringRoles.has(f.role)) reasons.push(`${f.role} ${f.path} restored`);
+  backup: CurrentFile | null,
+  ctx: { readonly variable: string; readonly ours: readonly string[] },
+): Undo {
+  // null: a write of ours was cut short; the file then holds our last bytes or the new ones.
+  const unchanged = f.writtenSha256 === null || sha256Hex(before.bytes) === f.writtenSha256;
+  const inPlace = (edited: Result<Uint8Array> | null): Undo => {
+    if (edited === null) {
+      return {
+        kind: "problems",
+        problems: [problem(f.path, "changed since nodecred wrote it and has no backup")],
+      };
+    }
+    if (!edited.ok) return { kind: "problems", problems: edited.problems };
+    return { kind: "restore", bytes: edited.value, mode: before.mode & 0o7777 };
+  };
+  if (f.origin === "modified") {
+    if (unchanged && backup !== null) {
+      return { kind: "restore", bytes: backup.bytes, mode: f.originalMode ?? backup.mode };
+    }
+    return inPlace(withoutOurs(f, before, ctx));
+  }
+  if (unchanged || (f.role !== "kubelet-flags" && f.role !== "provider-config")) {
+    return { kind: "remove" };
+  }
+  if (f.role === "kubelet-flags") {
+    // A flags file we created that holds settings of someone else's now: keep them.
+    return inPlace(withoutOurs(f, before, ctx));
+  }
+  const theirs = readForeignConfig(before.bytes, f.path);
+  if (!theirs.ok) return { kind: "problems", problems: theirs.problems };
+  const others = theirs.value.names.filter((n) => !ctx.ours.includes(n));
+  if (others.length === 0) return { kind: "remove" };
+  return {
+    kind: "problems",
+    problems: [
+      problem(
+        f.path,
+        `nodecred created this file, but it now also holds ${others.map((n) => JSON.stringify(n)).join(", ")}, which the kubelet reads only through nodecred's flags; move them to a config of your own first`,
+      ),
+    ],
+  };
+}
+
+/** The file as it is now, minus what we added; null when that cannot be done in place. */
+function withoutOurs(
+  f: OwnedFile,
+  before: CurrentFile,
+  ctx: { readonly variable: string; readonly ours: readonly string[] },
+): Result<Uint8Array> | null {
+  if (f.role === "kubelet-flags") {
+    const edited = editKubeletFlagsFile(byteString(before.bytes), ctx.variable, null, f.path);
+    return edited.ok ? { ok: true, value: bytesOf(edited.value) } : edited;
+  }
+  if (f.role === "provider-config") {
+    const theirs = readForeignConfig(before.bytes, f.path);
+    if (!theirs.ok) return theirs;
+    return { ok: true, value: editProviders(theirs.value, { remove: ctx.ours, put: [] }) };
+  }
+  return null;
 }

@@ -356,62 +356,117 @@ export function fleetStatus(input: FleetInput): FleetStatus {
   const targetHash = str(
     annotationsOf(rec(path(daemonSet, "spec", "template")))[configHashAnnotation],
   );
-  const configMap = "ok" in input.configMap ? input.configMap.value : null;
-  const configVersion = configMap === null ? null : str(meta(configMap)["resourceVersion"]);
+  const configVersion = configVersionOf(input, notes);
+  if (revision === null) {
+    notes.push("no ControllerRevision of the DaemonSet found: pods' revisions not compared");
+  }
+  const podsByNode = livePods(input.pods, notes);
+  const leasesByNode = reportsByNode(input.leases, notes);
+  const nodeNames = nodeNamesOf(input.nodes, podsByNode, leasesByNode, notes);
+  const events = warningEvents(input, notes);
+
+  const ctx: RowContext = {
+    revision,
+    targetHash,
+    configVersion,
+    events,
+    now,
+    leasesReadable: "ok" in input.leases,
+  };
+  const rows = nodeNames.map((node) =>
+    nodeRow(node, podsByNode.get(node) ?? null, leasesByNode.get(node) ?? null, ctx),
+  );
+  return {
+    namespace: input.namespace,
+    daemonSet: nameOf(daemonSet),
+    target: { revision, kubeletConfig: targetHash, configVersion },
+    summary: {
+      nodes: rows.length,
+      installed: rows.filter((r) => r.pod !== null).length,
+      ready: rows.filter((r) => r.ready).length,
+      current: rows.filter((r) => r.current).length,
+      rollout: rolloutOf(rows, podsByNode, now),
+    },
+    nodes: rows,
+    notes,
+  };
+}
+
+/** The ConfigMap's resourceVersion; null (and a note) when it is not readable or not found. */
+function configVersionOf(input: FleetInput, notes: string[]): string | null {
   if (!("ok" in input.configMap)) {
     notes.push(
       `ConfigMap ${input.configMapName} not readable (forbidden: ${input.configMap.forbidden}): policy versions not compared`,
     );
-  } else if (configMap === null) {
+    return null;
+  }
+  const configMap = input.configMap.value;
+  if (configMap === null) {
     notes.push(`ConfigMap ${input.configMapName} not found in ${input.namespace}`);
+    return null;
   }
-  if (revision === null) {
-    notes.push("no ControllerRevision of the DaemonSet found: pods' revisions not compared");
-  }
+  return str(meta(configMap)["resourceVersion"]);
+}
 
-  // The DaemonSet's pods, the live one per node (a terminating one only when it is all there is).
-  const podsByNode = new Map<string, Json>();
-  for (const pod of input.pods) {
+/** The DaemonSet's pods, the live one per node (a terminating one only when it is all there is). */
+function livePods(pods: readonly Json[], notes: string[]): Map<string, Json> {
+  const byNode = new Map<string, Json>();
+  const deleting = (p: Json): boolean => meta(p)["deletionTimestamp"] !== undefined;
+  let unscheduled = 0;
+  for (const pod of pods) {
     const node = str(path(pod, "spec", "nodeName"));
-    if (node === null) continue;
-    const before = podsByNode.get(node);
-    const deleting = (p: Json): boolean => meta(p)["deletionTimestamp"] !== undefined;
-    if (before === undefined || (deleting(before) && !deleting(pod))) podsByNode.set(node, pod);
-  }
-  const unscheduled = input.pods.filter((p) => str(path(p, "spec", "nodeName")) === null).length;
-  if (unscheduled > 0) notes.push(`${String(unscheduled)} nodecred pod(s) not bound to a node yet`);
-
-  const leasesByNode = new Map<string, Json>();
-  if ("ok" in input.leases) {
-    for (const lease of input.leases.value) {
-      if (labelsOf(lease)[reportKeys.name] !== "nodecred") continue;
-      leasesByNode.set(nameOf(lease), lease);
+    if (node === null) {
+      unscheduled++;
+      continue;
     }
-  } else {
-    notes.push(
-      `node reports not readable (forbidden: ${input.leases.forbidden}): bind the ClusterRole nodecred-view (manifests/rbac.yaml; aggregated into view) to see versions and readiness reasons`,
-    );
+    const before = byNode.get(node);
+    if (before === undefined || (deleting(before) && !deleting(pod))) byNode.set(node, pod);
   }
+  if (unscheduled > 0) notes.push(`${String(unscheduled)} nodecred pod(s) not bound to a node yet`);
+  return byNode;
+}
 
-  let nodeNames: string[];
-  if ("ok" in input.nodes) {
-    nodeNames = [...new Set([...input.nodes.value, ...podsByNode.keys()])];
-    const gone = [...leasesByNode.keys()].filter((n) => !nodeNames.includes(n));
+/** The node reports by node name (none, and a note, when the Leases are not readable). */
+function reportsByNode(leases: Readable<readonly Json[]>, notes: string[]): Map<string, Json> {
+  const byNode = new Map<string, Json>();
+  if (!("ok" in leases)) {
+    notes.push(
+      `node reports not readable (forbidden: ${leases.forbidden}): bind the ClusterRole nodecred-view (manifests/rbac.yaml; aggregated into view) to see versions and readiness reasons`,
+    );
+    return byNode;
+  }
+  for (const lease of leases.value) {
+    if (labelsOf(lease)[reportKeys.name] !== "nodecred") continue;
+    byNode.set(nameOf(lease), lease);
+  }
+  return byNode;
+}
+
+/** The nodes to list, sorted: the cluster's, or (Nodes not readable) those nodecred reached. */
+function nodeNamesOf(
+  nodes: Readable<readonly string[]>,
+  podsByNode: ReadonlyMap<string, Json>,
+  leasesByNode: ReadonlyMap<string, Json>,
+  notes: string[],
+): string[] {
+  let names: string[];
+  if ("ok" in nodes) {
+    names = [...new Set([...nodes.value, ...podsByNode.keys()])];
+    const gone = [...leasesByNode.keys()].filter((n) => !names.includes(n));
     if (gone.length > 0) {
       notes.push(`reports of nodes that no longer exist, ignored: ${gone.sort().join(", ")}`);
     }
   } else {
-    nodeNames = [...new Set([...podsByNode.keys(), ...leasesByNode.keys()])];
+    names = [...new Set([...podsByNode.keys(), ...leasesByNode.keys()])];
     notes.push(
-      `Nodes not readable (forbidden: ${input.nodes.forbidden}): the nodes listed are those with a nodecred pod or report; a node nodecred never reached is not shown`,
+      `Nodes not readable (forbidden: ${nodes.forbidden}): the nodes listed are those with a nodecred pod or report; a node nodecred never reached is not shown`,
     );
   }
-  nodeNames.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  return names.sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+}
 
-  const events = [
-    ...("ok" in input.podEvents ? input.podEvents.value : []),
-    ...("ok" in input.nodeEvents ? input.nodeEvents.value : []),
-  ];
+/** The Warning Events of the pods' namespace and of the Nodes, as far as they are readable. */
+function warningEvents(input: FleetInput, notes: string[]): Json[] {
   if (!("ok" in input.podEvents)) {
     notes.push(
       `Events of ${input.namespace} not readable (forbidden: ${input.podEvents.forbidden})`,
@@ -422,65 +477,47 @@ export function fleetStatus(input: FleetInput): FleetStatus {
       `Node Events not readable (forbidden: ${input.nodeEvents.forbidden}): nodecred records them in namespace default`,
     );
   }
+  return [
+    ...("ok" in input.podEvents ? input.podEvents.value : []),
+    ...("ok" in input.nodeEvents ? input.nodeEvents.value : []),
+  ];
+}
 
-  const rows = nodeNames.map((node) =>
-    nodeRow(node, podsByNode.get(node) ?? null, leasesByNode.get(node) ?? null, {
-      revision,
-      targetHash,
-      configVersion,
-      events,
-      now,
-      leasesReadable: "ok" in input.leases,
-    }),
-  );
-
+/** The rollout of the latest revision, from the rows (see the header). */
+function rolloutOf(
+  rows: readonly NodeRow[],
+  podsByNode: ReadonlyMap<string, Json>,
+  now: Date,
+): Rollout {
   const withPod = rows.filter((r) => r.pod !== null);
   const updated = withPod.filter((r) => r.pod?.latest === true && !r.pod.deleting).length;
   const total = withPod.length;
-  let rollout: Rollout;
   if (withPod.every((r) => r.pod?.latest === true && r.pod.ready)) {
-    rollout = { state: "complete", updated, total };
-  } else {
-    const at = rows.flatMap((r) => {
-      const pod = r.pod;
-      if (pod === null || !pod.latest || pod.ready || pod.deleting) return [];
-      if (r.apply !== null && r.apply.exitCode !== null) {
-        return [{ node: r.node, why: applyWords(r.apply) }];
-      }
-      const podJson = podsByNode.get(r.node);
-      const since =
-        time(condition(podJson ?? {}, "Ready")?.["lastTransitionTime"]) ??
-        time(meta(podJson ?? {})["creationTimestamp"]);
-      if (since !== null && now.getTime() - since >= stuckAfterMs) {
-        return [
-          {
-            node: r.node,
-            why: `not Ready for ${ago(new Date(since).toISOString(), now).replace(" ago", "")}${r.why[0] === undefined ? "" : `: ${r.why[0]}`}`,
-          },
-        ];
-      }
-      return [];
-    });
-    rollout =
-      at.length > 0
-        ? { state: "stopped", updated, total, at }
-        : { state: "in-progress", updated, total };
+    return { state: "complete", updated, total };
   }
+  const at = rows.flatMap((r) => {
+    const why = rolloutHold(r, podsByNode.get(r.node), now);
+    return why === null ? [] : [{ node: r.node, why }];
+  });
+  return at.length > 0
+    ? { state: "stopped", updated, total, at }
+    : { state: "in-progress", updated, total };
+}
 
-  return {
-    namespace: input.namespace,
-    daemonSet: nameOf(daemonSet),
-    target: { revision, kubeletConfig: targetHash, configVersion },
-    summary: {
-      nodes: rows.length,
-      installed: withPod.length,
-      ready: rows.filter((r) => r.ready).length,
-      current: rows.filter((r) => r.current).length,
-      rollout,
-    },
-    nodes: rows,
-    notes,
-  };
+/**
+ * Why the node stops the rollout: its pod of the latest revision is not Ready and its apply
+ * failed, or it has not been Ready for stuckAfterMs; null when it does not.
+ */
+function rolloutHold(r: NodeRow, pod: Json | undefined, now: Date): string | null {
+  const view = r.pod;
+  if (view === null || !view.latest || view.ready || view.deleting) return null;
+  if (r.apply !== null && r.apply.exitCode !== null) return applyWords(r.apply);
+  const since =
+    time(condition(pod ?? {}, "Ready")?.["lastTransitionTime"]) ??
+    time(meta(pod ?? {})["creationTimestamp"]);
+  if (since === null || now.getTime() - since < stuckAfterMs) return null;
+  const first = r.why[0] === undefined ? "" : `: ${r.why[0]}`;
+  return `not Ready for ${ago(new Date(since).toISOString(), now).replace(" ago", "")}${first}`;
 }
 
 function applyWords(apply: ApplyStatus): string {
@@ -490,107 +527,149 @@ function applyWords(apply: ApplyStatus): string {
   return `apply exited ${String(apply.exitCode)}${name}: ${apply.meaning}${message}`;
 }
 
-function nodeRow(
-  node: string,
-  pod: Json | null,
+/** What every row is compared with. */
+interface RowContext {
+  readonly revision: string | null;
+  readonly targetHash: string | null;
+  readonly configVersion: string | null;
+  readonly events: readonly Json[];
+  readonly now: Date;
+  readonly leasesReadable: boolean;
+}
+
+type PodView = NonNullable<NodeRow["pod"]>;
+type Versions = Pick<NodeRow, "kubeletConfig" | "policyConfig" | "credentials">;
+
+function podViewOf(pod: Json | null, revision: string | null): PodView | null {
+  if (pod === null) return null;
+  return {
+    name: nameOf(pod),
+    phase: str(path(pod, "status", "phase")) ?? "Unknown",
+    latest: revision === null || str(labelsOf(pod)["controller-revision-hash"]) === revision,
+    ready: condition(pod, "Ready")?.["status"] === "True",
+    deleting: meta(pod)["deletionTimestamp"] !== undefined,
+  };
+}
+
+/** `/readyz` as the report says it, when the report comes from this pod (its Lease's holder). */
+function reportedReadiness(
   lease: Json | null,
-  ctx: {
-    revision: string | null;
-    targetHash: string | null;
-    configVersion: string | null;
-    events: readonly Json[];
-    now: Date;
-    leasesReadable: boolean;
-  },
-): NodeRow {
-  const why: string[] = [];
-  const podName = pod === null ? null : nameOf(pod);
-  const podView =
-    pod === null || podName === null
-      ? null
-      : {
-          name: podName,
-          phase: str(path(pod, "status", "phase")) ?? "Unknown",
-          latest:
-            ctx.revision === null ||
-            str(labelsOf(pod)["controller-revision-hash"]) === ctx.revision,
-          ready: condition(pod, "Ready")?.["status"] === "True",
-          deleting: meta(pod)["deletionTimestamp"] !== undefined,
-        };
-  const apply = pod === null ? null : applyStatus(pod);
-  const labels = lease === null ? {} : labelsOf(lease);
-  const ownReport =
+  podName: string | null,
+): { readonly ready: boolean | null; readonly notReadyReason: string | null } {
+  const own =
     lease !== null && podName !== null && str(path(lease, "spec", "holderIdentity")) === podName;
-  const reportedReady =
-    ownReport && labels[reportKeys.ready] !== undefined
-      ? labels[reportKeys.ready] === "true"
-      : null;
-  const notReadyReason = ownReport ? str(annotationsOf(lease)[reportKeys.notReady]) : null;
+  if (!own) return { ready: null, notReadyReason: null };
+  const ready = labelsOf(lease)[reportKeys.ready];
+  return {
+    ready: ready === undefined ? null : ready === "true",
+    notReadyReason: str(annotationsOf(lease)[reportKeys.notReady]),
+  };
+}
 
+/** The versions the report names, each against the wanted one. */
+function versionsOf(lease: Json | null, ctx: RowContext): Versions {
+  const labels = lease === null ? {} : labelsOf(lease);
   const running = str(labels[reportKeys.kubeletConfig]);
-  const kubeletConfig: Versioned = {
-    version: running,
-    current: ctx.targetHash === null || running === null ? null : running === ctx.targetHash,
-  };
   const held = str(labels[reportKeys.configVersion]);
-  const policyConfig: Versioned = {
-    version: held,
-    current: ctx.configVersion === null || lease === null ? null : held === ctx.configVersion,
-  };
   const state = str(labels[reportKeys.state]);
-  const credentials = {
-    version: str(labels[reportKeys.credentialsVersion]),
-    state,
-    current: state === null ? null : state === "current",
+  return {
+    kubeletConfig: {
+      version: running,
+      current: ctx.targetHash === null || running === null ? null : running === ctx.targetHash,
+    },
+    policyConfig: {
+      version: held,
+      current: ctx.configVersion === null || lease === null ? null : held === ctx.configVersion,
+    },
+    credentials: {
+      version: str(labels[reportKeys.credentialsVersion]),
+      state,
+      current: state === null ? null : state === "current",
+    },
   };
+}
 
-  if (podView === null) {
-    why.push(
+/** Why the pod is not what it should be, most telling first. */
+function podReasons(
+  pod: PodView | null,
+  apply: ApplyStatus | null,
+  readiness: ReturnType<typeof reportedReadiness>,
+  now: Date,
+): string[] {
+  if (pod === null) {
+    return [
       "no nodecred pod on this node (its taints or the DaemonSet's nodeSelector, or the controller has not placed one yet)",
+    ];
+  }
+  const why: string[] = [];
+  if (pod.deleting) why.push(`pod ${pod.name} is being deleted`);
+  if (!pod.latest)
+    why.push(
+      `pod ${pod.name} runs a previous revision of the DaemonSet: the rollout has not reached this node`,
     );
-  } else {
-    if (podView.deleting) why.push(`pod ${podView.name} is being deleted`);
-    if (!podView.latest)
-      why.push(
-        `pod ${podView.name} runs a previous revision of the DaemonSet: the rollout has not reached this node`,
-      );
-    if (apply !== null) {
-      why.push(
-        apply.exitCode === null
-          ? `apply init container running${apply.at === null ? "" : ` (started ${ago(apply.at, ctx.now)})`}`
-          : applyWords(apply),
-      );
-    }
-    if (notReadyReason !== null && reportedReady === false)
-      why.push(`not ready: ${notReadyReason}`);
-    if (!podView.ready && why.length === 0) {
-      why.push(`pod ${podView.name} not Ready (phase ${podView.phase})`);
-    }
+  if (apply !== null) {
+    why.push(
+      apply.exitCode === null
+        ? `apply init container running${apply.at === null ? "" : ` (started ${ago(apply.at, now)})`}`
+        : applyWords(apply),
+    );
   }
-  if (kubeletConfig.current === false) {
-    why.push(`kubelet runs config ${running ?? "?"}, the DaemonSet's is ${ctx.targetHash ?? "?"}`);
+  if (readiness.notReadyReason !== null && readiness.ready === false)
+    why.push(`not ready: ${readiness.notReadyReason}`);
+  if (!pod.ready && why.length === 0) {
+    why.push(`pod ${pod.name} not Ready (phase ${pod.phase})`);
   }
-  if (policyConfig.current === false) {
+  return why;
+}
+
+/** Why the report is not what it should be (or missing). */
+function reportReasons(
+  v: Versions,
+  lease: Json | null,
+  pod: PodView | null,
+  ctx: RowContext,
+): string[] {
+  const why: string[] = [];
+  if (v.kubeletConfig.current === false) {
+    why.push(
+      `kubelet runs config ${v.kubeletConfig.version ?? "?"}, the DaemonSet's is ${ctx.targetHash ?? "?"}`,
+    );
+  }
+  if (v.policyConfig.current === false) {
+    const held = v.policyConfig.version;
     why.push(
       held === null
         ? "policy file holds no known ConfigMap version"
         : `policy file holds ConfigMap version ${held}, the ConfigMap is at ${ctx.configVersion ?? "?"}`,
     );
   }
+  const state = v.credentials.state;
   if (state !== null && state !== "current") {
     why.push(`report state ${state}: ${stateWords[state] ?? "unknown state"}`);
   }
-  if (lease === null && ctx.leasesReadable && podView !== null) {
+  if (lease === null && ctx.leasesReadable && pod !== null) {
     why.push("no report (Lease) from this node yet: its sync container has not written one");
   }
+  return why;
+}
+
+function nodeRow(node: string, pod: Json | null, lease: Json | null, ctx: RowContext): NodeRow {
+  const podView = podViewOf(pod, ctx.revision);
+  const apply = pod === null ? null : applyStatus(pod);
+  const readiness = reportedReadiness(lease, podView?.name ?? null);
+  const versions = versionsOf(lease, ctx);
+  const why = [
+    ...podReasons(podView, apply, readiness, ctx.now),
+    ...reportReasons(versions, lease, podView, ctx),
+  ];
   const warning = lastWarning(ctx.events, node, pod, apply);
   const ready = podView?.ready === true && !podView.deleting;
   const current =
     ready &&
     podView.latest &&
-    kubeletConfig.current !== false &&
-    policyConfig.current !== false &&
-    credentials.current !== false &&
+    versions.kubeletConfig.current !== false &&
+    versions.policyConfig.current !== false &&
+    versions.credentials.current !== false &&
     (lease !== null || !ctx.leasesReadable);
   if (!current && warning !== null) {
     why.push(
@@ -602,10 +681,8 @@ function nodeRow(
     pod: podView,
     ready,
     current,
-    kubeletConfig,
-    policyConfig,
-    credentials,
-    reportedReady,
+    ...versions,
+    reportedReady: readiness.ready,
     apply,
     lastWarning: warning,
     why: current ? [] : why,

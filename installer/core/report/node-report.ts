@@ -69,6 +69,42 @@ export interface PassOutcome {
   readonly file: { readonly kind: "written" | "unchanged" | "incomplete" | "refused" };
 }
 
+/** Worst first (see NodeState): the first whose test a pass meets is its state, else `current`. */
+const stateRules: readonly (readonly [NodeState, (o: PassOutcome) => boolean])[] = [
+  ["incomplete", (o) => o.file.kind === "incomplete"],
+  // A file refused, or a ConfigMap listed whose rules are invalid (no hash).
+  [
+    "refused",
+    (o) => o.file.kind === "refused" || (o.configHash === null && o.configResourceVersion !== ""),
+  ],
+  ["secret-missing", (o) => o.secret.kind === "missing"],
+  [
+    "secret-invalid",
+    (o) =>
+      o.secret.kind === "invalid" || [...o.setSecrets.values()].some((s) => s.kind === "invalid"),
+  ],
+];
+
+function stateOf(outcome: PassOutcome): NodeState {
+  return stateRules.find(([, holds]) => holds(outcome))?.[0] ?? "current";
+}
+
+/** Each set's Secret version the file holds, by set name (sorted). */
+function setVersions(
+  previous: NodeReport | null,
+  outcome: PassOutcome,
+  taken: boolean,
+): Record<string, string> {
+  if (!taken) return { ...(previous?.credentialSets ?? {}) };
+  // The file was made of these sets: each holds its Secret's version if the pass took it.
+  const out: Record<string, string> = {};
+  for (const [name, seen] of [...outcome.setSecrets].sort(([a], [b]) => compare(a, b))) {
+    const version = seen.kind === "ok" ? seen.resourceVersion : previous?.credentialSets[name];
+    if (version !== undefined && version !== "") out[name] = version;
+  }
+  return out;
+}
+
 /**
  * The report after a pass. Versions are what the file holds: a part the pass did not take (a
  * refused ConfigMap, an invalid Secret) keeps the previous report's version. null: nothing to say
@@ -82,31 +118,8 @@ export function nodeReport(
   const { secret, file } = outcome;
   if (secret.kind === "unknown") return previous;
   const taken = file.kind === "written" || file.kind === "unchanged";
-  const configInvalid = outcome.configHash === null && outcome.configResourceVersion !== "";
-  const sets = [...outcome.setSecrets.values()];
-  const state: NodeState =
-    file.kind === "incomplete"
-      ? "incomplete"
-      : file.kind === "refused" || configInvalid
-        ? "refused"
-        : secret.kind === "missing"
-          ? "secret-missing"
-          : secret.kind === "invalid" || sets.some((s) => s.kind === "invalid")
-            ? "secret-invalid"
-            : "current";
-  const kept = (name: string): string | undefined => previous?.credentialSets[name];
-  const credentialSets: Record<string, string> = {};
-  if (taken) {
-    // The file was made of these sets: each holds its Secret's version if the pass took it.
-    for (const [name, seen] of [...outcome.setSecrets].sort(([a], [b]) => compare(a, b))) {
-      const version = seen.kind === "ok" ? seen.resourceVersion : kept(name);
-      if (version !== undefined && version !== "") credentialSets[name] = version;
-    }
-  } else {
-    Object.assign(credentialSets, previous?.credentialSets ?? {});
-  }
   return {
-    state,
+    state: stateOf(outcome),
     configVersion:
       taken && outcome.configHash !== null
         ? outcome.configResourceVersion
@@ -116,7 +129,7 @@ export function nodeReport(
         ? (secret.resourceVersion ?? "")
         : (previous?.credentialsVersion ?? ""),
     kubeletConfig: appliedConfigHash ?? "",
-    credentialSets,
+    credentialSets: setVersions(previous, outcome, taken),
   };
 }
 

@@ -8,7 +8,7 @@ import { envelopeFor, envelopeSize } from "../kubelet/envelope.ts";
 import { flavourNames, isRefusal, layoutFor, nodecredPaths } from "../node/flavour.ts";
 import {
   hasLoneSurrogate,
-  matchImageError,
+  invalidMatchImage,
   matchImageLimitError,
   utf8ByteLength,
 } from "./match-image.ts";
@@ -194,24 +194,16 @@ function dataTooLarge(data: Readonly<Record<string, unknown>>): Problem | null {
   );
 }
 
+/** A ConfigMap value by key: a string, null when absent (a non-string is a problem). */
+type Read = (key: string) => string | null;
+
 /** Checks a ConfigMap's `data` map (values must be strings) and returns the settings. */
 export function parseSettings(data: Readonly<Record<string, unknown>>): Result<Settings> {
   // Over the API server's limit nothing else is looked at: bounded work for any input.
   const tooLarge = dataTooLarge(data);
   if (tooLarge !== null) return { ok: false, problems: [tooLarge] };
-  const problems: Problem[] = [];
-  const known: readonly string[] = Object.values(settingsKeys);
-  for (const key of Object.keys(data)) {
-    if (!known.includes(key)) {
-      problems.push(
-        problem(
-          `data.${key.length > 64 ? preview(key, 64) : key}`,
-          `unknown key; known keys: ${[...known].sort().join(", ")}`,
-        ),
-      );
-    }
-  }
-  const str = (key: string): string | null => {
+  const problems: Problem[] = unknownKeys(data);
+  const read: Read = (key) => {
     const v = data[key];
     if (v === undefined || v === null) return null;
     if (typeof v !== "string") {
@@ -220,100 +212,12 @@ export function parseSettings(data: Readonly<Record<string, unknown>>): Result<S
     }
     return v;
   };
-
-  const providerName = (str(settingsKeys.providerName) ?? defaultSettings.providerName).trim();
-  // The name is also the binary's file name in the kubelet's bin dir.
-  for (const message of providerNameProblems(providerName)) {
-    problems.push(problem(`data.${settingsKeys.providerName}`, message));
-  }
-
-  const matchingText = (str(settingsKeys.matching) ?? defaultSettings.matching).trim();
-  const matching = matchingModes.find((m) => m === matchingText);
-  if (matching === undefined) {
-    problems.push(
-      problem(
-        `data.${settingsKeys.matching}`,
-        `must be one of ${matchingModes.join(", ")}, got ${preview(matchingText)}`,
-      ),
-    );
-  }
-
-  const rawImages = str(settingsKeys.matchImages);
-  const matchImages = rawImages === null ? [] : lines(rawImages);
-  const imagesPath = `data.${settingsKeys.matchImages}`;
-  if (matchImages.length === 0) {
-    problems.push(problem(imagesPath, "Required value: at least one image pattern, one per line"));
-  } else if (matchImages.length > configMapLimits.matchImages) {
-    problems.push(
-      problem(
-        imagesPath,
-        `${String(matchImages.length)} patterns; at most ${String(configMapLimits.matchImages)}`,
-      ),
-    );
-  } else {
-    let valid = true;
-    for (const [i, m] of matchImages.entries()) {
-      const err = matchImageLimitError(m) ?? matchImageError(m);
-      if (err === null) continue;
-      valid = false;
-      // A refused entry is quoted in full only when it is short (matchImageLimitError quotes a prefix).
-      problems.push(
-        problem(
-          `${imagesPath}[${String(i)}]`,
-          m.length > 200 ? err : `invalid match image ${JSON.stringify(m)}: ${err}`,
-        ),
-      );
-    }
-    if (valid && matching === "live") {
-      const envelope = envelopeFor(matchImages);
-      const size = envelopeSize(envelope);
-      if (size > configMapLimits.matchImages) {
-        problems.push(
-          problem(
-            imagesPath,
-            `with matching: live the kubelet would register ${String(size)} patterns for these (${String(envelope.ports.length)} ports, counting none, × ${String(envelope.segments)} dot-segments); at most ${String(configMapLimits.matchImages)}: use fewer distinct ports or shorter hosts, or matching: kubelet`,
-          ),
-        );
-      }
-    }
-  }
-
-  const defaultCacheDuration = (
-    str(settingsKeys.defaultCacheDuration) ?? defaultSettings.defaultCacheDuration
-  ).trim();
-  const duration = parseGoDuration(defaultCacheDuration);
-  const durationPath = `data.${settingsKeys.defaultCacheDuration}`;
-  if (!duration.ok) {
-    problems.push(
-      problem(
-        durationPath,
-        defaultCacheDuration.length > 40
-          ? `time: invalid duration ${preview(defaultCacheDuration)}`
-          : duration.error,
-      ),
-    );
-  } else if (duration.nanos < 0n)
-    problems.push(problem(durationPath, "must be greater than or equal to 0"));
-
-  const template = str(settingsKeys.template);
-  if (template !== null) {
-    const bytes = utf8ByteLength(template, configMapLimits.templateBytes);
-    if (bytes > configMapLimits.templateBytes) {
-      problems.push(
-        problem(
-          `data.${settingsKeys.template}`,
-          `longer than ${String(configMapLimits.templateBytes)} bytes (the built-in template has about 500)`,
-        ),
-      );
-    }
-  }
-  const setsText = str(settingsKeys.credentialSets);
-  let credentialSets: readonly CredentialSetSpec[] | null = null;
-  if (setsText !== null) {
-    const sets = parseCredentialSets(setsText, `data.${settingsKeys.credentialSets}`);
-    if (sets.ok) credentialSets = sets.value;
-    else for (const p of sets.problems) problems.push(p);
-  }
+  const providerName = parseProviderName(read, problems);
+  const matching = parseMatching(read, problems);
+  const matchImages = parseMatchImages(read, matching, problems);
+  const defaultCacheDuration = parseCacheDuration(read, problems);
+  const template = parseTemplate(read, problems);
+  const credentialSets = parseSets(read, problems);
   if (problems.length > 0 || matching === undefined) {
     return { ok: false, problems: boundProblems(problems) };
   }
@@ -321,6 +225,131 @@ export function parseSettings(data: Readonly<Record<string, unknown>>): Result<S
     ok: true,
     value: { providerName, matchImages, matching, defaultCacheDuration, template, credentialSets },
   };
+}
+
+function unknownKeys(data: Readonly<Record<string, unknown>>): Problem[] {
+  const known: readonly string[] = Object.values(settingsKeys);
+  return Object.keys(data)
+    .filter((key) => !known.includes(key))
+    .map((key) =>
+      problem(
+        `data.${key.length > 64 ? preview(key, 64) : key}`,
+        `unknown key; known keys: ${[...known].sort().join(", ")}`,
+      ),
+    );
+}
+
+function parseProviderName(read: Read, problems: Problem[]): string {
+  const name = (read(settingsKeys.providerName) ?? defaultSettings.providerName).trim();
+  // The name is also the binary's file name in the kubelet's bin dir.
+  for (const message of providerNameProblems(name)) {
+    problems.push(problem(`data.${settingsKeys.providerName}`, message));
+  }
+  return name;
+}
+
+function parseMatching(read: Read, problems: Problem[]): Matching | undefined {
+  const text = (read(settingsKeys.matching) ?? defaultSettings.matching).trim();
+  const matching = matchingModes.find((m) => m === text);
+  if (matching === undefined) {
+    problems.push(
+      problem(
+        `data.${settingsKeys.matching}`,
+        `must be one of ${matchingModes.join(", ")}, got ${preview(text)}`,
+      ),
+    );
+  }
+  return matching;
+}
+
+/**
+ * One pattern per line, each held to the kubelet's rule (invalidMatchImage, the kubelet's own
+ * message) and to nodecred's bounds (matchImageLimitError); in `live`, the envelope they make
+ * must stay within what nodecred registers.
+ */
+function parseMatchImages(
+  read: Read,
+  matching: Matching | undefined,
+  problems: Problem[],
+): string[] {
+  const raw = read(settingsKeys.matchImages);
+  const matchImages = raw === null ? [] : lines(raw);
+  const path = `data.${settingsKeys.matchImages}`;
+  const limit = configMapLimits.matchImages;
+  if (matchImages.length === 0) {
+    problems.push(problem(path, "Required value: at least one image pattern, one per line"));
+    return matchImages;
+  }
+  if (matchImages.length > limit) {
+    problems.push(
+      problem(path, `${String(matchImages.length)} patterns; at most ${String(limit)}`),
+    );
+    return matchImages;
+  }
+  const refused = matchImages.flatMap((m, i) => {
+    const beyond = matchImageLimitError(m);
+    // A long entry is quoted by a prefix only (matchImageLimitError's own preview).
+    const why =
+      beyond === null
+        ? invalidMatchImage(m)
+        : m.length > 200
+          ? beyond
+          : `${JSON.stringify(m)}: ${beyond}`;
+    return why === null ? [] : [problem(`${path}[${String(i)}]`, why)];
+  });
+  problems.push(...refused);
+  if (refused.length > 0 || matching !== "live") return matchImages;
+  const envelope = envelopeFor(matchImages);
+  const size = envelopeSize(envelope);
+  if (size > limit) {
+    problems.push(
+      problem(
+        path,
+        `with matching: live the kubelet would register ${String(size)} patterns for these (${String(envelope.ports.length)} ports, counting none, × ${String(envelope.segments)} dot-segments); at most ${String(limit)}: use fewer distinct ports or shorter hosts, or matching: kubelet`,
+      ),
+    );
+  }
+  return matchImages;
+}
+
+function parseCacheDuration(read: Read, problems: Problem[]): string {
+  const text = (
+    read(settingsKeys.defaultCacheDuration) ?? defaultSettings.defaultCacheDuration
+  ).trim();
+  const duration = parseGoDuration(text);
+  const path = `data.${settingsKeys.defaultCacheDuration}`;
+  if (!duration.ok) {
+    problems.push(
+      problem(path, text.length > 40 ? `time: invalid duration ${preview(text)}` : duration.error),
+    );
+  } else if (duration.nanos < 0n) {
+    problems.push(problem(path, "must be greater than or equal to 0"));
+  }
+  return text;
+}
+
+function parseTemplate(read: Read, problems: Problem[]): string | null {
+  const template = read(settingsKeys.template);
+  if (template === null) return null;
+  const bytes = utf8ByteLength(template, configMapLimits.templateBytes);
+  if (bytes > configMapLimits.templateBytes) {
+    problems.push(
+      problem(
+        `data.${settingsKeys.template}`,
+        `longer than ${String(configMapLimits.templateBytes)} bytes (the built-in template has about 500)`,
+      ),
+    );
+  }
+  return template;
+}
+
+function parseSets(read: Read, problems: Problem[]): readonly CredentialSetSpec[] | null {
+  const text = read(settingsKeys.credentialSets);
+  if (text === null) return null;
+  const sets = parseCredentialSets(text, `data.${settingsKeys.credentialSets}`);
+  if (sets.ok) return sets.value;
+  problems.push(...sets.problems);
+  return null;
 }
 
 /** Reads a ConfigMap manifest (YAML or JSON) and returns its settings. */

@@ -138,6 +138,101 @@ function parseNamespaces(value: unknown, at: string, problems: Problem[]): strin
   return valid ? out : null;
 }
 
+/** A set's name must be a namespace-style label: ServiceAccounts name it in an annotation. */
+function nameProblems(name: string, at: string): Problem[] {
+  if (isNamespaceName(name)) return [];
+  return [
+    problem(
+      at,
+      `set name ${preview(name, 64)}: must be a DNS-1123 label (at most 63 of a-z, 0-9 and "-", starting and ending with a letter or digit), the value ServiceAccounts give in the nodecred.io/credentials annotation`,
+    ),
+  ];
+}
+
+function unknownFieldProblems(body: ReadonlyMap<unknown, unknown>, at: string): Problem[] {
+  const out: Problem[] = [];
+  for (const key of body.keys()) {
+    if (typeof key !== "string" || !(fields as readonly string[]).includes(key)) {
+      const shown = typeof key === "string" ? key : String(key);
+      out.push(problem(pathOf(at, shown), `unknown field; known fields: ${fields.join(", ")}`));
+    }
+  }
+  return out;
+}
+
+/** A set's mapping being read: its fields' problems go to `problems`, at paths under `at`. */
+interface SetBody {
+  readonly body: ReadonlyMap<unknown, unknown>;
+  readonly isDefault: boolean;
+  readonly at: string;
+  readonly problems: Problem[];
+}
+
+/** `secret`: required, a Secret name; not allowed in the default set (null there: the mounted one). */
+function parseSecretField({ body, isDefault, at, problems }: SetBody): string | null {
+  const refuse = (why: string): null => {
+    problems.push(problem(child(at, "secret"), why));
+    return null;
+  };
+  const raw = body.get("secret");
+  if (isDefault) {
+    return body.has("secret")
+      ? refuse(
+          "not allowed: the default set is always the Secret the DaemonSet mounts (name another set to use another Secret)",
+        )
+      : null;
+  }
+  if (raw === undefined || raw === null) {
+    return refuse("Required value: the name of a Secret in nodecred's namespace");
+  }
+  if (typeof raw !== "string") return refuse(notAString(raw));
+  if (!isDns1123Subdomain(raw)) {
+    return refuse(
+      `${preview(raw, 64)} is not a Secret name (a DNS-1123 subdomain: at most 253 of a-z, 0-9, "-" and ".", starting and ending with a letter or digit)`,
+    );
+  }
+  return raw;
+}
+
+/** `namespaces`: required and not empty, but in the default set (which admits all when absent). */
+function parseNamespacesField({
+  body,
+  isDefault,
+  at,
+  problems,
+}: SetBody): readonly string[] | null {
+  const nsAt = child(at, "namespaces");
+  const raw = body.get("namespaces");
+  if (raw === undefined || raw === null) {
+    if (isDefault) return defaultNamespaces;
+    problems.push(
+      problem(nsAt, 'Required value: the namespaces that may use it (patterns like "team-a-*")'),
+    );
+    return null;
+  }
+  const namespaces = parseNamespaces(raw, nsAt, problems);
+  if (namespaces !== null && namespaces.length === 0 && !isDefault) {
+    problems.push(
+      problem(
+        nsAt,
+        "must not be empty: a set for no namespace gives no credentials (only the default set may be closed this way)",
+      ),
+    );
+  }
+  return namespaces;
+}
+
+/** `onlyWhenSelected`: a boolean, false when absent. */
+function parseOnlyWhenSelected({ body, at, problems }: SetBody): boolean {
+  const raw = body.get("onlyWhenSelected");
+  if (raw === undefined || raw === null) return false;
+  if (typeof raw === "boolean") return raw;
+  problems.push(
+    problem(child(at, "onlyWhenSelected"), `must be true or false, not ${kindOf(raw)}`),
+  );
+  return false;
+}
+
 function parseSet(
   name: string,
   value: unknown,
@@ -146,14 +241,7 @@ function parseSet(
 ): CredentialSetSpec | null {
   const isDefault = name === DEFAULT_SET;
   const before = problems.length;
-  if (!isNamespaceName(name)) {
-    problems.push(
-      problem(
-        at,
-        `set name ${preview(name, 64)}: must be a DNS-1123 label (at most 63 of a-z, 0-9 and "-", starting and ending with a letter or digit), the value ServiceAccounts give in the nodecred.io/credentials annotation`,
-      ),
-    );
-  }
+  problems.push(...nameProblems(name, at));
   // `default:` with nothing after it: the default set as it would be unlisted.
   const body = value === null && isDefault ? new Map<unknown, unknown>() : value;
   if (!(body instanceof Map)) {
@@ -165,77 +253,11 @@ function parseSet(
     );
     return null;
   }
-  const get = (f: string): unknown => body.get(f);
-  for (const key of body.keys()) {
-    if (typeof key !== "string" || !(fields as readonly string[]).includes(key)) {
-      const shown = typeof key === "string" ? key : String(key);
-      problems.push(
-        problem(pathOf(at, shown), `unknown field; known fields: ${fields.join(", ")}`),
-      );
-    }
-  }
-
-  let secret: string | null = null;
-  const rawSecret = get("secret");
-  const secretAt = child(at, "secret");
-  if (isDefault) {
-    if (body.has("secret")) {
-      problems.push(
-        problem(
-          secretAt,
-          "not allowed: the default set is always the Secret the DaemonSet mounts (name another set to use another Secret)",
-        ),
-      );
-    }
-  } else if (rawSecret === undefined || rawSecret === null) {
-    problems.push(
-      problem(secretAt, "Required value: the name of a Secret in nodecred's namespace"),
-    );
-  } else if (typeof rawSecret !== "string") {
-    problems.push(problem(secretAt, notAString(rawSecret)));
-  } else if (!isDns1123Subdomain(rawSecret)) {
-    problems.push(
-      problem(
-        secretAt,
-        `${preview(rawSecret, 64)} is not a Secret name (a DNS-1123 subdomain: at most 253 of a-z, 0-9, "-" and ".", starting and ending with a letter or digit)`,
-      ),
-    );
-  } else {
-    secret = rawSecret;
-  }
-
-  const nsAt = child(at, "namespaces");
-  const rawNamespaces = get("namespaces");
-  let namespaces: readonly string[] | null = null;
-  if (rawNamespaces === undefined || rawNamespaces === null) {
-    if (isDefault) namespaces = defaultNamespaces;
-    else {
-      problems.push(
-        problem(nsAt, 'Required value: the namespaces that may use it (patterns like "team-a-*")'),
-      );
-    }
-  } else {
-    namespaces = parseNamespaces(rawNamespaces, nsAt, problems);
-    if (namespaces !== null && namespaces.length === 0 && !isDefault) {
-      problems.push(
-        problem(
-          nsAt,
-          "must not be empty: a set for no namespace gives no credentials (only the default set may be closed this way)",
-        ),
-      );
-    }
-  }
-
-  const rawOnly = get("onlyWhenSelected");
-  let onlyWhenSelected = false;
-  if (rawOnly !== undefined && rawOnly !== null) {
-    if (typeof rawOnly === "boolean") onlyWhenSelected = rawOnly;
-    else {
-      problems.push(
-        problem(child(at, "onlyWhenSelected"), `must be true or false, not ${kindOf(rawOnly)}`),
-      );
-    }
-  }
+  problems.push(...unknownFieldProblems(body, at));
+  const set: SetBody = { body, isDefault, at, problems };
+  const secret = parseSecretField(set);
+  const namespaces = parseNamespacesField(set);
+  const onlyWhenSelected = parseOnlyWhenSelected(set);
   if (problems.length > before || namespaces === null) return null;
   return { name, secret, namespaces, onlyWhenSelected };
 }

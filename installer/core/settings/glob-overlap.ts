@@ -243,48 +243,65 @@ function closure(states: number, alphabet: Alphabet): number {
 }
 
 /**
- * Whether two compiled globs match a common string over their alphabet: a table over (i, j), the
- * two prefixes read so far, each cell holding the automaton states a common string can reach.
+ * The table of compiledOverlap: cell (i, j), the two prefixes a[0..i) and b[0..j) read so far,
+ * holds the automaton states a common string can reach there.
  */
+interface Table {
+  readonly a: Compiled;
+  readonly b: Compiled;
+  readonly alphabet: Alphabet;
+  readonly width: number;
+  readonly cells: Uint8Array;
+}
+
+/** Carries the states of each cell of row i on to the cells that reading on from it reaches. */
+function spreadRow(t: Table, i: number): void {
+  const { cells, width } = t;
+  const starA = t.a.stars[i] === true;
+  const sa = t.a.sets[i];
+  for (let j = 0; j < width; j++) {
+    const k = i * width + j;
+    let s = cells[k] ?? 0;
+    if (s === 0) continue;
+    const starB = t.b.stars[j] === true;
+    if (starA && starB) {
+      s = closure(s, t.alphabet);
+      cells[k] = s;
+    }
+    // A star may match nothing.
+    if (starA) cells[k + width] = (cells[k + width] ?? 0) | s;
+    if (starB) cells[k + 1] = (cells[k + 1] ?? 0) | s;
+    const sb = t.b.sets[j];
+    if (sa === undefined || sb === undefined || (starA && starB)) continue;
+    // One rune both read: a star reads it and stays, a single token moves on.
+    const next = step(s, sa, sb, t.alphabet);
+    if (next === 0) continue;
+    const to = (starA ? i : i + 1) * width + (starB ? j : j + 1);
+    cells[to] = (cells[to] ?? 0) | next;
+  }
+}
+
+/**
+ * The first runes, and the last, are read by the first tokens, and the last, of both: false when
+ * these are single tokens that share no rune (there is nothing more to look at).
+ */
+function edgesMeet(a: Compiled, b: Compiled): boolean {
+  const edge = (i: number, j: number): boolean =>
+    a.stars[i] === true || b.stars[j] === true || meets(a.sets[i] ?? [], b.sets[j] ?? []);
+  return edge(0, 0) && edge(a.sets.length - 1, b.sets.length - 1);
+}
+
+/** Whether two compiled globs match a common string over their alphabet: one pass over a Table. */
 function compiledOverlap(a: Compiled, b: Compiled, alphabet: Alphabet, work: Work): boolean {
   const n = a.sets.length;
   const m = b.sets.length;
   work.spend(1);
-  // The first runes, and the last, are read by the first tokens, and the last, of both: when
-  // these are single tokens that share no rune, there is nothing more to look at.
-  const edge = (i: number, j: number): boolean =>
-    a.stars[i] === true || b.stars[j] === true || meets(a.sets[i] ?? [], b.sets[j] ?? []);
-  if (n > 0 && m > 0 && (!edge(0, 0) || !edge(n - 1, m - 1))) return false;
+  if (n > 0 && m > 0 && !edgesMeet(a, b)) return false;
   work.spend((n + 1) * (m + 1));
-  const width = m + 1;
-  const cells = new Uint8Array((n + 1) * width);
-  cells[0] = START;
-  for (let i = 0; i <= n; i++) {
-    const starA = a.stars[i] === true;
-    const sa = a.sets[i];
-    for (let j = 0; j <= m; j++) {
-      const k = i * width + j;
-      let s = cells[k] ?? 0;
-      if (s === 0) continue;
-      const starB = b.stars[j] === true;
-      if (starA && starB) {
-        s = closure(s, alphabet);
-        cells[k] = s;
-      }
-      // A star may match nothing.
-      if (starA) cells[k + width] = (cells[k + width] ?? 0) | s;
-      if (starB) cells[k + 1] = (cells[k + 1] ?? 0) | s;
-      const sb = b.sets[j];
-      if (sa === undefined || sb === undefined || (starA && starB)) continue;
-      // One rune both read: a star reads it and stays, a single token moves on.
-      const next = step(s, sa, sb, alphabet);
-      if (next !== 0) {
-        const t = (starA ? i : i + 1) * width + (starB ? j : j + 1);
-        cells[t] = (cells[t] ?? 0) | next;
-      }
-    }
-  }
-  const end = cells[n * width + m] ?? 0;
+  const t: Table = { a, b, alphabet, width: m + 1, cells: new Uint8Array((n + 1) * (m + 1)) };
+  t.cells[0] = START;
+  for (let i = 0; i <= n; i++) spreadRow(t, i);
+  const end = t.cells[n * t.width + m] ?? 0;
   return alphabet.namespace ? (end & ALNUM) !== 0 : end !== 0;
 }
 
@@ -319,6 +336,36 @@ function describeRune(r: number): string {
   return JSON.stringify(String.fromCodePoint(r));
 }
 
+/** Why a single-rune token admits none of a namespace name's characters. */
+function noNamespaceRune(t: { readonly set: Ranges; readonly literal: boolean }): string {
+  const rune = t.set[0]?.[0] ?? 0;
+  const upper = rune >= 0x41 && rune <= 0x5a ? "; namespace names are lowercase" : "";
+  return t.literal
+    ? `${describeRune(rune)} never appears in a namespace name (only a-z, 0-9 and "-" do${upper})`
+    : 'a class in it admits none of a-z, 0-9 and "-", the only characters of namespace names';
+}
+
+/** Per single-rune token (stars left out), the namespace characters it admits; or why one admits none. */
+function namespaceSingles(tokens: readonly Token[]): Ranges[] | string {
+  const singles: Ranges[] = [];
+  for (const t of tokens) {
+    if (t.star) continue;
+    const allowed = intersect(t.set, namespaceAlphabet);
+    if (allowed.length === 0) return noNamespaceRune(t);
+    singles.push(allowed);
+  }
+  return singles;
+}
+
+/**
+ * What one end of a name needs beyond the single tokens: 0 when the single there can be a letter
+ * or digit, 1 when a star at that end can provide one, null when neither.
+ */
+function endNeeds(single: Ranges, end: Token | undefined): number | null {
+  if (intersect(single, alphanumeric).length > 0) return 0;
+  return end?.star === true ? 1 : null;
+}
+
 /**
  * Why a namespace pattern can match no valid namespace name (a DNS-1123 label: 1 to 63 of a-z,
  * 0-9 and "-", starting and ending with a letter or digit), or null when it can match one.
@@ -332,27 +379,11 @@ export function namespacePatternProblem(pattern: string): string | null {
   if (tokens === null) {
     return "it is not a well-formed glob (Go filepath.Match: a '[' class must be closed and not empty, '-' and ']' inside it escaped as '\\-' and '\\]'; a '\\' must escape something)";
   }
-  const singles: Ranges[] = [];
-  for (const t of tokens) {
-    if (t.star) continue;
-    const allowed = intersect(t.set, namespaceAlphabet);
-    if (allowed.length === 0) {
-      const rune = t.set[0]?.[0] ?? 0;
-      const upper = rune >= 0x41 && rune <= 0x5a ? "; namespace names are lowercase" : "";
-      return t.literal
-        ? `${describeRune(rune)} never appears in a namespace name (only a-z, 0-9 and "-" do${upper})`
-        : 'a class in it admits none of a-z, 0-9 and "-", the only characters of namespace names';
-    }
-    singles.push(allowed);
-  }
-  const first = tokens[0];
-  const last = tokens[tokens.length - 1];
+  const singles = namespaceSingles(tokens);
+  if (typeof singles === "string") return singles;
   if (singles.length === 0) return null; // stars only: "a"
-  const firstSingle = singles[0] ?? [];
-  const lastSingle = singles[singles.length - 1] ?? [];
-  const starAt = (t: Token | undefined): boolean => t?.star === true;
-  const needFirst = intersect(firstSingle, alphanumeric).length > 0 ? 0 : starAt(first) ? 1 : null;
-  const needLast = intersect(lastSingle, alphanumeric).length > 0 ? 0 : starAt(last) ? 1 : null;
+  const needFirst = endNeeds(singles[0] ?? [], tokens[0]);
+  const needLast = endNeeds(singles[singles.length - 1] ?? [], tokens[tokens.length - 1]);
   if (needFirst === null) {
     return 'it always starts with "-"; namespace names start with a letter or digit';
   }
@@ -579,36 +610,38 @@ function prefixPair(
   return null;
 }
 
-/** A glob key and a literal key of the same shape: the literal host must match the glob. */
-function globMeetsLiteral(g: ParsedKey, l: ParsedKey, work: Work): boolean {
-  if (!pathsMeet(g.path, l.path)) return false;
-  for (let i = 0; i < g.hostParts.length; i++) {
-    const gs = g.hostParts[i] ?? "";
-    const ls = l.hostParts[i] ?? "";
-    work.spend(gs.length + ls.length);
-    if (!matches(gs, ls)) return false;
-  }
-  return true;
-}
-
-/** Two keys of the same shape, at least one a glob: every segment pair must overlap. */
-function globMeetsGlob(x: ParsedKey, y: ParsedKey, work: Work): boolean {
+/** Two keys of the same shape meet when their paths do and each pair of host segments does. */
+function keysMeet(
+  x: ParsedKey,
+  y: ParsedKey,
+  work: Work,
+  segmentsMeet: (i: number, xs: string, ys: string) => boolean,
+): boolean {
   if (!pathsMeet(x.path, y.path)) return false;
   for (let i = 0; i < x.hostParts.length; i++) {
     const xs = x.hostParts[i] ?? "";
     const ys = y.hostParts[i] ?? "";
     work.spend(xs.length + ys.length);
-    const cx = x.segments[i] ?? null;
-    const cy = y.segments[i] ?? null;
-    if (cx === null && cy === null) {
-      if (xs !== ys) return false;
-    } else if (cy === null) {
-      if (!matches(xs, ys)) return false;
-    } else if (cx === null) {
-      if (!matches(ys, xs)) return false;
-    } else if (!compiledOverlap(cx, cy, hostSegments, work)) return false;
+    if (!segmentsMeet(i, xs, ys)) return false;
   }
   return true;
+}
+
+/** A glob key and a literal key of the same shape: the literal host must match the glob. */
+function globMeetsLiteral(g: ParsedKey, l: ParsedKey, work: Work): boolean {
+  return keysMeet(g, l, work, (_, gs, ls) => matches(gs, ls));
+}
+
+/** Two keys of the same shape, at least one a glob: every segment pair must overlap. */
+function globMeetsGlob(x: ParsedKey, y: ParsedKey, work: Work): boolean {
+  return keysMeet(x, y, work, (i, xs, ys) => {
+    const cx = x.segments[i] ?? null;
+    const cy = y.segments[i] ?? null;
+    if (cx === null && cy === null) return xs === ys;
+    if (cy === null) return matches(xs, ys);
+    if (cx === null) return matches(ys, xs);
+    return compiledOverlap(cx, cy, hostSegments, work);
+  });
 }
 
 /** The literal keys of `index` a glob key might match: the fewest that share one of its literal segments. */

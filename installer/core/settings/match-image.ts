@@ -4,7 +4,7 @@ import {
   parseSchemelessUrl,
   type SchemelessUrlResult,
 } from "../../../provider/core/url-match.ts";
-import { preview, quote } from "../problems.ts";
+import { preview, problem, quote, type Problem } from "../problems.ts";
 
 /**
  * parseSchemelessUrl, remembered: one ConfigMap check parses each pattern several times (its own
@@ -36,10 +36,29 @@ export function matchImageError(value: string): string | null {
   return `parse ${quote(`https://${value}`)}: ${r.error}`;
 }
 
-/** Patterns the kubelet accepts but that can never match an image (worth a warning). */
-export function matchImageWarnings(value: string): readonly string[] {
-  const r = parseMatchPattern(value);
-  return r.ok ? r.warnings : [];
+/**
+ * The kubelet's refusal of a matchImages entry, in its words (config.go: `Invalid value: ...:
+ * match image is invalid: ...`), or null: the one message for that rule, whether the entry is
+ * the ConfigMap's or a rendered or merged config's.
+ */
+export function invalidMatchImage(value: string): string | null {
+  const err = matchImageError(value);
+  return err === null ? null : `Invalid value: ${quote(value)}: match image is invalid: ${err}`;
+}
+
+/**
+ * Entries the kubelet accepts but that can never match an image (a scheme left in, a host segment
+ * that is not a well-formed glob), one problem each: worth a warning wherever settings are read
+ * (apply logs it, the sync container reports it on the ConfigMap), not a refusal — the kubelet
+ * takes them, and an upgrade must not start refusing a ConfigMap that worked.
+ */
+export function matchImageWarnings(matchImages: readonly string[], path: string): Problem[] {
+  return matchImages.flatMap((m, i) => {
+    const r = parseMatchPattern(m);
+    return r.ok
+      ? r.warnings.map((w) => problem(`${path}[${String(i)}]`, `${preview(m, 200)}: ${w}`))
+      : [];
+  });
 }
 
 /**

@@ -1,15 +1,13 @@
-import { configMapLimits, parseSettings, type Settings } from "../settings/configmap.ts";
-import { nodecredPaths } from "../node/flavour.ts";
-import { kubeletSpec, kubeletSpecHash, type KubeletSpec } from "./kubelet-spec.ts";
+import { kubeletConfigFor, referenceNode } from "../kubelet/kubelet-config.ts";
+import type { KubeletSpec } from "../kubelet/kubelet-spec.ts";
 import type { Result } from "../problems.ts";
-import { renderCredentialProviderConfig } from "./render-config.ts";
+import { configMapLimits, parseSettings, type Settings } from "../settings/configmap.ts";
 
 /**
  * What the cluster side checks before it uses a ConfigMap (live in the nodes' policy files, or
- * rolled out): the settings parse, and the template renders into a CredentialProviderConfig the
- * kubelet would accept (for nodecred's own config file, under the newest kubelet's rules). Same
- * core code as the node side; the node still checks again against its own flavour and kubelet
- * version before writing anything.
+ * rolled out): the settings parse, and the kubelet config pipeline (kubelet/kubelet-config.ts)
+ * accepts them on the reference node under any kubelet version. The node still runs the same
+ * pipeline against its own flavour and kubelet version before writing anything.
  */
 export interface RolloutConfig {
   readonly settings: Settings;
@@ -45,12 +43,10 @@ export function checkConfigMapForRollout(
 function check(data: Readonly<Record<string, unknown>>): Result<RolloutConfig> {
   const settings = parseSettings(data);
   if (!settings.ok) return settings;
-  const rendered = renderCredentialProviderConfig(
-    settings.value,
-    { binDir: nodecredPaths.ownedBinDir, flavour: "kubeadm-rpm" },
-    "any",
-  );
-  if (!rendered.ok) return rendered;
-  const kubelet = kubeletSpec(settings.value);
-  return { ok: true, value: { settings: settings.value, kubelet, hash: kubeletSpecHash(kubelet) } };
+  const config = kubeletConfigFor(settings.value, referenceNode, "any");
+  if (!config.ok) return config;
+  return {
+    ok: true,
+    value: { settings: settings.value, kubelet: config.value.spec, hash: config.value.hash },
+  };
 }

@@ -1,9 +1,9 @@
-// The config loop's gate on the policy loop's verdict (installer/sync/config-rollout.ts): a
+// The config loop's gate on the policy loop's verdict (installer/core/rollout/rollout-gate.ts): a
 // ConfigMap version is rolled out only once the policy loop has looked at it with the Secrets, and
 // never while it refuses it.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { rolloutGate, type PolicyVerdict } from "../../installer/sync/config-rollout.ts";
+import { rolloutGate, type PolicyVerdict } from "../../installer/core/rollout/rollout-gate.ts";
 
 const cm = (resourceVersion: string): Record<string, unknown> => ({
   metadata: { name: "nodecred-config", resourceVersion, uid: "u1" },
