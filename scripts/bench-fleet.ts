@@ -16,7 +16,7 @@
  * Run through scripts/bench-fleet (it starts the test environment).
  */
 import { execFile } from "node:child_process";
-import { watch, mkdirSync, readFileSync, writeFileSync, type FSWatcher } from "node:fs";
+import { watch, readFileSync, type FSWatcher } from "node:fs";
 import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { promisify } from "node:util";
@@ -25,7 +25,6 @@ import {
   CoreV1Api,
   KubeConfig,
   RbacAuthorizationV1Api,
-  Watch,
   type V1PolicyRule,
 } from "@kubernetes/client-node";
 import { parseAllDocuments } from "yaml";
@@ -35,22 +34,19 @@ import { startSync, type SyncHandle } from "../installer/sync/run.ts";
 import { testEnv } from "../test/env/index.ts";
 import {
   adminKubeConfig,
-  appliedStatusFor,
-  createBareDaemonSet,
-  dockerConfigSecret,
+  inProcessSyncConfig,
   repoRoot,
   scratchDir,
+  syncNode,
 } from "../test/sync/cluster.ts";
+import { benchNamespace, stats } from "./bench-updates.ts";
 
 const agents = Number(process.argv[2] ?? "500");
 const rounds = Number(process.argv[3] ?? "20");
 /** An idle window after the rounds (s): what the fleet costs when nothing changes (watch renewals). */
 const idleSeconds = Number(process.argv[4] ?? "0");
 const ns = "bench-fleet";
-const secretName = "nodecred-credentials";
-const cmName = "nodecred-config";
 const registry = "registry.fleet.test";
-const wildcardKey = "*.fleet.test";
 const run = promisify(execFile);
 const env = testEnv();
 const admin = adminKubeConfig();
@@ -63,13 +59,6 @@ const phase = (what: string): void => {
   );
 };
 
-function percentile(sorted: readonly number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)] ?? NaN;
-}
-function stats(values: readonly number[]): { p50: number; p95: number; max: number } {
-  const sorted = [...values].sort((a, b) => a - b);
-  return { p50: percentile(sorted, 0.5), p95: percentile(sorted, 0.95), max: sorted.at(-1) ?? NaN };
-}
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 async function inBatches<T, R>(
   items: readonly T[],
@@ -138,27 +127,15 @@ async function reporting(label: string, value: string): Promise<number> {
 }
 
 // --- the cluster side: namespace, the shipped Role bound to N ServiceAccounts, Secret, ConfigMap.
-const cmData = (patterns: readonly string[]): Record<string, string> => ({
-  matchImages: `${patterns.join("\n")}\n`,
-});
-const secretBody = (
-  password: string,
-): ReturnType<typeof dockerConfigSecret> & {
-  metadata: { annotations: Record<string, string> };
-} => {
-  const body = dockerConfigSecret(secretName, ns, {
-    [registry]: { username: "u", password },
-    [wildcardKey]: { username: "w", password: "pw-wildcard" },
-  });
-  return { ...body, metadata: { ...body.metadata, annotations: { "bench/marker": password } } };
-};
+const bench = benchNamespace(admin, ns, registry, "*.fleet.test");
+const initial = bench.installedData;
 const shippedRole = parseAllDocuments(readFileSync(join(repoRoot, "manifests/rbac.yaml"), "utf8"))
   .map((d) => d.toJSON() as { kind: string; metadata: { name: string }; rules?: V1PolicyRule[] })
   .find((d) => d.kind === "Role" && d.metadata.name === "nodecred");
 if (shippedRole?.rules === undefined) throw new Error("no Role nodecred in manifests/rbac.yaml");
+await bench.create();
 // The shipped rules, for this namespace's objects (the ConfigMap and DaemonSet keep their names).
 const rbac = admin.makeApiClient(RbacAuthorizationV1Api);
-await core.createNamespace({ body: { metadata: { name: ns } } });
 await rbac.createNamespacedRole({
   namespace: ns,
   body: { metadata: { name: "nodecred" }, rules: shippedRole.rules },
@@ -179,15 +156,7 @@ await rbac.createNamespacedRoleBinding({
     ],
   },
 });
-await core.createNamespacedSecret({ namespace: ns, body: secretBody("pw-0") });
-await core.createNamespacedConfigMap({
-  namespace: ns,
-  body: { metadata: { name: cmName }, data: cmData([registry]) },
-});
-await createBareDaemonSet(admin, ns);
 const dir = scratchDir("bench-fleet");
-const applied = join(dir, "applied.json");
-writeFileSync(applied, appliedStatusFor(cmData([registry])));
 
 const names = Array.from({ length: agents }, (_, i) => String(i).padStart(4, "0"));
 const cluster = admin.getCurrentCluster();
@@ -213,14 +182,12 @@ const count = (msg: string): void => {
   warnings.set(msg, (warnings.get(msg) ?? 0) + 1);
 };
 const quiet: Logger = { info: () => undefined, warn: count, error: count };
-const hosts = names.map((n) => join(dir, `node-${n}`));
-for (const host of hosts) {
-  mkdirSync(join(host, "etc/nodecred/credentials"), { recursive: true, mode: 0o700 });
-}
+const nodes = names.map((n) => ({ n, node: syncNode(dir, `node-${n}`, initial) }));
+const hosts = nodes.map(({ node }) => node.hostRoot);
 globalThis.gc?.();
 const memBefore = process.memoryUsage();
 phase(`starting ${agents} agents`);
-const handles: SyncHandle[] = await inBatches(names, 50, async (n) => {
+const handles: SyncHandle[] = await inBatches(nodes, 50, async ({ n, node }) => {
   const i = Number(n);
   const kc = new KubeConfig();
   kc.loadFromOptions({
@@ -232,23 +199,12 @@ const handles: SyncHandle[] = await inBatches(names, 50, async (n) => {
     currentContext: "bench",
   });
   return startSync(
-    {
-      namespace: ns,
-      secretName,
-      configMapName: cmName,
-      daemonSetName: "nodecred",
-      nodeName: `node-${n}`,
-      podName: `nodecred-${n}`,
-      podUid: "",
-      hostRoot: hosts[i] ?? "",
-      kubeconfig: null,
-      listen: { host: "127.0.0.1", port: 0 },
-      // Beyond the run: every pass measured is caused by the update of its round.
-      resyncMs: 3_600_000,
-      podConfigHash: "",
-      appliedStatusFile: applied,
-      kubeletHealthzUrl: "",
-    },
+    // A resync beyond the run: every pass measured is caused by the update of its round.
+    inProcessSyncConfig(
+      node,
+      { namespace: ns, node: `node-${n}`, pod: `nodecred-${n}` },
+      3_600_000,
+    ),
     kubeApi(kc),
     quiet,
   );
@@ -297,24 +253,7 @@ const startupErrors = await sumMetric("nodecred_errors_total");
 
 // --- baseline: a bare watch of the same objects, in the same process.
 const seenByWatch = new Map<string, number>();
-const bareWatches: AbortController[] = [];
-const bareWatch = async (kind: "secrets" | "configmaps"): Promise<void> => {
-  const w = new Watch(admin);
-  // Quiet for minutes (one kind changes while the other's rounds run): no client idle abort.
-  (w as unknown as { requestTimeoutMs: number }).requestTimeoutMs = 7_200_000;
-  bareWatches.push(
-    await w.watch(
-      `/api/v1/namespaces/${ns}/${kind}`,
-      { allowWatchBookmarks: true, timeoutSeconds: 3600 },
-      (_phase, obj: { metadata?: { annotations?: Record<string, string> } }) => {
-        const mark = obj.metadata?.annotations?.["bench/marker"];
-        if (mark !== undefined && !seenByWatch.has(mark)) seenByWatch.set(mark, performance.now());
-      },
-      () => undefined,
-    ),
-  );
-};
-await Promise.all([bareWatch("secrets"), bareWatch("configmaps")]);
+const bareWatches = await bench.watchMarkers(seenByWatch);
 
 // --- the policy files, watched (inotify) so that each host's first sight of a round is timed.
 let marker = "";
@@ -397,14 +336,7 @@ for (let i = 1; i <= rounds; i++) {
   await round(
     "rotation",
     password,
-    async () =>
-      (
-        await core.replaceNamespacedSecret({
-          namespace: ns,
-          name: secretName,
-          body: secretBody(password),
-        })
-      ).metadata?.resourceVersion ?? "",
+    () => bench.rotate(password),
     "PUT secrets 200",
     "nodecred.io/credentials-version",
   );
@@ -415,17 +347,7 @@ for (let i = 1; i <= rounds; i++) {
   await round(
     "edit",
     added,
-    async () =>
-      (
-        await core.replaceNamespacedConfigMap({
-          namespace: ns,
-          name: cmName,
-          body: {
-            metadata: { name: cmName, namespace: ns, annotations: { "bench/marker": added } },
-            data: cmData([registry, added]),
-          },
-        })
-      ).metadata?.resourceVersion ?? "",
+    () => bench.addRegistry(added, added),
     "PUT configmaps 200",
     "nodecred.io/config-version",
   );

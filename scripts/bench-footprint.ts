@@ -18,7 +18,7 @@
  *        after `npm run build`; scripts/bench-footprint does both)
  */
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { basename, join } from "node:path";
 import { performance } from "node:perf_hooks";
@@ -28,9 +28,11 @@ import * as esbuild from "esbuild";
 import { testEnv } from "../test/env/index.ts";
 import {
   adminKubeConfig,
-  appliedStatusFor,
-  createBareDaemonSet,
+  createInstalledNamespace,
   dockerConfigSecret,
+  syncFlags,
+  syncNode,
+  type SyncNode,
 } from "../test/sync/cluster.ts";
 import { localCommand } from "./manifest-command.ts";
 
@@ -177,23 +179,17 @@ const kc = adminKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
 const registry = "registry.example.com";
 const configData = { matchImages: `${registry}\n` };
+const sleep = (ms: number): Promise<unknown> => new Promise((r) => setTimeout(r, ms));
 
-async function measure(v: Variant, index: number): Promise<Measured> {
-  const ns = `bench-footprint-${String(process.pid)}-${String(index)}`;
-  const secret = (password: string): ReturnType<typeof dockerConfigSecret> =>
-    dockerConfigSecret("nodecred-credentials", ns, { [registry]: { username: "u", password } });
-  await core.createNamespace({ body: { metadata: { name: ns } } });
-  await core.createNamespacedSecret({ namespace: ns, body: secret("pw-0") });
-  await core.createNamespacedConfigMap({
-    namespace: ns,
-    body: { metadata: { name: "nodecred-config" }, data: configData },
-  });
-  await createBareDaemonSet(kc, ns);
-  const dir = join(work, ns);
-  const host = join(dir, "host");
-  mkdirSync(join(host, "etc/nodecred/credentials"), { recursive: true, mode: 0o700 });
-  const policy = join(host, "etc/nodecred/credentials/policy.json");
-  writeFileSync(join(dir, "applied.json"), appliedStatusFor(configData));
+/** The `run` process of one variant, started. */
+interface Running {
+  readonly pid: number;
+  /** Polls until `done` holds; fails if the process exits first or after 30 s. */
+  until(what: string, done: () => boolean): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function startVariant(v: Variant, node: SyncNode, ns: string): Running {
   const child = spawn(
     process.execPath,
     [
@@ -201,13 +197,7 @@ async function measure(v: Variant, index: number): Promise<Measured> {
       v.bundle,
       "run",
       "--listen=127.0.0.1:0",
-      `--kubeconfig=${env.kube.kubeconfig}`,
-      `--namespace=${ns}`,
-      `--host-root=${host}`,
-      "--node=bench",
-      "--pod=bench",
-      "--kubelet-healthz-url=",
-      `--applied-status-file=${join(dir, "applied.json")}`,
+      ...syncFlags(node, env.kube.kubeconfig, { namespace: ns, node: "bench", pod: "bench" }),
     ],
     { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...v.env } },
   );
@@ -215,61 +205,94 @@ async function measure(v: Variant, index: number): Promise<Measured> {
   child.stderr.on("data", (b: Buffer) => {
     stderr = (stderr + b.toString()).slice(-4000);
   });
-  const pid = child.pid ?? 0;
+  return {
+    pid: child.pid ?? 0,
+    until: async (what, done) => {
+      const deadline = performance.now() + 30_000;
+      while (!done()) {
+        if (child.exitCode !== null) {
+          throw new Error(`${v.name}: exited ${String(child.exitCode)}: ${stderr}`);
+        }
+        if (performance.now() > deadline) throw new Error(`${v.name}: ${what} timed out`);
+        await sleep(2);
+      }
+    },
+    stop: async () => {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.once("exit", r));
+    },
+  };
+}
+
+/** RSS, anonymous RSS and threads of an idle process. */
+function idleFigures(pid: number): Pick<Measured, "idleRssKb" | "idleAnonKb" | "threads"> {
+  return {
+    idleRssKb: statusKb(pid, "VmRSS"),
+    idleAnonKb: statusKb(pid, "RssAnon"),
+    threads: statusKb(pid, "Threads"),
+  };
+}
+
+/**
+ * N rotations, each until the policy file holds the new password: peak RSS (VmHWM, reset first),
+ * peak anonymous RSS (sampled every 5 ms), CPU and wall time per rotation.
+ */
+async function throughRotations(
+  run: Running,
+  rotate: (password: string) => Promise<unknown>,
+  policyHas: (needle: string) => boolean,
+): Promise<Omit<Measured, "idleRssKb" | "idleAnonKb" | "threads">> {
+  const { pid } = run;
+  writeFileSync(`/proc/${String(pid)}/clear_refs`, "5"); // resets VmHWM
+  let peakAnonKb = 0;
+  const poll = setInterval(() => {
+    peakAnonKb = Math.max(peakAnonKb, statusKb(pid, "RssAnon"));
+  }, 5);
+  const cpu0 = cpuMs(pid);
+  const t0 = performance.now();
+  for (let i = 1; i <= rotations; i++) {
+    const password = `pw-${String(i)}`;
+    await rotate(password);
+    await run.until(`rotation ${String(i)}`, () => policyHas(password));
+  }
+  const elapsed = performance.now() - t0;
+  const cpu = cpuMs(pid) - cpu0;
+  clearInterval(poll);
+  return {
+    peakRssKb: statusKb(pid, "VmHWM"),
+    peakAnonKb,
+    cpuMsPerRotation: cpu / rotations,
+    msPerRotation: elapsed / rotations,
+  };
+}
+
+async function measure(v: Variant, index: number): Promise<Measured> {
+  const ns = `bench-footprint-${String(process.pid)}-${String(index)}`;
+  const secret = (password: string): ReturnType<typeof dockerConfigSecret> =>
+    dockerConfigSecret("nodecred-credentials", ns, { [registry]: { username: "u", password } });
+  await createInstalledNamespace(kc, ns, [secret("pw-0")], configData);
+  const node = syncNode(join(work, ns), "host", configData);
+  const run = startVariant(v, node, ns);
   const policyHas = (needle: string): boolean => {
     try {
-      return readFileSync(policy, "utf8").includes(`"${needle}"`);
+      return readFileSync(node.policyFile, "utf8").includes(`"${needle}"`);
     } catch {
       return false;
     }
   };
-  const until = async (what: string, done: () => boolean): Promise<void> => {
-    const deadline = performance.now() + 30_000;
-    while (!done()) {
-      if (child.exitCode !== null) {
-        throw new Error(`${v.name}: exited ${String(child.exitCode)}: ${stderr}`);
-      }
-      if (performance.now() > deadline) throw new Error(`${v.name}: ${what} timed out`);
-      await new Promise((r) => setTimeout(r, 2));
-    }
-  };
+  const rotate = (password: string): Promise<unknown> =>
+    core.replaceNamespacedSecret({
+      namespace: ns,
+      name: "nodecred-credentials",
+      body: secret(password),
+    });
   try {
-    await until("the first policy file", () => policyHas("pw-0"));
-    await new Promise((r) => setTimeout(r, idleSeconds * 1000));
-    const idle = {
-      idleRssKb: statusKb(pid, "VmRSS"),
-      idleAnonKb: statusKb(pid, "RssAnon"),
-      threads: statusKb(pid, "Threads"),
-    };
-    writeFileSync(`/proc/${String(pid)}/clear_refs`, "5"); // resets VmHWM
-    let peakAnonKb = 0;
-    const poll = setInterval(() => {
-      peakAnonKb = Math.max(peakAnonKb, statusKb(pid, "RssAnon"));
-    }, 5);
-    const cpu0 = cpuMs(pid);
-    const t0 = performance.now();
-    for (let i = 1; i <= rotations; i++) {
-      const password = `pw-${String(i)}`;
-      await core.replaceNamespacedSecret({
-        namespace: ns,
-        name: "nodecred-credentials",
-        body: secret(password),
-      });
-      await until(`rotation ${String(i)}`, () => policyHas(password));
-    }
-    const elapsed = performance.now() - t0;
-    const cpu = cpuMs(pid) - cpu0;
-    clearInterval(poll);
-    return {
-      ...idle,
-      peakRssKb: statusKb(pid, "VmHWM"),
-      peakAnonKb,
-      cpuMsPerRotation: cpu / rotations,
-      msPerRotation: elapsed / rotations,
-    };
+    await run.until("the first policy file", () => policyHas("pw-0"));
+    await sleep(idleSeconds * 1000);
+    const idle = idleFigures(run.pid);
+    return { ...idle, ...(await throughRotations(run, rotate, policyHas)) };
   } finally {
-    child.kill("SIGTERM");
-    await new Promise((r) => child.once("exit", r));
+    await run.stop();
     await core.deleteNamespace({ name: ns }).catch(() => undefined);
   }
 }

@@ -38,6 +38,8 @@ import { nextPolicy } from "../installer/core/plan/policy-file.ts";
 import { defaultTemplate } from "../installer/core/kubelet/template.ts";
 import { checkConfigMapForRollout } from "../installer/core/rollout/configmap-check.ts";
 import { credentialsFromSecret } from "../installer/core/settings/secret.ts";
+// Type only: the --child measurements, which run this file too, must not load client-node.
+import type { DockerConfigSecret } from "../test/sync/cluster.ts";
 import { localCommand } from "./manifest-command.ts";
 
 /** The policy file apply would write on a node without one (policy-file.ts nextPolicy). */
@@ -415,108 +417,124 @@ interface SyncPhase {
   readonly ms: number;
 }
 
-async function syncProcess(): Promise<SyncPhase[]> {
-  const { CoreV1Api } = await import("@kubernetes/client-node");
-  const { testEnv } = await import("../test/env/index.ts");
-  const cluster = await import("../test/sync/cluster.ts");
-  const env = testEnv();
-  const kc = cluster.adminKubeConfig();
-  const core = kc.makeApiClient(CoreV1Api);
-  const ns = `bench-limits-${String(process.pid)}`;
-  await core.createNamespace({ body: { metadata: { name: ns } } });
-  const secretBody = (json: string): Record<string, unknown> => ({
-    metadata: { name: "nodecred-credentials", namespace: ns },
-    type: "kubernetes.io/dockerconfigjson",
-    data: { ".dockerconfigjson": b64(json) },
-  });
-  const cmBody = (data: Record<string, string>): Record<string, unknown> => ({
-    metadata: { name: "nodecred-config", namespace: ns },
-    data,
-  });
-  const base = cases[0];
-  if (base === undefined) throw new Error("no baseline");
-  await core.createNamespacedSecret({ namespace: ns, body: secretBody(base.secretJson) });
-  await core.createNamespacedConfigMap({ namespace: ns, body: cmBody(base.configMapData) });
-  await cluster.createBareDaemonSet(kc, ns);
-  const host = join(work, "sync-host");
-  mkdirSync(join(host, "etc/nodecred/credentials"), { recursive: true, mode: 0o700 });
-  const policy = join(host, "etc/nodecred/credentials/policy.json");
-  const applied = join(work, "applied.json");
-  writeFileSync(applied, cluster.appliedStatusFor(base.configMapData));
-  // As manifests/daemonset.yaml runs it: its Node flags and bundle (nodecred-sync.mjs).
+/** `run` of the sync container, started, its peak anonymous RSS sampled every 5 ms. */
+interface SyncRun {
+  readonly pid: number;
+  readonly exitCode: () => number | null;
+  /** The peak anonymous RSS since the last call (kB), and a new peak from now on. */
+  readonly takeAnonPeak: () => number;
+  readonly stop: () => void;
+}
+
+/** `run` as manifests/daemonset.yaml runs it: its Node flags and bundle (nodecred-sync.mjs). */
+function startManifestSync(flags: readonly string[]): SyncRun {
   const sync = localCommand(repo, "sync");
-  const child = spawn(
-    sync.node,
-    [
-      ...sync.args,
-      "--listen=127.0.0.1:0",
-      `--kubeconfig=${env.kube.kubeconfig}`,
-      `--namespace=${ns}`,
-      `--host-root=${host}`,
-      "--node=bench",
-      "--pod=bench",
-      "--kubelet-healthz-url=",
-      `--applied-status-file=${applied}`,
-    ],
-    { stdio: ["ignore", "ignore", "ignore"] },
-  );
+  const child = spawn(sync.node, [...sync.args, "--listen=127.0.0.1:0", ...flags], {
+    stdio: ["ignore", "ignore", "ignore"],
+  });
   const pid = child.pid ?? 0;
   let anon = 0;
   const poll = setInterval(() => {
     anon = Math.max(anon, statusKb(pid, "RssAnon"));
   }, 5);
+  return {
+    pid,
+    exitCode: () => child.exitCode,
+    takeAnonPeak: () => {
+      const peak = anon;
+      anon = 0;
+      return peak;
+    },
+    stop: () => {
+      clearInterval(poll);
+      child.kill("SIGTERM");
+    },
+  };
+}
+
+/**
+ * One phase of (d): `update`, then until the policy file holds every needle, then 3 s for what
+ * follows the write (events, the rollout).
+ */
+async function syncPhase(
+  sync: SyncRun,
+  policyFile: string,
+  name: string,
+  update: () => Promise<unknown>,
+  needles: readonly string[],
+): Promise<SyncPhase> {
   const policyHas = (needle: string): boolean => {
     try {
-      return readFileSync(policy, "utf8").includes(needle);
+      return readFileSync(policyFile, "utf8").includes(needle);
     } catch {
       return false;
     }
   };
+  sync.takeAnonPeak();
+  const t0 = performance.now();
+  await update();
+  const deadline = t0 + 120_000;
+  while (!needles.every(policyHas)) {
+    const code = sync.exitCode();
+    if (code !== null) throw new Error(`the sync process exited ${String(code)}`);
+    if (performance.now() > deadline) throw new Error(`${name}: the policy file did not change`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const ms = performance.now() - t0;
+  await new Promise((r) => setTimeout(r, 3000));
+  return { name, hwmKb: statusKb(sync.pid, "VmHWM"), anonKb: sync.takeAnonPeak(), ms };
+}
+
+async function syncProcess(): Promise<SyncPhase[]> {
+  // Loaded here only: the --child measurements run this file too, without them.
+  const { CoreV1Api } = await import("@kubernetes/client-node");
+  const { testEnv } = await import("../test/env/index.ts");
+  const cluster = await import("../test/sync/cluster.ts");
+  const kc = cluster.adminKubeConfig();
+  const core = kc.makeApiClient(CoreV1Api);
+  const ns = `bench-limits-${String(process.pid)}`;
+  const secretBody = (json: string): DockerConfigSecret =>
+    cluster.dockerConfigJsonSecret("nodecred-credentials", ns, json);
+  const base = cases[0];
+  if (base === undefined) throw new Error("no baseline");
+  await cluster.createInstalledNamespace(kc, ns, [secretBody(base.secretJson)], base.configMapData);
+  const node = cluster.syncNode(work, "sync-host", base.configMapData);
+  const sync = startManifestSync(
+    cluster.syncFlags(node, testEnv().kube.kubeconfig, {
+      namespace: ns,
+      node: "bench",
+      pod: "bench",
+    }),
+  );
+  const phase = (name: string, update: () => Promise<unknown>, needles: readonly string[]) =>
+    syncPhase(sync, node.policyFile, name, update, needles);
   const phases: SyncPhase[] = [];
-  const phase = async (
-    name: string,
-    update: () => Promise<unknown>,
-    needles: readonly string[],
-  ): Promise<void> => {
-    anon = 0;
-    const t0 = performance.now();
-    await update();
-    const deadline = t0 + 120_000;
-    while (!needles.every(policyHas)) {
-      if (child.exitCode !== null)
-        throw new Error(`the sync process exited ${String(child.exitCode)}`);
-      if (performance.now() > deadline) throw new Error(`${name}: the policy file did not change`);
-      await new Promise((r) => setTimeout(r, 10));
-    }
-    const ms = performance.now() - t0;
-    await new Promise((r) => setTimeout(r, 3000)); // what follows the write (events, the rollout)
-    phases.push({ name, hwmKb: statusKb(pid, "VmHWM"), anonKb: anon, ms });
-  };
   try {
-    await phase("baseline objects", () => Promise.resolve(), ["registry.example.com"]);
+    phases.push(await phase("baseline objects", () => Promise.resolve(), ["registry.example.com"]));
     const lastRegistry = `reg-${String(big.registries - 1).padStart(5, "0")}`;
     for (const c of cases.slice(1)) {
       const firstPattern = (c.configMapData["matchImages"] ?? "").split("\n")[0] ?? "";
-      await phase(
-        `-> ${c.name}`,
-        async () => {
-          await core.replaceNamespacedSecret({
-            namespace: ns,
-            name: "nodecred-credentials",
-            body: secretBody(c.secretJson),
-          });
-          await core.replaceNamespacedConfigMap({
-            namespace: ns,
-            name: "nodecred-config",
-            body: cmBody(c.configMapData),
-          });
-        },
-        [lastRegistry, JSON.stringify(firstPattern).slice(1, 60)],
+      const update = async (): Promise<void> => {
+        await core.replaceNamespacedSecret({
+          namespace: ns,
+          name: "nodecred-credentials",
+          body: secretBody(c.secretJson),
+        });
+        await core.replaceNamespacedConfigMap({
+          namespace: ns,
+          name: "nodecred-config",
+          body: { metadata: { name: "nodecred-config", namespace: ns }, data: c.configMapData },
+        });
+      };
+      phases.push(
+        await phase(`-> ${c.name}`, update, [
+          lastRegistry,
+          JSON.stringify(firstPattern).slice(1, 60),
+        ]),
       );
     }
   } finally {
-    clearInterval(poll);
-    child.kill("SIGTERM");
+    sync.stop();
     await core.deleteNamespace({ name: ns }).catch(() => undefined);
   }
   return phases;

@@ -26,7 +26,8 @@ tag=$2
 repo=$(cd "$(dirname "$0")/.." && pwd)
 
 [[ "$(uname -m)" == x86_64 ]] || die "builds amd64 images only, this machine is $(uname -m)"
-for tool in umoci file ldd strip gzip; do
+# Its own tools; scripts/image-runtime.sh checks the ones it runs (strip, ldd, file) itself.
+for tool in umoci file gzip; do
   command -v "$tool" >/dev/null || die "$tool not found"
 done
 

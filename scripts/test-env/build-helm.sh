@@ -9,24 +9,13 @@
 # Helm's release builds do; otherwise it would be v1.20).
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
+source "$here/go-cache.sh"
 mod="$here/../helm"
-version="$(sed -n 's/^[[:space:]]*\(require[[:space:]]\{1,\}\)\{0,1\}helm\.sh\/helm\/v3[[:space:]]\{1,\}\(v3\.[0-9.]*\)$/\2/p' "$mod/go.mod")"
-[[ "$version" =~ ^v3\.[0-9]+\.[0-9]+$ ]] || { echo "build-helm: no helm.sh/helm/v3 version in $mod/go.mod" >&2; exit 1; }
-cache="${NODECRED_CACHE:-$HOME/.cache/nodecred}"
-out="$cache/helm/$version"
-if [[ -x "$out/helm" ]]; then
-  echo "$out/helm"
-  exit 0
-fi
+go_pinned build-helm "$mod" helm.sh/helm/v3 3 helm
 
-command -v go >/dev/null || { echo "build-helm: Go is required to build Helm $version" >&2; exit 1; }
-echo "build-helm: building Helm $version into $out (first run only; takes a few minutes)" >&2
-mkdir -p "$cache/helm"
-tmp="$(mktemp -d "$cache/helm/.build-$version.XXXXXX")"
-trap 'rm -rf "$tmp"' EXIT
-(
-  cd "$mod"
-  export GOTOOLCHAIN=local CGO_ENABLED=0 GOFLAGS=-mod=mod
+built() { [[ -x "$1/helm" ]]; }
+build() {
+  local k8s k8s_minor
   k8s="$(go list -m -f '{{.Version}}' k8s.io/client-go)" # v0.MINOR.PATCH = Kubernetes v1.MINOR.PATCH
   k8s_minor="${k8s#v0.}"; k8s_minor="${k8s_minor%%.*}"
   [[ "$k8s_minor" =~ ^[0-9]+$ ]] || { echo "build-helm: unexpected k8s.io/client-go version $k8s" >&2; exit 1; }
@@ -34,10 +23,8 @@ trap 'rm -rf "$tmp"' EXIT
     -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=$version -X helm.sh/helm/v3/internal/version.gitTreeState=clean \
       -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$k8s_minor \
       -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=1 -X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$k8s_minor" \
-    -o "$tmp/helm" helm.sh/helm/v3/cmd/helm
-)
-[[ "$("$tmp/helm" version --template '{{.Version}}')" == "$version" ]] || { echo "build-helm: the built helm does not say $version" >&2; exit 1; }
-rm -rf "$out"
-mv "$tmp" "$out"
-trap - EXIT
+    -o "$1/helm" helm.sh/helm/v3/cmd/helm
+  [[ "$("$1/helm" version --template '{{.Version}}')" == "$version" ]] || { echo "build-helm: the built helm does not say $version" >&2; exit 1; }
+}
+go_cached_build build-helm "Helm $version" "a few minutes" "$mod" "$out" built build
 echo "$out/helm"

@@ -11,26 +11,38 @@
  * makes them short — no refused pull, no kubelet or containerd restart, no template change.
  */
 import assert from "node:assert/strict";
-import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { setTimeout as sleep } from "node:timers/promises";
 import { after, before, describe, it } from "node:test";
-import { parse as parseYaml } from "yaml";
 import { testEnv } from "../env/index.ts";
-import { pushImage, writeAuthFile } from "../env/image.ts";
-import { issueCert, newCA } from "../env/pki.ts";
 import { startRegistry, type RegistryInstance } from "../env/registry.ts";
 import type { RegistryEnv } from "../env/types.ts";
-import { dockerConfigSecret } from "../sync/cluster.ts";
 import { startControlPlane, type ControlPlane } from "./control-plane.ts";
-import { kubectlFor, refusedPull, steps, waitFor, writeOverlay, publishImage } from "./harness.ts";
+import {
+  hostOf as host,
+  kubectlFor,
+  nodePaths,
+  podManifest,
+  type NodePolicy,
+  policyOf,
+  present,
+  providerEntryOf,
+  publishImage,
+  pushImages,
+  refusedPull,
+  registryTls,
+  secondsUntil,
+  secretManifest,
+  steps,
+  waitFor,
+  writeOverlay,
+} from "./harness.ts";
 import { startNode, type TestNode } from "./node/node.ts";
 
 const nodeName = "e2e-node";
 const username = "nodecred-e2e";
-const providerConfig = "/etc/nodecred/credential-provider-config.yaml";
-const policyFile = "/etc/nodecred/credentials/policy.json";
+const { providerConfig, policy: policyFile } = nodePaths;
 
 interface Pod {
   metadata: { name: string; labels?: Record<string, string> };
@@ -63,36 +75,16 @@ describe("end to end: a real kubelet pulls private images through nodecred", () 
   const run = steps();
   const { step, timed } = run;
 
-  const kc = kubectlFor(() => {
-    if (cp === undefined) throw new Error("no control plane");
-    return cp.kube.kubeconfig;
-  });
+  const kc = kubectlFor(() => cp);
   const { json } = kc;
-  const nodeFile = (path: string): string | null => {
-    if (node === undefined) throw new Error("no node");
-    return node.file(path);
-  };
+  const nodeFile = (path: string): string | null => present(node, "node").file(path);
   /** The node's policy file (read for comparison only, never printed). */
-  const nodePolicy = (): {
-    matchImages: string[];
-    auths: Record<string, { password?: string }>;
-  } | null => {
-    const text = nodeFile(policyFile);
-    return text === null
-      ? null
-      : (JSON.parse(text) as {
-          matchImages: string[];
-          auths: Record<string, { password?: string }>;
-        });
-  };
+  const nodePolicy = (): NodePolicy | null => policyOf(node);
   const journal = (event: string): number =>
     (node?.journal() ?? []).filter((e) => e.event === event).length;
   /** The kubelet's own matchImages and args for nodecred, from the config it reads. */
   const registered = (): { matchImages: string[]; args: string[] } => {
-    const config = parseYaml(nodeFile(providerConfig) ?? "") as {
-      providers: { name: string; matchImages: string[]; args?: string[] }[];
-    };
-    const entry = config.providers.find((p) => p.name === "nodecred");
+    const entry = providerEntryOf(node);
     assert.ok(entry, "nodecred's entry in the kubelet's provider config");
     return { matchImages: entry.matchImages, args: entry.args ?? [] };
   };
@@ -135,19 +127,7 @@ describe("end to end: a real kubelet pulls private images through nodecred", () 
   };
 
   const appPod = (name: string, image: string): string =>
-    JSON.stringify({
-      apiVersion: "v1",
-      kind: "Pod",
-      metadata: { name, namespace: "apps" },
-      spec: {
-        // No pod network here (loopback-only CNI: pods need an IP otherwise); the image pull path
-        // does not depend on it.
-        hostNetwork: true,
-        automountServiceAccountToken: false,
-        terminationGracePeriodSeconds: 0,
-        containers: [{ name: "app", image }],
-      },
-    });
+    podManifest({ name, namespace: "apps", image });
 
   /** Running, or the waiting reason once the pull failed. */
   const podOutcome = (name: string, timeoutMs: number): Promise<string> =>
@@ -170,23 +150,16 @@ describe("end to end: a real kubelet pulls private images through nodecred", () 
       .reduce((n, e) => n + (e.count ?? 1), 0);
   }
 
-  const secretYaml = (pw: string): string => {
-    if (!privateRegistry || !samePortRegistry || !newPortRegistry) throw new Error("setup");
-    return JSON.stringify({
-      apiVersion: "v1",
-      kind: "Secret",
-      ...dockerConfigSecret("nodecred-credentials", "nodecred", {
-        [privateRegistry.env.host]: { username, password: pw },
-        [samePortRegistry.env.host]: { username, password: pw },
-        [newPortRegistry.env.host]: { username, password: pw },
-      }),
-    });
-  };
-
-  const host = (registry: RegistryInstance | undefined): string => {
-    if (registry === undefined) throw new Error("setup");
-    return registry.env.host;
-  };
+  const secretYaml = (pw: string): string =>
+    secretManifest(
+      "nodecred-credentials",
+      Object.fromEntries(
+        [privateRegistry, samePortRegistry, newPortRegistry].map((r) => [
+          host(r),
+          { username, password: pw },
+        ]),
+      ),
+    );
   let patterns: string[] = [];
   const matchImagesPatch = (list: readonly string[]): object => ({
     data: { matchImages: `${list.join("\n")}\n` },
@@ -196,16 +169,11 @@ describe("end to end: a real kubelet pulls private images through nodecred", () 
     patterns = list;
     const start = performance.now();
     await kc.patchConfigMap(matchImagesPatch(list));
-    await waitFor(
+    return secondsUntil(
       "the node's policy file to hold the new matchImages",
-      () =>
-        Promise.resolve(
-          JSON.stringify(nodePolicy()?.matchImages) === JSON.stringify(list) ? true : undefined,
-        ),
-      30_000,
-      50,
+      start,
+      () => JSON.stringify(nodePolicy()?.matchImages) === JSON.stringify(list),
     );
-    return (performance.now() - start) / 1000;
   };
   /** Creates a pod and waits until it runs; seconds from `since` (performance.now()). */
   const runs = async (name: string, image: string, since: number): Promise<number> => {
@@ -217,21 +185,12 @@ describe("end to end: a real kubelet pulls private images through nodecred", () 
   before(async () => {
     const env = testEnv();
     dir = mkdtempSync(join(env.workDir, "e2e-"));
-    const pki = join(dir, "pki");
-    mkdirSync(join(pki, "ca-dir"), { recursive: true });
-    const ca = newCA(pki, "e2e-registry-ca");
-    execFileSync("cp", [ca.cert, join(pki, "ca-dir", "ca.crt")]);
-    const pair = issueCert(ca, pki, "registry", {
-      commonName: "e2e-registry",
-      altNames: ["IP:127.0.0.1"],
-      usage: "server",
-    });
     privateRegistry = await startRegistry({
       dir,
       name: "private",
       username,
       password,
-      tls: { pair, caFile: ca.cert, caDir: join(pki, "ca-dir") },
+      tls: registryTls(dir, "e2e-registry", "127.0.0.1"),
     });
     const port = Number(privateRegistry.env.host.split(":")[1]);
     [samePortRegistry, newPortRegistry, publicRegistry] = await Promise.all([
@@ -246,14 +205,13 @@ describe("end to end: a real kubelet pulls private images through nodecred", () 
       startRegistry({ dir, name: "public", username, password, anonymous: true }),
     ]);
     const privates = [privateRegistry, samePortRegistry, newPortRegistry];
-    const auth = writeAuthFile(
-      join(dir, "auth.json"),
-      Object.fromEntries(privates.map((r) => [r.env.host, { username, password }])),
+    pushImages(
+      dir,
+      env.image.source,
+      privates.map((r) => r.env),
+      { username, password },
+      ["1", "2", "3", "4", "5"].map((tag) => ["team/app", tag] as const),
     );
-    for (const tag of ["1", "2", "3", "4", "5"]) {
-      for (const r of privates) pushImage(env.image.source, r.env, "team/app", tag, auth);
-    }
-    rmSync(auth);
 
     await publishImage(dir, publicRegistry.env);
 
@@ -268,11 +226,7 @@ describe("end to end: a real kubelet pulls private images through nodecred", () 
       registries,
       sandboxImageSource: env.image.source,
     });
-    await waitFor(
-      "the node to be Ready",
-      async () => ((await nodeReady()) ? true : undefined),
-      90_000,
-    );
+    await kc.nodesReady([nodeName], 90_000);
     await kc(["create", "namespace", "apps"]);
 
     // The test overlay: only what this cluster needs (image, API server address without
@@ -369,16 +323,11 @@ describe("end to end: a real kubelet pulls private images through nodecred", () 
         // here, never printed). The next pull after that is the one that must work.
         const rotated = password;
         const privateHost = host(privateRegistry);
-        await waitFor(
+        fileSeconds = await secondsUntil(
           "the node's policy file to hold the rotated password",
-          () =>
-            Promise.resolve(
-              nodePolicy()?.auths[privateHost]?.password === rotated ? true : undefined,
-            ),
-          30_000,
-          50,
+          start,
+          () => nodePolicy()?.auths[privateHost]?.password === rotated,
         );
-        fileSeconds = (performance.now() - start) / 1000;
         podSeconds = await runs("rotated", image(privateRegistry, "2"), start);
       });
       const refused = await refusedPulls("rotated");

@@ -21,32 +21,40 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import { request } from "node:https";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
-import { parse as parseYaml } from "yaml";
 import { testEnv } from "../env/index.ts";
-import { pushImage, writeAuthFile } from "../env/image.ts";
 import { apiGet } from "../env/kube.ts";
-import { issueCert, newCA } from "../env/pki.ts";
 import { freePort } from "../env/ports.ts";
 import { startRegistry, type RegistryInstance } from "../env/registry.ts";
-import {
-  dockerConfigSecret,
-  kubectlNodecred,
-  serviceAccountKubeconfig,
-  type CommandResult,
-} from "../sync/cluster.ts";
+import { kubectlNodecred, serviceAccountKubeconfig, type CommandResult } from "../sync/cluster.ts";
 import { startControlPlane, type ControlPlane } from "./control-plane.ts";
-import { kubectlFor, publishImage, refusedPull, steps, waitFor, writeOverlay } from "./harness.ts";
+import {
+  hostOf,
+  kubectlFor,
+  nodePaths,
+  podManifest,
+  type NodePolicy,
+  policyOf,
+  providerEntryOf as providerEntry,
+  publishImage,
+  pushImages,
+  refusedPull,
+  registryTls,
+  secondsUntil,
+  secretManifest,
+  steps,
+  waitFor,
+  writeOverlay,
+} from "./harness.ts";
 import { createBridge, type TestBridge } from "./node/network.ts";
 import { startNode, type TestNode } from "./node/node.ts";
 
 const username = "fleet-robot";
-const providerConfig = "/etc/nodecred/credential-provider-config.yaml";
-const policyFile = "/etc/nodecred/credentials/policy.json";
+const { providerConfig } = nodePaths;
 /** How long the third node is watched after the second one's rollback. */
 const holdMs = 30_000;
 
@@ -114,15 +122,9 @@ describe("a fleet of three real nodes: rollouts node by node, stopped at the fai
   let password = `fleet-first-${Math.random().toString(36).slice(2, 10)}`;
   const run = steps();
   const { step, timed } = run;
-  const kc = kubectlFor(() => {
-    if (cp === undefined) throw new Error("no control plane");
-    return cp.kube.kubeconfig;
-  });
+  const kc = kubectlFor(() => cp);
 
-  const host = (): string => {
-    if (registry === undefined) throw new Error("no registry");
-    return registry.env.host;
-  };
+  const host = (): string => hostOf(registry);
   const nodeNamed = (name: string): TestNode => {
     const n = nodes.find((x) => x.name === name);
     if (n === undefined) throw new Error(`no node ${name}`);
@@ -142,47 +144,18 @@ describe("a fleet of three real nodes: rollouts node by node, stopped at the fai
       assert.equal(count(n, "containerd-start"), 1, `containerd of ${n.name} not restarted`);
     }
   };
-  const policyOf = (
-    node: TestNode,
-  ): { matchImages: string[]; auths: Record<string, { password?: string }> } | null => {
-    const text = node.file(policyFile);
-    return text === null
-      ? null
-      : (JSON.parse(text) as {
-          matchImages: string[];
-          auths: Record<string, { password?: string }>;
-        });
-  };
   /** Waits until every node's policy file `holds`; seconds since `start` (performance.now()). */
-  const everyPolicy = async (
+  const everyPolicy = (
     what: string,
     start: number,
-    holds: (policy: NonNullable<ReturnType<typeof policyOf>>) => boolean,
-  ): Promise<number> => {
-    await waitFor(
-      `every node's policy file to hold ${what}`,
-      () =>
-        Promise.resolve(
-          nodes.every((n) => {
-            const policy = policyOf(n);
-            return policy !== null && holds(policy);
-          })
-            ? true
-            : undefined,
-        ),
-      30_000,
-      50,
+    holds: (policy: NodePolicy) => boolean,
+  ): Promise<number> =>
+    secondsUntil(`every node's policy file to hold ${what}`, start, () =>
+      nodes.every((n) => {
+        const policy = policyOf(n);
+        return policy !== null && holds(policy);
+      }),
     );
-    return (performance.now() - start) / 1000;
-  };
-  const providerEntry = (
-    node: TestNode,
-  ): { args?: string[]; tokenAttributes?: Record<string, unknown> } | undefined =>
-    (
-      parseYaml(node.file(providerConfig) ?? "") as {
-        providers: { name: string; args?: string[]; tokenAttributes?: Record<string, unknown> }[];
-      }
-    ).providers.find((p) => p.name === "nodecred");
   const generation = (): Promise<number> => kc.daemonSetGeneration();
 
   // --- nodecred's pods, watched in-process (a watch on the API server: events as they happen) ---
@@ -383,18 +356,7 @@ describe("a fleet of three real nodes: rollouts node by node, stopped at the fai
     kc(["-n", "nodecred", "rollout", "status", "daemonset/nodecred", "--timeout=300s"]);
 
   const appPod = (name: string, node: string, image: string): string =>
-    JSON.stringify({
-      apiVersion: "v1",
-      kind: "Pod",
-      metadata: { name, namespace: "apps" },
-      spec: {
-        nodeName: node,
-        hostNetwork: true,
-        automountServiceAccountToken: false,
-        terminationGracePeriodSeconds: 0,
-        containers: [{ name: "app", image, imagePullPolicy: "Always" }],
-      },
-    });
+    podManifest({ name, namespace: "apps", image, node, pullPolicy: "Always" });
   /** One pod per node pulls `image` (no imagePullSecrets); all must run, none refused. */
   const pullsOnEveryNode = async (prefix: string, image: string): Promise<void> => {
     await Promise.all(
@@ -408,11 +370,7 @@ describe("a fleet of three real nodes: rollouts node by node, stopped at the fai
     );
   };
   const secret = (name: string, registryHost: string, user: string, pw: string): string =>
-    JSON.stringify({
-      apiVersion: "v1",
-      kind: "Secret",
-      ...dockerConfigSecret(name, "nodecred", { [registryHost]: { username: user, password: pw } }),
-    });
+    secretManifest(name, { [registryHost]: { username: user, password: pw } });
   const matchImages = (list: readonly string[]): object => ({
     data: { matchImages: `${list.join("\n")}\n` },
   });
@@ -458,15 +416,6 @@ describe("a fleet of three real nodes: rollouts node by node, stopped at the fai
     dir = mkdtempSync(join(env.workDir, "fleet-"));
     bridge = createBridge();
     const address = bridge.address;
-    const pki = join(dir, "pki");
-    mkdirSync(join(pki, "ca-dir"), { recursive: true });
-    const ca = newCA(pki, "fleet-registry-ca");
-    execFileSync("cp", [ca.cert, join(pki, "ca-dir", "ca.crt")]);
-    const pair = issueCert(ca, pki, "registry", {
-      commonName: "fleet-registry",
-      altNames: [`IP:${address}`],
-      usage: "server",
-    });
     const [privatePort, publicPort] = [await freePort(), await freePort()];
     [registry, publicRegistry] = await Promise.all([
       startRegistry({
@@ -474,7 +423,7 @@ describe("a fleet of three real nodes: rollouts node by node, stopped at the fai
         name: "private",
         username,
         password,
-        tls: { pair, caFile: ca.cert, caDir: join(pki, "ca-dir") },
+        tls: registryTls(dir, "fleet-registry", address),
         listen: { ip: address, port: privatePort },
       }),
       startRegistry({
@@ -487,15 +436,11 @@ describe("a fleet of three real nodes: rollouts node by node, stopped at the fai
       }),
     ]);
     const published = publishImage(dir, publicRegistry.env);
-    const auth = writeAuthFile(join(dir, "auth.json"), { [host()]: { username, password } });
-    for (const [repository, tag] of [
+    pushImages(dir, env.image.source, [registry.env], { username, password }, [
       ["team/app", "1"],
       ["team/app", "2"],
       ["more/app", "1"],
-    ] as const) {
-      pushImage(env.image.source, registry.env, repository, tag, auth);
-    }
-    rmSync(auth);
+    ]);
 
     cp = await startControlPlane(dir, env.bins, { address });
     const kubelets = [env.bins.kubelet, env.bins.kubeletNext, env.bins.kubeletPrev];
@@ -523,12 +468,8 @@ describe("a fleet of three real nodes: rollouts node by node, stopped at the fai
     for (const s of started) if (s.status === "rejected") throw s.reason;
     nodes.sort((a, b) => a.name.localeCompare(b.name));
     await published;
-    await waitFor(
-      "the three nodes to be Ready",
-      async () =>
-        (await Promise.all(nodes.map((n) => kc.nodeReady(n.name)))).every(Boolean)
-          ? true
-          : undefined,
+    await kc.nodesReady(
+      nodes.map((n) => n.name),
       120_000,
     );
     await kc(["create", "namespace", "apps"]);

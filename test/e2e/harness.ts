@@ -1,16 +1,33 @@
 /**
  * What the end-to-end scenarios share: polling with a deadline, ordered steps that skip the rest
- * after a failure and report their durations, and the pod outcomes read through kubectl.
+ * after a failure and report their durations, the pod outcomes read through kubectl, the
+ * registries' set-up, the objects a user applies, and nodecred's files as a node holds them.
  */
-import { execFile } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { execFile, execFileSync } from "node:child_process";
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { join, relative } from "node:path";
 import type { TestContext } from "node:test";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
-import { skopeoTlsArgs } from "../env/image.ts";
+import { parse as parseYaml } from "yaml";
+import { pushImage, skopeoTlsArgs, writeAuthFile } from "../env/image.ts";
+import { issueCert, newCA } from "../env/pki.ts";
+import type { RegistryInstance, RegistryOptions } from "../env/registry.ts";
 import type { RegistryEnv } from "../env/types.ts";
-import { kubectl } from "../sync/cluster.ts";
+import { dockerConfigSecret, kubectl } from "../sync/cluster.ts";
+import type { ControlPlane } from "./control-plane.ts";
+import type { TestNode } from "./node/node.ts";
+
+/** What `before` set up, or a throw naming the part that is missing (a step after a failed set-up). */
+export function present<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`no ${what}`);
+  return value;
+}
+
+/** A registry's address as image references name it (host:port). */
+export function hostOf(registry: RegistryInstance | undefined): string {
+  return present(registry, "registry").env.host;
+}
 
 /** Polls `probe` until it returns a value; throws with the last error after `timeoutMs`. */
 export async function waitFor<T>(
@@ -87,17 +104,28 @@ export interface Kubectl {
   /** The messages of the Events about one pod, one per line. */
   podEvents(namespace: string, name: string): Promise<string>;
   nodeReady(name: string): Promise<boolean>;
+  /** Waits until every one of these nodes is Ready. */
+  nodesReady(names: readonly string[], timeoutMs: number): Promise<void>;
   /** nodecred's DaemonSet's metadata.generation: it moves with every template change. */
   daemonSetGeneration(): Promise<number>;
   /** What a user does: `kubectl patch` of nodecred's ConfigMap (a merge patch). */
   patchConfigMap(patch: unknown): Promise<void>;
 }
 
-export function kubectlFor(kubeconfig: () => string): Kubectl {
+/** kubectl against the test's own control plane, once `before` has started it. */
+export function kubectlFor(controlPlane: () => ControlPlane | undefined): Kubectl {
   const kc = (args: readonly string[], input?: string): Promise<string> =>
-    kubectl(args, kubeconfig(), input);
+    kubectl(args, present(controlPlane(), "control plane").kube.kubeconfig, input);
   const json = async <T>(args: readonly string[]): Promise<T> =>
     JSON.parse(await kc([...args, "-o", "json"])) as T;
+  const nodeReady = async (name: string): Promise<boolean> => {
+    const n = await json<{ status: { conditions: { type: string; status: string }[] } }>([
+      "get",
+      "node",
+      name,
+    ]);
+    return n.status.conditions.some((c) => c.type === "Ready" && c.status === "True");
+  };
   return Object.assign(kc, {
     json,
     podOutcome: (namespace: string, name: string, timeoutMs: number): Promise<string> =>
@@ -120,13 +148,13 @@ export function kubectlFor(kubeconfig: () => string): Kubectl {
         .map((e) => e.message)
         .join("\n");
     },
-    async nodeReady(name: string): Promise<boolean> {
-      const n = await json<{ status: { conditions: { type: string; status: string }[] } }>([
-        "get",
-        "node",
-        name,
-      ]);
-      return n.status.conditions.some((c) => c.type === "Ready" && c.status === "True");
+    nodeReady,
+    async nodesReady(names: readonly string[], timeoutMs: number): Promise<void> {
+      await waitFor(
+        `${names.length === 1 ? "node" : "nodes"} ${names.join(", ")} Ready`,
+        async () => ((await Promise.all(names.map(nodeReady))).every(Boolean) ? true : undefined),
+        timeoutMs,
+      );
     },
     async daemonSetGeneration(): Promise<number> {
       const ds = await json<{ metadata: { generation: number } }>([
@@ -241,4 +269,140 @@ export async function publishImage(dir: string, registry: RegistryEnv): Promise<
     `oci:${layout}:0.1.0`,
     `docker://${registry.host}/nodecred/nodecred:0.1.0`,
   ]);
+}
+
+/**
+ * A CA of its own and a server certificate for a registry on `ip` (as a private registry has):
+ * the `tls` of startRegistry. The CA is also alone in a directory, as skopeo and containerd want it.
+ */
+export function registryTls(
+  dir: string,
+  name: string,
+  ip: string,
+): NonNullable<RegistryOptions["tls"]> {
+  const pki = join(dir, "pki");
+  mkdirSync(join(pki, "ca-dir"), { recursive: true });
+  const ca = newCA(pki, `${name}-ca`);
+  execFileSync("cp", [ca.cert, join(pki, "ca-dir", "ca.crt")]);
+  const pair = issueCert(ca, pki, "registry", {
+    commonName: name,
+    altNames: [`IP:${ip}`],
+    usage: "server",
+  });
+  return { pair, caFile: ca.cert, caDir: join(pki, "ca-dir") };
+}
+
+/**
+ * Pushes the test image `source` as each (repository, tag) to every registry, as `account`; the
+ * auth file holding its password is removed afterwards.
+ */
+export function pushImages(
+  dir: string,
+  source: string,
+  registries: readonly RegistryEnv[],
+  account: { readonly username: string; readonly password: string },
+  images: readonly (readonly [repository: string, tag: string])[],
+): void {
+  const auth = writeAuthFile(
+    join(dir, "auth.json"),
+    Object.fromEntries(registries.map((r) => [r.host, account])),
+  );
+  for (const [repository, tag] of images) {
+    for (const r of registries) pushImage(source, r, repository, tag, auth);
+  }
+  rmSync(auth);
+}
+
+/** A Secret of nodecred's namespace with these registries' credentials, for `kubectl apply -f -`. */
+export function secretManifest(
+  name: string,
+  auths: Readonly<Record<string, { username: string; password: string }>>,
+): string {
+  return JSON.stringify({
+    apiVersion: "v1",
+    kind: "Secret",
+    ...dockerConfigSecret(name, "nodecred", auths),
+  });
+}
+
+/**
+ * A pod of one `app` container for `kubectl apply -f -`, without imagePullSecrets. Host network:
+ * there is no pod network here (loopback-only CNI: pods need an IP otherwise); the image pull path
+ * does not depend on it. No token mounted: the kubelet requests the provider's token itself.
+ */
+export function podManifest(pod: {
+  readonly name: string;
+  readonly namespace: string;
+  readonly image: string;
+  readonly node?: string | undefined;
+  readonly serviceAccount?: string;
+  readonly pullPolicy?: "Always" | "IfNotPresent";
+}): string {
+  return JSON.stringify({
+    apiVersion: "v1",
+    kind: "Pod",
+    metadata: { name: pod.name, namespace: pod.namespace },
+    spec: {
+      ...(pod.node === undefined ? {} : { nodeName: pod.node }),
+      hostNetwork: true,
+      automountServiceAccountToken: false,
+      ...(pod.serviceAccount === undefined ? {} : { serviceAccountName: pod.serviceAccount }),
+      terminationGracePeriodSeconds: 0,
+      containers: [
+        {
+          name: "app",
+          image: pod.image,
+          ...(pod.pullPolicy === undefined ? {} : { imagePullPolicy: pod.pullPolicy }),
+        },
+      ],
+    },
+  });
+}
+
+/** nodecred's files on a node (the same on every flavour the end-to-end nodes are). */
+export const nodePaths = {
+  providerConfig: "/etc/nodecred/credential-provider-config.yaml",
+  policy: "/etc/nodecred/credentials/policy.json",
+} as const;
+
+/** A node's policy file, the fields the tests read (compared, never printed). */
+export interface NodePolicy {
+  readonly matchImages: string[];
+  readonly auths: Record<string, { password?: string }>;
+  readonly sets?: { name: string; namespaces: string[]; auths: Record<string, unknown> }[];
+}
+
+/** The node's policy file as the provider reads it, or null while there is none. */
+export function policyOf(node: TestNode | undefined): NodePolicy | null {
+  const text = present(node, "node").file(nodePaths.policy);
+  return text === null ? null : (JSON.parse(text) as NodePolicy);
+}
+
+/** nodecred's entry in the CredentialProviderConfig the node's kubelet reads. */
+export interface ProviderEntry {
+  readonly name: string;
+  readonly apiVersion: string;
+  readonly matchImages: string[];
+  readonly args?: string[];
+  readonly tokenAttributes?: Record<string, unknown>;
+}
+
+export function providerEntryOf(node: TestNode | undefined): ProviderEntry | undefined {
+  const config = parseYaml(present(node, "node").file(nodePaths.providerConfig) ?? "") as {
+    providers: ProviderEntry[];
+  } | null;
+  return config?.providers.find((p) => p.name === "nodecred");
+}
+
+/**
+ * Seconds from `start` (performance.now()) until `holds` (a node's file, typically), polled every
+ * 50 ms for 30 s.
+ */
+export async function secondsUntil(
+  what: string,
+  start: number,
+  holds: () => boolean,
+): Promise<number> {
+  await waitFor(what, () => Promise.resolve(holds() ? true : undefined), 30_000, 50);
+  return (performance.now() - start) / 1000;
 }

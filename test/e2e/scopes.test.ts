@@ -12,20 +12,30 @@
  */
 import assert from "node:assert/strict";
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { parse as parseYaml } from "yaml";
 import { testEnv } from "../env/index.ts";
-import { pushImage, writeAuthFile } from "../env/image.ts";
 import { startRegistry, type RegistryInstance } from "../env/registry.ts";
-import { dockerConfigSecret } from "../sync/cluster.ts";
 import { startControlPlane, type ControlPlane } from "./control-plane.ts";
-import { kubectlFor, refusedPull, steps, waitFor, writeOverlay, publishImage } from "./harness.ts";
+import {
+  hostOf,
+  kubectlFor,
+  podManifest,
+  policyOf,
+  type NodePolicy,
+  providerEntryOf,
+  publishImage,
+  pushImages,
+  refusedPull,
+  secondsUntil,
+  secretManifest,
+  steps,
+  waitFor,
+  writeOverlay,
+} from "./harness.ts";
 import { startNode, type TestNode } from "./node/node.ts";
 
-const providerConfig = "/etc/nodecred/credential-provider-config.yaml";
-const policyFile = "/etc/nodecred/credentials/policy.json";
 const robotA = "team-a-robot";
 const robotCi = "team-a-ci-robot";
 
@@ -43,10 +53,6 @@ function credentialSets(teamA: readonly string[]): string {
   ].join("\n");
 }
 
-interface NodePolicy {
-  sets?: { name: string; namespaces: string[]; auths: Record<string, unknown> }[];
-}
-
 describe("scoped credentials: per-namespace pulls on real kubelets, without imagePullSecrets", () => {
   let dir = "";
   let cp: ControlPlane | undefined;
@@ -56,20 +62,10 @@ describe("scoped credentials: per-namespace pulls on real kubelets, without imag
   const passwordA = `pw-team-a-${Math.random().toString(36).slice(2, 10)}`;
   const passwordCi = `pw-team-ci-${Math.random().toString(36).slice(2, 10)}`;
   const run = steps();
-  const kc = kubectlFor(() => {
-    if (cp === undefined) throw new Error("no control plane");
-    return cp.kube.kubeconfig;
-  });
-  const host = (): string => {
-    if (registry === undefined) throw new Error("no registry");
-    return registry.env.host;
-  };
+  const kc = kubectlFor(() => cp);
+  const host = (): string => hostOf(registry);
   const image = (tag: string): string => `${host()}/scoped/app:${tag}`;
-  const nodeFile = (path: string): string | null => node?.file(path) ?? null;
-  const nodePolicy = (): NodePolicy | null => {
-    const text = nodeFile(policyFile);
-    return text === null ? null : (JSON.parse(text) as NodePolicy);
-  };
+  const nodePolicy = (): NodePolicy | null => policyOf(node);
   const kubeletStarts = (): number =>
     (node?.journal() ?? []).filter((e) => e.event === "kubelet-start").length;
   const generation = (): Promise<number> => kc.daemonSetGeneration();
@@ -80,19 +76,13 @@ describe("scoped credentials: per-namespace pulls on real kubelets, without imag
     img: string,
     opts: { serviceAccount?: string; pullPolicy: "Always" | "IfNotPresent" },
   ): string =>
-    JSON.stringify({
-      apiVersion: "v1",
-      kind: "Pod",
-      metadata: { name, namespace },
-      spec: {
-        nodeName: node?.name,
-        hostNetwork: true,
-        // The kubelet requests the provider's token itself; the pod needs none mounted.
-        automountServiceAccountToken: false,
-        serviceAccountName: opts.serviceAccount ?? "default",
-        terminationGracePeriodSeconds: 0,
-        containers: [{ name: "app", image: img, imagePullPolicy: opts.pullPolicy }],
-      },
+    podManifest({
+      name,
+      namespace,
+      image: img,
+      node: node?.name,
+      serviceAccount: opts.serviceAccount ?? "default",
+      pullPolicy: opts.pullPolicy,
     });
 
   /** Runs a pod to its outcome; returns it and the registry accounts its pull used. */
@@ -118,19 +108,13 @@ describe("scoped credentials: per-namespace pulls on real kubelets, without imag
   const setTeamA = async (namespaces: readonly string[]): Promise<number> => {
     const start = performance.now();
     await kc.patchConfigMap({ data: { credentialSets: credentialSets(namespaces) } });
-    await waitFor(
+    return secondsUntil(
       "the node's policy file to hold the new scope of team-a",
+      start,
       () =>
-        Promise.resolve(
-          JSON.stringify(nodePolicy()?.sets?.find((s) => s.name === "team-a")?.namespaces) ===
-            JSON.stringify(namespaces)
-            ? true
-            : undefined,
-        ),
-      30_000,
-      50,
+        JSON.stringify(nodePolicy()?.sets?.find((s) => s.name === "team-a")?.namespaces) ===
+        JSON.stringify(namespaces),
     );
-    return (performance.now() - start) / 1000;
   };
 
   before(async () => {
@@ -146,15 +130,15 @@ describe("scoped credentials: per-namespace pulls on real kubelets, without imag
       }),
       startRegistry({ dir, name: "public", username: "x", password: "x", anonymous: true }),
     ]);
-    const auth = writeAuthFile(join(dir, "auth.json"), {
-      [host()]: { username: robotA, password: passwordA },
-    });
-    for (const minor of ["34", "35"]) {
-      for (const n of ["1", "2", "3"]) {
-        pushImage(env.image.source, registry.env, "scoped/app", `${minor}-${n}`, auth);
-      }
-    }
-    rmSync(auth);
+    pushImages(
+      dir,
+      env.image.source,
+      [registry.env],
+      { username: robotA, password: passwordA },
+      ["34", "35"].flatMap((minor) =>
+        ["1", "2", "3"].map((n) => ["scoped/app", `${minor}-${n}`] as const),
+      ),
+    );
     await publishImage(dir, publicRegistry.env);
     cp = await startControlPlane(dir, env.bins);
 
@@ -187,11 +171,7 @@ describe("scoped credentials: per-namespace pulls on real kubelets, without imag
   });
 
   const secret = (name: string, username: string, password: string, registry = host()): string =>
-    JSON.stringify({
-      apiVersion: "v1",
-      kind: "Secret",
-      ...dockerConfigSecret(name, "nodecred", { [registry]: { username, password } }),
-    });
+    secretManifest(name, { [registry]: { username, password } });
 
   for (const [index, which] of (["kubelet", "kubeletNext"] as const).entries()) {
     const label = which === "kubelet" ? "pinned kubelet" : "newer kubelet";
@@ -227,11 +207,7 @@ describe("scoped credentials: per-namespace pulls on real kubelets, without imag
             registries: [registry, publicRegistry].flatMap((r) => (r ? [r.env] : [])),
             sandboxImageSource: testEnv().image.source,
           });
-          await waitFor(
-            `node ${name} Ready`,
-            async () => ((await kc.nodeReady(name)) ? true : undefined),
-            90_000,
-          );
+          await kc.nodesReady([name], 90_000);
           if (index === 0) {
             await kc(["apply", "-k", join(dir, "overlay")]);
             // The default set (every namespace) holds another registry's key: a key for this
@@ -284,10 +260,7 @@ describe("scoped credentials: per-namespace pulls on real kubelets, without imag
             240_000,
           );
         });
-        const config = parseYaml(nodeFile(providerConfig) ?? "") as {
-          providers: { name: string; tokenAttributes?: Record<string, unknown> }[];
-        };
-        assert.deepEqual(config.providers.find((p) => p.name === "nodecred")?.tokenAttributes, {
+        assert.deepEqual(providerEntryOf(node)?.tokenAttributes, {
           cacheType: "ServiceAccount",
           optionalServiceAccountAnnotationKeys: ["nodecred.io/credentials"],
           requireServiceAccount: false,

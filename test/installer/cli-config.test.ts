@@ -12,6 +12,7 @@ import {
 import { parseConfig, type Config } from "../../installer/cli/config.ts";
 import { parseSyncConfig } from "../../installer/cli/sync-config.ts";
 import { InstallerError } from "../../installer/errors.ts";
+import { helpCases } from "./help-cases.ts";
 
 const base = ["apply", "--host-root", "/host", "--configmap", "cm.yaml", "--secret", "s.yaml"];
 
@@ -95,22 +96,8 @@ describe("run: --listen", () => {
 describe("the command line: help, usage errors, commands", () => {
   const env = { POD_NAMESPACE: "nodecred", POD_NAME: "p", NODE_NAME: "n" };
   const parse = (argv: readonly string[]): CommandLine => parseCommandLine(argv, "x64", env);
-  // [argv, what it asks for: the help text, or the first line of a usage error + whose usage]
-  const helpCases: [string[], string][] = [
-    [["--help"], usage],
-    [["-h"], usage],
-    [["help"], usage],
-    [["help", "apply"], usageOf("apply")],
-    [["help", "uninstall"], usageOf("uninstall")],
-    [["help", "run"], usageOf("run")],
-    [["apply", "--help"], usageOf("apply")],
-    [["uninstall", "-h"], usageOf("uninstall")],
-    [["run", "--help"], usageOf("run")],
-    // --help wins over what else is wrong with the line.
-    [["apply", "--bogus", "--host-root", "--help"], usageOf("apply")],
-    [["run", "--listen=nonsense", "--help"], usageOf("run")],
-    [["--host-root=/h", "uninstall", "--help"], usageOf("uninstall")],
-  ];
+  // [argv, what it asks for: the help text (help-cases.ts), or the first line of a usage error +
+  // whose usage]
   for (const [argv, text] of helpCases) {
     it(`${argv.join(" ")}: help`, () => {
       assert.deepEqual(parse(argv), { kind: "help", text });

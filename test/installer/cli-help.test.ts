@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { usage, usageOf } from "../../installer/cli/commands.ts";
+import { helpCases } from "./help-cases.ts";
 
 const bundle = join(import.meta.dirname, "..", "..", "dist", "installer", "nodecred-installer.mjs");
 
@@ -20,19 +21,7 @@ function cli(args: readonly string[]): { status: number | null; stdout: string; 
 }
 
 describe("nodecred-installer help", () => {
-  const cases: [string[], string][] = [
-    [["--help"], usage],
-    [["-h"], usage],
-    [["help"], usage],
-    [["help", "apply"], usageOf("apply")],
-    [["help", "uninstall"], usageOf("uninstall")],
-    [["help", "run"], usageOf("run")],
-    [["apply", "--help"], usageOf("apply")],
-    [["uninstall", "--help"], usageOf("uninstall")],
-    [["run", "--help"], usageOf("run")],
-    [["run", "-h", "--no-such-flag"], usageOf("run")],
-  ];
-  for (const [args, text] of cases) {
+  for (const [args, text] of helpCases) {
     it(`${args.join(" ")}: the usage on stdout, exit 0`, () => {
       assert.deepEqual(cli(args), { status: 0, stdout: text, stderr: "" });
     });

@@ -141,6 +141,11 @@ const warning = (
   lastTimestamp: minutesAgo(at),
 });
 
+/** The Leases list of these node reports. */
+function reports(...specs: LeaseSpec[]): FleetInput["leases"] {
+  return { ok: true, value: specs.map(lease) };
+}
+
 function input(change: Partial<FleetInput> = {}): FleetInput {
   const nodes = ["n1", "n2", "n3"];
   return {
@@ -199,14 +204,7 @@ describe("fleet status: which nodes are current, and why not", () => {
     [
       "the kubelet runs another config",
       {
-        leases: {
-          ok: true,
-          value: [
-            lease({ node: "n1", kubelet: old }),
-            lease({ node: "n2" }),
-            lease({ node: "n3" }),
-          ],
-        },
+        leases: reports({ node: "n1", kubelet: old }, { node: "n2" }, { node: "n3" }),
       },
       "n1",
       /kubelet runs config bbbbbbbbbbbbbbbb, the DaemonSet's is aaaaaaaaaaaaaaaa/,
@@ -214,14 +212,7 @@ describe("fleet status: which nodes are current, and why not", () => {
     [
       "the policy file holds an older ConfigMap version",
       {
-        leases: {
-          ok: true,
-          value: [
-            lease({ node: "n1", config: "99" }),
-            lease({ node: "n2" }),
-            lease({ node: "n3" }),
-          ],
-        },
+        leases: reports({ node: "n1", config: "99" }, { node: "n2" }, { node: "n3" }),
       },
       "n1",
       /policy file holds ConfigMap version 99, the ConfigMap is at 100/,
@@ -229,19 +220,16 @@ describe("fleet status: which nodes are current, and why not", () => {
     [
       "a rejected Secret: the report's state, in words",
       {
-        leases: {
-          ok: true,
-          value: [
-            lease({
-              node: "n1",
-              state: "secret-invalid",
-              ready: false,
-              notReady: "policy file not synced yet (Secret nodecred-credentials invalid)",
-            }),
-            lease({ node: "n2" }),
-            lease({ node: "n3" }),
-          ],
-        },
+        leases: reports(
+          {
+            node: "n1",
+            state: "secret-invalid",
+            ready: false,
+            notReady: "policy file not synced yet (Secret nodecred-credentials invalid)",
+          },
+          { node: "n2" },
+          { node: "n3" },
+        ),
         pods: [pod({ node: "n1", ready: false }), pod({ node: "n2" }), pod({ node: "n3" })],
       },
       "n1",
@@ -249,7 +237,7 @@ describe("fleet status: which nodes are current, and why not", () => {
     ],
     [
       "no report from the node yet",
-      { leases: { ok: true, value: [lease({ node: "n2" }), lease({ node: "n3" })] } },
+      { leases: reports({ node: "n2" }, { node: "n3" }) },
       "n1",
       /no report \(Lease\) from this node yet/,
     ],
@@ -287,19 +275,16 @@ describe("fleet status: which nodes are current, and why not", () => {
   it("a report held by an earlier pod: its versions count, its readiness does not", () => {
     const s = fleetStatus(
       input({
-        leases: {
-          ok: true,
-          value: [
-            lease({
-              node: "n1",
-              holder: "nodecred-gone",
-              ready: false,
-              notReady: "kubelet not healthy",
-            }),
-            lease({ node: "n2" }),
-            lease({ node: "n3" }),
-          ],
-        },
+        leases: reports(
+          {
+            node: "n1",
+            holder: "nodecred-gone",
+            ready: false,
+            notReady: "kubelet not healthy",
+          },
+          { node: "n2" },
+          { node: "n3" },
+        ),
       }),
     );
     const row = rowOf(s, "n1");
@@ -447,15 +432,7 @@ describe("fleet status: what a viewer without some grants still gets", () => {
     const s = fleetStatus(
       input({
         nodes: { forbidden: "list nodes (cluster-wide)" },
-        leases: {
-          ok: true,
-          value: [
-            lease({ node: "n1" }),
-            lease({ node: "n2" }),
-            lease({ node: "n3" }),
-            lease({ node: "n4" }),
-          ],
-        },
+        leases: reports({ node: "n1" }, { node: "n2" }, { node: "n3" }, { node: "n4" }),
       }),
     );
     assert.deepEqual(
@@ -469,15 +446,7 @@ describe("fleet status: what a viewer without some grants still gets", () => {
     // With Nodes readable, a report of a node that is gone is left out (and said).
     const readable = fleetStatus(
       input({
-        leases: {
-          ok: true,
-          value: [
-            lease({ node: "n1" }),
-            lease({ node: "n2" }),
-            lease({ node: "n3" }),
-            lease({ node: "n4" }),
-          ],
-        },
+        leases: reports({ node: "n1" }, { node: "n2" }, { node: "n3" }, { node: "n4" }),
       }),
     );
     assert.deepEqual(
@@ -506,7 +475,7 @@ describe("fleet status: what a viewer without some grants still gets", () => {
         daemonSet: bare,
         nodes: { ok: true, value: [] },
         pods: [],
-        leases: { ok: true, value: [] },
+        leases: reports(),
       }),
     );
     assert.equal(s.target.kubeletConfig, null);
@@ -519,14 +488,7 @@ describe("fleet status output", () => {
   it("a table with a row per node, the reasons under it, and a summary; JSON with kind and version", () => {
     const s = fleetStatus(
       input({
-        leases: {
-          ok: true,
-          value: [
-            lease({ node: "n1", config: "99" }),
-            lease({ node: "n2" }),
-            lease({ node: "n3" }),
-          ],
-        },
+        leases: reports({ node: "n1", config: "99" }, { node: "n2" }, { node: "n3" }),
       }),
     );
     const table = fleetTable(s);

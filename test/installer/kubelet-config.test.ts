@@ -8,11 +8,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  parseSettings,
-  settingsFromConfigMapText,
-  type Settings,
-} from "../../installer/core/settings/configmap.ts";
+import { settingsFromConfigMapText } from "../../installer/core/settings/configmap.ts";
 import {
   kubeletConfigHash,
   kubeletSpec,
@@ -23,23 +19,10 @@ import {
   type AppliedStatus,
 } from "../../installer/core/kubelet/kubelet-spec.ts";
 import { repoRoot } from "./golden.ts";
-
-function settings(data: Record<string, string>): Settings {
-  const r = parseSettings(data);
-  if (!r.ok) assert.fail(JSON.stringify(r.problems));
-  return r.value;
-}
+import { entryTemplate, settingsOf } from "./templates.ts";
 
 const base = { matchImages: "registry.example.test\n*.registry.example.test:5000/team" };
-const template = `apiVersion: kubelet.config.k8s.io/v1
-kind: CredentialProviderConfig
-providers:
-  - name: {{json providerName}}
-    apiVersion: credentialprovider.kubelet.k8s.io/v1
-    matchImages: {{json matchImages}}
-    defaultCacheDuration: {{json defaultCacheDuration}}
-    args: [{{json (concat "--policy=" policyFile)}}]
-`;
+const template = entryTemplate();
 
 interface Case {
   readonly name: string;
@@ -239,8 +222,8 @@ const cases: readonly Case[] = [
 describe("kubelet config hash and restart reasons", () => {
   for (const c of cases) {
     it(c.name, () => {
-      const before = settings(c.before);
-      const after = settings(c.after);
+      const before = settingsOf(c.before);
+      const after = settingsOf(c.after);
       const reasons = restartReasons(kubeletSpec(before), kubeletSpec(after));
       assert.equal(reasons.length, c.reasons.length, JSON.stringify(reasons));
       c.reasons.forEach((want, i) => {
@@ -256,23 +239,23 @@ describe("kubelet config hash and restart reasons", () => {
   }
 
   it("an unknown node config always restarts", () => {
-    assert.deepEqual(restartReasons(null, kubeletSpec(settings(base))), [
+    assert.deepEqual(restartReasons(null, kubeletSpec(settingsOf(base))), [
       "this node's kubelet config is not known",
     ]);
   });
 
   it("the hash is 16 hex digits of the spec, and kubeletConfigHash is that of kubeletSpec", () => {
-    const s = settings(base);
+    const s = settingsOf(base);
     assert.match(kubeletConfigHash(s), /^[0-9a-f]{16}$/);
     assert.equal(kubeletConfigHash(s), kubeletSpecHash(kubeletSpec(s)));
   });
 
   it("the spec registers the envelope (live) or matchImages (kubelet)", () => {
-    const live = kubeletSpec(settings(base));
+    const live = kubeletSpec(settingsOf(base));
     assert.deepEqual(live.envelope, { ports: ["", "5000"], segments: 7 });
     assert.equal(live.registered.length, 14);
     assert.equal(live.templateSha256, null);
-    const kubelet = kubeletSpec(settings({ ...base, matching: "kubelet" }));
+    const kubelet = kubeletSpec(settingsOf({ ...base, matching: "kubelet" }));
     assert.equal(kubelet.envelope, null);
     assert.deepEqual(kubelet.registered, [
       "registry.example.test",
@@ -302,7 +285,7 @@ describe("the hash of an unscoped config is the one nodecred gave it before scop
 });
 
 describe("parseAppliedStatus", () => {
-  const spec = kubeletSpec(settings(base));
+  const spec = kubeletSpec(settingsOf(base));
   const status: AppliedStatus = {
     kubeletConfigHash: kubeletSpecHash(spec),
     kubelet: spec,
@@ -310,7 +293,7 @@ describe("parseAppliedStatus", () => {
     restarted: true,
   };
   const text = (v: unknown): string => `${JSON.stringify(v)}\n`;
-  const kubeletMode = kubeletSpec(settings({ ...base, matching: "kubelet" }));
+  const kubeletMode = kubeletSpec(settingsOf({ ...base, matching: "kubelet" }));
 
   it("reads back what apply writes", () => {
     assert.deepEqual(parseAppliedStatus(text(status)), status);
@@ -321,7 +304,7 @@ describe("parseAppliedStatus", () => {
   });
   it("a template's sha256 too", () => {
     const withTemplate = kubeletSpec(
-      settings({ ...base, credentialProviderConfigTemplate: template }),
+      settingsOf({ ...base, credentialProviderConfigTemplate: template }),
     );
     assert.match(withTemplate.templateSha256 ?? "", /^[0-9a-f]{64}$/);
     assert.deepEqual(
@@ -361,7 +344,7 @@ describe("parseAppliedStatus", () => {
     });
   }
   it("a scoped spec too; a status file written before scopes existed reads as unscoped", () => {
-    const scoped = kubeletSpec(settings({ ...base, credentialSets: "{}" }));
+    const scoped = kubeletSpec(settingsOf({ ...base, credentialSets: "{}" }));
     assert.equal(scoped.scoped, true);
     assert.deepEqual(parseAppliedStatus(text({ ...status, kubelet: scoped }))?.kubelet, scoped);
     const { scoped: _, ...older } = spec;

@@ -30,33 +30,20 @@ import {
   templateContext,
 } from "../../installer/core/kubelet/template.ts";
 import { parse as parseYaml } from "yaml";
+import { entryTemplate, settingsOf } from "./templates.ts";
 
 const node = { binDir: "/etc/nodecred/bin", flavour: "kubeadm-rpm" };
 
-function settings(data: Record<string, string>): Settings {
-  const r = parseSettings(data);
-  if (!r.ok) assert.fail(JSON.stringify(r.problems));
-  return r.value;
-}
-
 /** A template registering exactly `patterns`, whatever matchImages says. */
 function hardCoded(patterns: readonly string[]): string {
-  return `apiVersion: kubelet.config.k8s.io/v1
-kind: CredentialProviderConfig
-providers:
-  - name: {{json providerName}}
-    apiVersion: credentialprovider.kubelet.k8s.io/v1
-    matchImages: ${JSON.stringify(patterns)}
-    defaultCacheDuration: {{json defaultCacheDuration}}
-    args: [{{json (concat "--policy=" policyFile)}}]
-`;
+  return entryTemplate({ matchImages: patterns });
 }
 
 const matchImages = "registry.example.test\n*.registry.example.test:5000/team\nlocalhost:5001";
 
 describe("template context", () => {
   it("exactly the documented names, built once from the settings and the node", () => {
-    const s = settings({ matchImages, defaultCacheDuration: "1m" });
+    const s = settingsOf({ matchImages, defaultCacheDuration: "1m" });
     assert.deepEqual(templateContext(s, kubeletSpec(s), node), {
       providerName: "nodecred",
       matchImages: envelopePatterns(envelopeFor(s.matchImages)),
@@ -70,7 +57,7 @@ describe("template context", () => {
     assert.equal(nodecredPaths.policyFile, "/etc/nodecred/credentials/policy.json");
   });
   it("matching: kubelet gives the patterns themselves", () => {
-    const s = settings({ matchImages, matching: "kubelet" });
+    const s = settingsOf({ matchImages, matching: "kubelet" });
     assert.deepEqual(templateContext(s, kubeletSpec(s), node).matchImages, [
       "registry.example.test",
       "*.registry.example.test:5000/team",
@@ -81,7 +68,7 @@ describe("template context", () => {
 
 describe("the built-in template", () => {
   it("live: registers the envelope, passes --policy and --cache-duration", () => {
-    const r = kubeletConfigFor(settings({ matchImages }), node, undefined);
+    const r = kubeletConfigFor(settingsOf({ matchImages }), node, undefined);
     if (!r.ok) assert.fail(JSON.stringify(r.problems));
     const p = r.value.config.providers[0];
     assert.ok(p);
@@ -94,7 +81,7 @@ describe("the built-in template", () => {
     assert.doesNotMatch(r.value.text, /credentials=|docker-config/);
   });
   it("kubelet: registers matchImages as they are", () => {
-    const r = kubeletConfigFor(settings({ matchImages, matching: "kubelet" }), node, undefined);
+    const r = kubeletConfigFor(settingsOf({ matchImages, matching: "kubelet" }), node, undefined);
     if (!r.ok) assert.fail(JSON.stringify(r.problems));
     assert.deepEqual(r.value.config.providers[0]?.matchImages, [
       "registry.example.test",
@@ -123,7 +110,7 @@ describe("a template must register every matchImages pattern", () => {
   for (const [name, registered, uncovered] of table) {
     it(`${name}: ${uncovered.length === 0 ? "accepted" : `refused at ${uncovered.map((i) => `data.matchImages[${String(i)}]`).join(", ")}`}`, () => {
       const r = kubeletConfigFor(
-        settings({ matchImages, credentialProviderConfigTemplate: hardCoded(registered) }),
+        settingsOf({ matchImages, credentialProviderConfigTemplate: hardCoded(registered) }),
         node,
         undefined,
       );
@@ -153,7 +140,7 @@ describe("an unknown name in a template is an error wherever it stands", () => {
   for (const [name, use] of table) {
     it(name, () => {
       const r = kubeletConfigFor(
-        settings({
+        settingsOf({
           matchImages,
           credentialProviderConfigTemplate: `${hardCoded(["*.*.*"])}# ${use}\n`,
         }),
@@ -171,7 +158,7 @@ describe("an unknown name in a template is an error wherever it stands", () => {
     const known =
       "{{json providerName}} {{json matching}} {{json binDir}} {{json flavour}} {{json policyFile}}";
     const r = kubeletConfigFor(
-      settings({
+      settingsOf({
         matchImages: "a.example.test",
         credentialProviderConfigTemplate: `${hardCoded(["*.*.*"])}# ${known}\n`,
       }),
@@ -183,18 +170,10 @@ describe("an unknown name in a template is an error wherever it stands", () => {
 });
 
 describe("a nodecred 0.1 template", () => {
-  const old = `apiVersion: kubelet.config.k8s.io/v1
-kind: CredentialProviderConfig
-providers:
-  - name: {{json providerName}}
-    apiVersion: credentialprovider.kubelet.k8s.io/v1
-    matchImages: {{json matchImages}}
-    defaultCacheDuration: {{json defaultCacheDuration}}
-    args: [{{json (concat "--credentials=" credentialsFile)}}]
-`;
+  const old = entryTemplate({ args: '{{json (concat "--credentials=" credentialsFile)}}' });
   it("naming credentialsFile is refused with a hint to policyFile", () => {
     const r = kubeletConfigFor(
-      settings({ matchImages, credentialProviderConfigTemplate: old }),
+      settingsOf({ matchImages, credentialProviderConfigTemplate: old }),
       node,
       undefined,
     );
@@ -208,7 +187,7 @@ providers:
   });
   it("another unknown name: no such hint", () => {
     const r = kubeletConfigFor(
-      settings({
+      settingsOf({
         matchImages,
         credentialProviderConfigTemplate: old.replace("credentialsFile", "credsFile"),
       }),
@@ -221,7 +200,7 @@ providers:
   });
   it("fixed as the hint says: accepted", () => {
     const r = kubeletConfigFor(
-      settings({
+      settingsOf({
         matchImages,
         credentialProviderConfigTemplate: old.replace(
           '"--credentials=" credentialsFile',
@@ -310,7 +289,7 @@ describe("the provider's args: what nodecred's provider itself accepts (provider
   for (const [name, args, matching, refused] of table) {
     it(`${refused === null ? "accepts" : "refuses"} ${name}`, () => {
       const r = kubeletConfigFor(
-        settings({ matchImages, matching, credentialProviderConfigTemplate: withEntry(args) }),
+        settingsOf({ matchImages, matching, credentialProviderConfigTemplate: withEntry(args) }),
         node,
         undefined,
       );
@@ -328,7 +307,7 @@ describe("the provider's args: what nodecred's provider itself accepts (provider
   }
   it("a huge unknown argument is quoted by a prefix", () => {
     const r = kubeletConfigFor(
-      settings({
+      settingsOf({
         matchImages,
         credentialProviderConfigTemplate: withEntry([`--x=${"y".repeat(50_000)}`]),
       }),
@@ -371,7 +350,7 @@ describe("env: nothing that looks like a secret (the config is world-readable on
       if (refused === null) assert.equal(why, null);
       else assert.match(why ?? "", refused);
       const r = kubeletConfigFor(
-        settings({
+        settingsOf({
           matchImages,
           credentialProviderConfigTemplate: withEntry(
             [],
@@ -406,7 +385,7 @@ describe("the template's bounds", () => {
   it("64 KiB accepted, one byte more refused (before it is compiled)", () => {
     assert.ok(
       kubeletConfigFor(
-        settings({
+        settingsOf({
           matchImages,
           credentialProviderConfigTemplate: padTo(configMapLimits.templateBytes),
         }),
@@ -429,13 +408,13 @@ describe("the template's bounds", () => {
     const tags = (n: number): string => `${defaultTemplate}${"{{! c }}\n".repeat(n - builtIn)}`;
     assert.ok(
       kubeletConfigFor(
-        settings({ matchImages, credentialProviderConfigTemplate: tags(renderLimits.tags) }),
+        settingsOf({ matchImages, credentialProviderConfigTemplate: tags(renderLimits.tags) }),
         node,
         undefined,
       ).ok,
     );
     const r = kubeletConfigFor(
-      settings({ matchImages, credentialProviderConfigTemplate: tags(renderLimits.tags + 1) }),
+      settingsOf({ matchImages, credentialProviderConfigTemplate: tags(renderLimits.tags + 1) }),
       node,
       undefined,
     );
@@ -474,7 +453,7 @@ describe("the template's bounds", () => {
   for (const [name, template, message] of refusedTemplates) {
     it(`refuses ${name}`, () => {
       const r = kubeletConfigFor(
-        settings({
+        settingsOf({
           matchImages: many,
           matching: "kubelet",
           credentialProviderConfigTemplate: template,
@@ -499,13 +478,13 @@ describe("the template's bounds", () => {
     ).join("\n");
     const template = `${defaultTemplate}# {{json matchImages}}\n`;
     const once = kubeletConfigFor(
-      settings({ matchImages: big, matching: "kubelet" }),
+      settingsOf({ matchImages: big, matching: "kubelet" }),
       node,
       undefined,
     );
     assert.ok(once.ok, JSON.stringify(problemsOf(once)));
     const r = kubeletConfigFor(
-      settings({
+      settingsOf({
         matchImages: big,
         matching: "kubelet",
         credentialProviderConfigTemplate: template,
@@ -524,7 +503,7 @@ describe("the template's bounds", () => {
     assert.ok(
       big.join("\n").length > 1_000_000 && big.join("\n").length < configMapLimits.dataBytes,
     );
-    const r = kubeletConfigFor(settings(data), node, undefined);
+    const r = kubeletConfigFor(settingsOf(data), node, undefined);
     assert.ok(r.ok, JSON.stringify(problemsOf(r)));
     assert.equal(r.value.config.providers[0]?.matchImages.length, 1000);
   });
@@ -537,7 +516,7 @@ describe("scoped credentials: tokenAttributes, and the kubelet they need", () =>
     return v;
   };
   const scoped = (extra: Record<string, string> = {}): Settings =>
-    settings({ matchImages, credentialSets: "{}", ...extra });
+    settingsOf({ matchImages, credentialSets: "{}", ...extra });
   const want = {
     cacheType: "ServiceAccount",
     optionalServiceAccountAnnotationKeys: ["nodecred.io/credentials"],
@@ -551,15 +530,7 @@ describe("scoped credentials: tokenAttributes, and the kubelet they need", () =>
     return doc.providers[0]?.["tokenAttributes"];
   };
   /** A template with our entry and `extra` lines in it. */
-  const withEntry = (extra: string): string => `apiVersion: kubelet.config.k8s.io/v1
-kind: CredentialProviderConfig
-providers:
-  - name: {{json providerName}}
-    apiVersion: credentialprovider.kubelet.k8s.io/v1
-    matchImages: {{json matchImages}}
-    defaultCacheDuration: {{json defaultCacheDuration}}
-    args: [{{json (concat "--policy=" policyFile)}}]
-${extra}`;
+  const withEntry = (extra: string): string => entryTemplate({ extra });
 
   it("the context holds exactly the design's block with credentialSets, null without", () => {
     assert.deepEqual(templateContext(scoped(), kubeletSpec(scoped()), node).tokenAttributes, {
@@ -569,7 +540,7 @@ ${extra}`;
       optionalServiceAccountAnnotationKeys: ["nodecred.io/credentials"],
     });
     assert.equal(
-      templateContext(settings({ matchImages }), kubeletSpec(settings({ matchImages })), node)
+      templateContext(settingsOf({ matchImages }), kubeletSpec(settingsOf({ matchImages })), node)
         .tokenAttributes,
       null,
     );
@@ -580,7 +551,7 @@ ${extra}`;
     }
   });
   it("and not without: the text is what it was before scopes existed", () => {
-    const r = kubeletConfigFor(settings({ matchImages }), node, version("v1.34.0"));
+    const r = kubeletConfigFor(settingsOf({ matchImages }), node, version("v1.34.0"));
     assert.equal(writtenTokenAttributes(r), undefined);
     if (!r.ok) assert.fail();
     assert.doesNotMatch(r.value.text, /tokenAttributes|nodecred\.io\/credentials/);
@@ -606,7 +577,7 @@ ${extra}`;
   it("the cluster side's check (any kubelet) leaves the version to each node", () => {
     assert.deepEqual(writtenTokenAttributes(kubeletConfigFor(scoped(), node, "any")), want);
     // Unscoped settings never needed a version.
-    assert.ok(kubeletConfigFor(settings({ matchImages }), node, undefined).ok);
+    assert.ok(kubeletConfigFor(settingsOf({ matchImages }), node, undefined).ok);
   });
   it("a template rendering {{json tokenAttributes}} works both ways", () => {
     const template = withEntry(
@@ -624,7 +595,7 @@ ${extra}`;
     );
     assert.ok(
       kubeletConfigFor(
-        settings({ matchImages, credentialProviderConfigTemplate: template }),
+        settingsOf({ matchImages, credentialProviderConfigTemplate: template }),
         node,
         undefined,
       ).ok,
@@ -672,7 +643,7 @@ ${extra}`;
     it(`refused: ${name}`, () => {
       const data = { matchImages, credentialProviderConfigTemplate: withEntry(extra) };
       const r = kubeletConfigFor(
-        isScoped ? scoped(data) : settings(data),
+        isScoped ? scoped(data) : settingsOf(data),
         node,
         version("v1.34.0"),
       );

@@ -10,19 +10,9 @@ import { before, describe, it } from "node:test";
 import { isDeepStrictEqual } from "node:util";
 import { parse } from "yaml";
 import { parseSettings } from "../../installer/core/settings/configmap.ts";
-import { kubectl, repoRoot, scratchDir } from "../sync/cluster.ts";
-import {
-  chartDir,
-  find,
-  helm,
-  helmOk,
-  keyOf,
-  parseObjects,
-  renderChart,
-  allValues,
-  writeValues,
-  type Obj,
-} from "./helm-cli.ts";
+import { repoRoot, scratchDir } from "../sync/cluster.ts";
+import { chartDir, helm, helmOk, renderChart, allValues, writeValues } from "./helm-cli.ts";
+import { find, keyOf, kustomizedManifests, parseObjects, type Obj } from "./objects.ts";
 
 /** The labels Helm charts conventionally add; the only difference allowed from manifests/. */
 const helmLabels = {
@@ -92,7 +82,7 @@ describe("charts/nodecred (helm template, no cluster)", { timeout: 120_000 }, ()
   let allFile: string;
 
   before(async () => {
-    kustomized = parseObjects(await kubectl(["kustomize", join(repoRoot, "manifests")]));
+    kustomized = await kustomizedManifests();
     defaults = await renderChart();
     allFile = writeValues(scratchDir("helm-chart"), allValues);
     all = await renderChart(["-f", allFile]);

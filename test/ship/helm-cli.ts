@@ -7,9 +7,9 @@
 import { execFile } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { parseAllDocuments } from "yaml";
 import { testEnv } from "../env/index.ts";
-import { repoRoot, scratchDir } from "../sync/cluster.ts";
+import { childResult, repoRoot, scratchDir } from "../sync/cluster.ts";
+import { parseObjects, type Obj } from "./objects.ts";
 
 export const chartDir = join(repoRoot, "charts", "nodecred");
 
@@ -17,19 +17,6 @@ export interface HelmResult {
   readonly code: number;
   readonly stdout: string;
   readonly stderr: string;
-}
-
-/** A Kubernetes object as rendered (only the fields the tests name are typed). */
-export interface Obj {
-  apiVersion: string;
-  kind: string;
-  metadata: {
-    name: string;
-    namespace?: string;
-    labels?: Record<string, string>;
-    annotations?: Record<string, string>;
-  };
-  [key: string]: unknown;
 }
 
 let home: string | undefined;
@@ -48,25 +35,15 @@ function helmEnv(): NodeJS.ProcessEnv {
 }
 
 /** Runs helm; resolves with the exit code and output whatever they are. */
-export function helm(args: readonly string[], input?: string): Promise<HelmResult> {
+export async function helm(args: readonly string[], input?: string): Promise<HelmResult> {
   const offline = !args.includes("--kubeconfig");
   const argv = offline ? ["--net", "--", testEnv().bins.helm, ...args] : [...args];
   const child = execFile(offline ? "unshare" : testEnv().bins.helm, argv, {
     env: helmEnv(),
     maxBuffer: 16 * 1024 * 1024,
   });
-  if (input !== undefined) child.stdin?.end(input);
-  else child.stdin?.end();
-  return new Promise((resolve, reject) => {
-    let stdout = "";
-    let stderr = "";
-    child.stdout?.on("data", (c: Buffer) => (stdout += c.toString()));
-    child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
-    child.once("error", reject);
-    child.once("exit", (code) => {
-      resolve({ code: code ?? 128, stdout, stderr });
-    });
-  });
+  const r = await childResult(child, input);
+  return { ...r, code: r.code ?? 128 };
 }
 
 /** Runs helm and fails with its stderr unless it exits 0; resolves with stdout. */
@@ -76,27 +53,11 @@ export async function helmOk(args: readonly string[], input?: string): Promise<s
   return r.stdout;
 }
 
-export function parseObjects(text: string): Obj[] {
-  return parseAllDocuments(text)
-    .map((d) => d.toJS() as Obj | null)
-    .filter((o): o is Obj => o !== null);
-}
-
 /** `helm template` of the chart as release `nodecred`, with these extra arguments (-f, --set). */
 export async function renderChart(args: readonly string[] = []): Promise<Obj[]> {
   return parseObjects(
     await helmOk(["template", "nodecred", chartDir, "--namespace", "kube-system", ...args]),
   );
-}
-
-export function keyOf(o: Obj): string {
-  return `${o.kind}/${o.metadata.namespace ?? ""}/${o.metadata.name}`;
-}
-
-export function find(objs: readonly Obj[], kind: string, name: string): Obj {
-  const o = objs.find((x) => x.kind === kind && x.metadata.name === name);
-  if (o === undefined) throw new Error(`no ${kind}/${name} in the render`);
-  return o;
 }
 
 /** Every value set to something other than its default (helm-chart.test.ts renders it, helm-install.test.ts dry-runs it). */

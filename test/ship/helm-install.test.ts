@@ -17,16 +17,8 @@ import { kubeApi, loadKubeConfig } from "../../installer/cluster/kube-api.ts";
 import { testEnv } from "../env/index.ts";
 import { startKube, type KubeInstance } from "../env/kube.ts";
 import { kubectl, repoRoot, scratchDir } from "../sync/cluster.ts";
-import {
-  allValues,
-  chartDir,
-  helm,
-  helmOk,
-  keyOf,
-  renderChart,
-  writeValues,
-  type Obj,
-} from "./helm-cli.ts";
+import { allValues, chartDir, helm, helmOk, renderChart, writeValues } from "./helm-cli.ts";
+import { keyOf, withForeignSelector, type Obj } from "./objects.ts";
 
 /** An object as the API server returns it (only the fields the tests read). */
 interface Live {
@@ -92,14 +84,8 @@ describe(
       const objs = await renderChart();
       assert.equal(objs.length, 11);
       expectDryRunOf(await dryRun(objs), objs);
-      const ds = objs.find((o) => o.kind === "DaemonSet");
-      assert.ok(ds);
-      const broken = {
-        ...ds,
-        spec: { ...(ds["spec"] as object), selector: { matchLabels: { other: "x" } } },
-      };
       await assert.rejects(
-        k(["apply", "--dry-run=server", "-f", "-"], JSON.stringify(broken)),
+        k(["apply", "--dry-run=server", "-f", "-"], withForeignSelector(objs)),
         /`selector` does not match template `labels`/,
       );
     });
@@ -121,8 +107,25 @@ describe(
     });
 
     const ns = "helm-nodecred";
-    const release = ["nodecred", chartDir, "--namespace", "kube-system"];
     const kc = (): string[] => ["--kubeconfig", kube.kubeconfig];
+    /**
+     * `helm VERB` of release `name` (its record in `recordIn`) with namespace.name=`namespace`
+     * and these other --set values.
+     */
+    const ofRelease = (
+      verb: "install" | "upgrade",
+      namespace: string,
+      values: readonly string[] = [],
+      { name = "nodecred", recordIn = "kube-system" } = {},
+    ): string[] => [
+      verb,
+      name,
+      chartDir,
+      "--namespace",
+      recordIn,
+      ...kc(),
+      ...[`namespace.name=${namespace}`, ...values].flatMap((v) => ["--set", v]),
+    ];
     /** What the chart installs besides the Namespace, as `kubectl get` arguments. */
     const chartObjects = [
       ["-n", ns, "serviceaccount", "nodecred"],
@@ -139,7 +142,7 @@ describe(
 
     it("helm install: the objects, in namespace.name; Helm's record where -n says", async () => {
       assert.equal(await exists(["namespace", ns]), false);
-      await helmOk(["install", ...release, ...kc(), "--set", `namespace.name=${ns}`]);
+      await helmOk(ofRelease("install", ns));
       const namespace = await getJson(["namespace", ns]);
       const labels = namespace.metadata.labels ?? {};
       assert.equal(labels["pod-security.kubernetes.io/enforce"], "privileged");
@@ -169,15 +172,7 @@ describe(
 
     it("helm upgrade refuses a typo'd value and changes nothing", async () => {
       const before = await getJson(["-n", ns, "configmap", "nodecred-config"]);
-      const r = await helm([
-        "upgrade",
-        ...release,
-        ...kc(),
-        "--set",
-        `namespace.name=${ns}`,
-        "--set",
-        "config.matchImage={x.example.com}",
-      ]);
+      const r = await helm(ofRelease("upgrade", ns, ["config.matchImage={x.example.com}"]));
       assert.notEqual(r.code, 0);
       assert.match(r.stderr, /additional properties 'matchImage' not allowed/);
       const afterTypo = await getJson(["-n", ns, "configmap", "nodecred-config"]);
@@ -199,15 +194,8 @@ describe(
       const generation = patched.metadata.generation;
       assert.equal(generation, 2);
 
-      await helmOk([
-        "upgrade",
-        ...release,
-        ...kc(),
-        "--set",
-        `namespace.name=${ns}`,
-        "--set",
-        "config.matchImages={ghcr.io/acme,*.registry.acme.example}",
-      ]);
+      const matchImages = "config.matchImages={ghcr.io/acme,*.registry.acme.example}";
+      await helmOk(ofRelease("upgrade", ns, [matchImages]));
       const cm = await getJson(["-n", ns, "configmap", "nodecred-config"]);
       assert.deepEqual(cm.data, {
         matchImages: "ghcr.io/acme\n*.registry.acme.example\n",
@@ -221,17 +209,7 @@ describe(
 
       // The generation moves when the chart does change the DaemonSet (so "unchanged" above is a
       // real observation), and the annotation survives that upgrade too.
-      await helmOk([
-        "upgrade",
-        ...release,
-        ...kc(),
-        "--set",
-        `namespace.name=${ns}`,
-        "--set",
-        "config.matchImages={ghcr.io/acme,*.registry.acme.example}",
-        "--set",
-        "updateStrategy.maxUnavailable=2",
-      ]);
+      await helmOk(ofRelease("upgrade", ns, [matchImages, "updateStrategy.maxUnavailable=2"]));
       const moved = await getJson(["-n", ns, "daemonset", "nodecred"]);
       assert.equal(moved.metadata.generation, generation + 1);
       assert.equal(
@@ -267,7 +245,7 @@ describe(
 
     it("uninstalls in the documented order: DaemonSet deleted first (manifests-uninstall runs), then helm uninstall", async () => {
       const other = "helm-nodecred-2";
-      await helmOk(["install", ...release, ...kc(), "--set", `namespace.name=${other}`]);
+      await helmOk(ofRelease("install", other));
       await k(["-n", other, "delete", "daemonset", "nodecred"]);
       const r = await helm(["uninstall", "nodecred", "--namespace", "kube-system", ...kc()]);
       assert.equal(r.code, 0, r.stderr);
@@ -280,34 +258,14 @@ describe(
       const own = "helm-own-ns";
       // -n naming the namespace the chart is to create fails before anything is made: Helm keeps
       // its record there first.
-      const early = await helm([
-        "install",
-        "nodecred",
-        chartDir,
-        "--namespace",
-        own,
-        ...kc(),
-        "--set",
-        `namespace.name=${own}`,
-      ]);
+      const early = await helm(ofRelease("install", own, [], { recordIn: own }));
       assert.notEqual(early.code, 0);
       assert.match(early.stderr, new RegExp(`namespaces "${own}" not found`));
       assert.equal(await exists(["clusterrole", "nodecred-view"]), false);
       // As charts/nodecred/README.md says: the namespace with its Pod Security label, then the chart.
       await k(["create", "namespace", own]);
       await k(["label", "namespace", own, "pod-security.kubernetes.io/enforce=privileged"]);
-      await helmOk([
-        "install",
-        "nodecred",
-        chartDir,
-        "--namespace",
-        own,
-        ...kc(),
-        "--set",
-        `namespace.name=${own}`,
-        "--set",
-        "namespace.create=false",
-      ]);
+      await helmOk(ofRelease("install", own, ["namespace.create=false"], { recordIn: own }));
       assert.equal(await exists(["-n", own, "daemonset", "nodecred"]), true);
       assert.equal(await exists(["-n", own, "secret", "sh.helm.release.v1.nodecred.v1"]), true);
       await helmOk(["uninstall", "nodecred", "--namespace", own, ...kc()]);
@@ -318,17 +276,8 @@ describe(
     });
 
     it("a second release is refused: the cluster-scoped objects belong to the first", async () => {
-      await helmOk(["install", ...release, ...kc(), "--set", "namespace.name=first"]);
-      const second = await helm([
-        "install",
-        "nodecred-again",
-        chartDir,
-        "--namespace",
-        "kube-system",
-        ...kc(),
-        "--set",
-        "namespace.name=second",
-      ]);
+      await helmOk(ofRelease("install", "first"));
+      const second = await helm(ofRelease("install", "second", [], { name: "nodecred-again" }));
       assert.notEqual(second.code, 0);
       assert.match(second.stderr, /exists and cannot be imported into the current release/);
       assert.equal(await exists(["namespace", "second"]), false);

@@ -4,14 +4,8 @@
 import assert from "node:assert/strict";
 import { join } from "node:path";
 import { before, describe, it } from "node:test";
-import { parseAllDocuments } from "yaml";
 import { kubectl, repoRoot } from "../sync/cluster.ts";
-
-interface Obj {
-  kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> };
-  [key: string]: unknown;
-}
+import { kustomizedManifests, withForeignSelector } from "./objects.ts";
 
 interface Container {
   name: string;
@@ -20,11 +14,6 @@ interface Container {
   readinessProbe?: unknown;
   livenessProbe?: unknown;
   resources?: { requests?: unknown; limits?: unknown };
-}
-
-async function rendered(): Promise<Obj[]> {
-  const text = await kubectl(["kustomize", join(repoRoot, "manifests")]);
-  return parseAllDocuments(text).map((d) => d.toJS() as Obj);
 }
 
 describe("manifests/", () => {
@@ -49,21 +38,18 @@ describe("manifests/", () => {
   });
 
   it("are refused by the server when broken (the dry run validates for real)", async () => {
-    const objs = await rendered();
-    const ds = objs.find((o) => o.kind === "DaemonSet");
-    assert.ok(ds);
-    const broken = {
-      ...ds,
-      spec: { ...(ds["spec"] as object), selector: { matchLabels: { other: "x" } } },
-    };
     await assert.rejects(
-      kubectl(["apply", "--dry-run=server", "-f", "-"], undefined, JSON.stringify(broken)),
+      kubectl(
+        ["apply", "--dry-run=server", "-f", "-"],
+        undefined,
+        withForeignSelector(await kustomizedManifests()),
+      ),
       /selector.*does not match|`selector` does not match template `labels`/,
     );
   });
 
   it("grant reads of our own namespace's objects, and read and patch only our own DaemonSet", async () => {
-    const objs = await rendered();
+    const objs = await kustomizedManifests();
     const roles = objs.filter((o) => o.kind === "Role" || o.kind === "ClusterRole");
     // Cluster-wide only the token audience for the kubelet (audience-rbac.test.ts proves it with
     // the real authorizer); everything nodecred itself may do is namespaced.
@@ -153,7 +139,7 @@ describe("manifests/", () => {
   });
 
   it("keep privilege in the init container only", async () => {
-    const ds = (await rendered()).find((o) => o.kind === "DaemonSet");
+    const ds = (await kustomizedManifests()).find((o) => o.kind === "DaemonSet");
     assert.ok(ds);
     const pod = (ds["spec"] as { template: { spec: Record<string, unknown> } }).template.spec;
     const init = (pod["initContainers"] as Container[])[0];

@@ -17,9 +17,11 @@ import {
   CoreV1Api,
   KubeConfig,
   type V1Lease,
+  type V1Secret,
 } from "@kubernetes/client-node";
 import type { AppliedStatus } from "../../installer/core/kubelet/kubelet-spec.ts";
 import { checkConfigMapForRollout } from "../../installer/core/rollout/configmap-check.ts";
+import type { SyncConfig } from "../../installer/sync/run.ts";
 import { testEnv } from "../env/index.ts";
 
 const run = promisify(execFile);
@@ -43,13 +45,15 @@ export async function apiStatus(call: Promise<unknown>): Promise<number> {
   }
 }
 
-/** `kubectl` of the pinned release against an API server, as an admin. */
-export async function kubectl(
-  args: readonly string[],
-  kubeconfig = testEnv().kube.kubeconfig,
-  input?: string,
-): Promise<string> {
-  const child = execFile(testEnv().bins.kubectl, ["--kubeconfig", kubeconfig, ...args]);
+/** How a command ended: its exit code (null: killed) and its output, whatever they are. */
+export interface CommandResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Feeds `input` (or nothing) to a child's stdin; resolves with how it ended, whatever that is. */
+export function childResult(child: ChildProcess, input?: string): Promise<CommandResult> {
   if (input !== undefined) child.stdin?.end(input);
   else child.stdin?.end();
   return new Promise((resolve, reject) => {
@@ -57,11 +61,25 @@ export async function kubectl(
     let stderr = "";
     child.stdout?.on("data", (c: Buffer) => (stdout += c.toString()));
     child.stderr?.on("data", (c: Buffer) => (stderr += c.toString()));
+    child.once("error", reject);
     child.once("exit", (code) => {
-      if (code === 0) resolve(stdout);
-      else reject(new Error(`kubectl ${args.join(" ")} exited ${String(code)}: ${stderr}`));
+      resolve({ code, stdout, stderr });
     });
   });
+}
+
+/** `kubectl` of the pinned release against an API server, as an admin. */
+export async function kubectl(
+  args: readonly string[],
+  kubeconfig = testEnv().kube.kubeconfig,
+  input?: string,
+): Promise<string> {
+  const r = await childResult(
+    execFile(testEnv().bins.kubectl, ["--kubeconfig", kubeconfig, ...args]),
+    input,
+  );
+  if (r.code === 0) return r.stdout;
+  throw new Error(`kubectl ${args.join(" ")} exited ${String(r.code)}: ${r.stderr}`);
 }
 
 /** A kubeconfig holding a fresh token of ServiceAccount ns/name: requests go through real RBAC. */
@@ -97,16 +115,19 @@ export async function serviceAccountKubeconfig(
   return file;
 }
 
+/** The body of a Secret of `dockerconfigjson` type. */
+export interface DockerConfigSecret {
+  metadata: { name: string; namespace: string };
+  type: string;
+  data: Record<string, string>;
+}
+
 /** A `kubernetes.io/dockerconfigjson` Secret body, as `kubectl create secret docker-registry` makes. */
 export function dockerConfigSecret(
   name: string,
   namespace: string,
   auths: Readonly<Record<string, { username: string; password: string }>>,
-): {
-  metadata: { name: string; namespace: string };
-  type: string;
-  data: Record<string, string>;
-} {
+): DockerConfigSecret {
   const config = {
     auths: Object.fromEntries(
       Object.entries(auths).map(([host, c]) => [
@@ -119,10 +140,19 @@ export function dockerConfigSecret(
       ]),
     ),
   };
+  return dockerConfigJsonSecret(name, namespace, JSON.stringify(config));
+}
+
+/** A `kubernetes.io/dockerconfigjson` Secret body whose Docker config is this text, valid or not. */
+export function dockerConfigJsonSecret(
+  name: string,
+  namespace: string,
+  dockerConfigJson: string,
+): DockerConfigSecret {
   return {
     metadata: { name, namespace },
     type: "kubernetes.io/dockerconfigjson",
-    data: { ".dockerconfigjson": Buffer.from(JSON.stringify(config)).toString("base64") },
+    data: { ".dockerconfigjson": Buffer.from(dockerConfigJson).toString("base64") },
   };
 }
 
@@ -170,6 +200,97 @@ export function policyFileOf(hostRoot: string): {
   return JSON.parse(
     readFileSync(join(hostRoot, "etc/nodecred/credentials/policy.json"), "utf8"),
   ) as { matchImages: string[]; auths: Record<string, { username: string; password: string }> };
+}
+
+/**
+ * A namespace as an install leaves it for the sync container: these Secrets, the ConfigMap
+ * `nodecred-config` holding `configMapData`, and a bare DaemonSet (createBareDaemonSet).
+ */
+export async function createInstalledNamespace(
+  kc: KubeConfig,
+  namespace: string,
+  secrets: readonly V1Secret[],
+  configMapData: Readonly<Record<string, string>>,
+): Promise<void> {
+  const core = kc.makeApiClient(CoreV1Api);
+  await core.createNamespace({ body: { metadata: { name: namespace } } });
+  for (const body of secrets) await core.createNamespacedSecret({ namespace, body });
+  await core.createNamespacedConfigMap({
+    namespace,
+    body: { metadata: { name: "nodecred-config" }, data: { ...configMapData } },
+  });
+  await createBareDaemonSet(kc, namespace);
+}
+
+/** A node of the sync container: its host root, the policy file in it, apply's status file. */
+export interface SyncNode {
+  readonly hostRoot: string;
+  readonly policyFile: string;
+  readonly appliedStatusFile: string;
+}
+
+/**
+ * Node `name` under `dir` as apply leaves it: the credentials directory (root-only, no policy file
+ * yet) and the status file of a node that runs the kubelet config of `configMapData`.
+ */
+export function syncNode(
+  dir: string,
+  name: string,
+  configMapData: Readonly<Record<string, string>>,
+): SyncNode {
+  const hostRoot = join(dir, name);
+  mkdirSync(join(hostRoot, "etc/nodecred/credentials"), { recursive: true, mode: 0o700 });
+  const appliedStatusFile = join(dir, `${name}.applied.json`);
+  writeFileSync(appliedStatusFile, appliedStatusFor(configMapData));
+  return {
+    hostRoot,
+    policyFile: join(hostRoot, "etc/nodecred/credentials/policy.json"),
+    appliedStatusFile,
+  };
+}
+
+/** Who a sync container is: the namespace it serves, its node and pod. */
+export interface SyncIdentity {
+  readonly namespace: string;
+  readonly node: string;
+  readonly pod: string;
+}
+
+/** The flags of `nodecred-installer run --listen=…` for `node`, with no kubelet to check. */
+export function syncFlags(node: SyncNode, kubeconfig: string, who: SyncIdentity): string[] {
+  return [
+    `--kubeconfig=${kubeconfig}`,
+    `--namespace=${who.namespace}`,
+    `--host-root=${node.hostRoot}`,
+    `--node=${who.node}`,
+    `--pod=${who.pod}`,
+    "--kubelet-healthz-url=",
+    `--applied-status-file=${node.appliedStatusFile}`,
+  ];
+}
+
+/** What `startSync` (the sync loop in-process) takes for `node`: syncFlags, on 127.0.0.1:0. */
+export function inProcessSyncConfig(
+  node: SyncNode,
+  who: SyncIdentity,
+  resyncMs: number,
+): SyncConfig {
+  return {
+    namespace: who.namespace,
+    secretName: "nodecred-credentials",
+    configMapName: "nodecred-config",
+    daemonSetName: "nodecred",
+    nodeName: who.node,
+    podName: who.pod,
+    podUid: "",
+    hostRoot: node.hostRoot,
+    kubeconfig: null,
+    listen: { host: "127.0.0.1", port: 0 },
+    resyncMs,
+    podConfigHash: "",
+    appliedStatusFile: node.appliedStatusFile,
+    kubeletHealthzUrl: "",
+  };
 }
 
 export interface SyncProcess {
@@ -258,13 +379,6 @@ export async function eventually<T>(
 
 export function scratchDir(prefix: string): string {
   return mkdtempSync(join(testEnv().workDir, `${prefix}-`));
-}
-
-/** How a command ended: its exit code (null: killed) and its output, whatever they are. */
-export interface CommandResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
 }
 
 let pluginDir: string | undefined;

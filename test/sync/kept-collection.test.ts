@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { CollectionCallbacks, KubeApi } from "../../installer/cluster/kube-api.ts";
 import { keepWatchingAll } from "../../installer/sync/object-watch.ts";
+import { scriptedKubeApi } from "./scripted-api.ts";
 
 const secret = (name: string, resourceVersion: string): Record<string, unknown> => ({
   metadata: { name, namespace: "nodecred", resourceVersion },
@@ -21,16 +22,7 @@ function scriptedApi(): {
 } {
   const attempts: { callbacks: CollectionCallbacks; stopped: boolean }[] = [];
   let failure: Error | null = null;
-  const unused = (): never => {
-    throw new Error("not used here");
-  };
-  const api: KubeApi = {
-    get: unused,
-    watch: unused,
-    podTemplateAnnotation: unused,
-    annotatePodTemplate: unused,
-    event: unused,
-    writeLease: unused,
+  const api = scriptedKubeApi({
     watchCollection: (kind, namespace, callbacks) => {
       assert.equal(kind, "secrets");
       assert.equal(namespace, "nodecred");
@@ -47,7 +39,7 @@ function scriptedApi(): {
         },
       });
     },
-  };
+  });
   return {
     api,
     attempts,

@@ -11,7 +11,7 @@
 // `system:aggregate-to-view` whose rules make up `view`, and to `nodecred-view`, each explicitly
 // (test/e2e/fleet.test.ts shows the aggregation with a real controller-manager). No password in any output.
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
@@ -26,6 +26,7 @@ import { testEnv } from "../env/index.ts";
 import {
   adminKubeConfig,
   appliedStatusFor,
+  dockerConfigJsonSecret,
   dockerConfigSecret,
   eventually,
   kubectl,
@@ -35,6 +36,8 @@ import {
   scratchDir,
   serviceAccountKubeconfig,
   startSyncProcess,
+  syncFlags,
+  syncNode,
   type CommandResult,
   type SyncProcess,
 } from "./cluster.ts";
@@ -256,22 +259,14 @@ describe(
         [n1, shippedData, target],
         [n3, olderData, older],
       ] as const) {
-        const host = join(dir, node);
-        mkdirSync(join(host, "etc/nodecred/credentials"), { recursive: true, mode: 0o700 });
-        const applied = join(dir, `${node}.applied.json`);
-        writeFileSync(applied, appliedStatusFor(data));
         const pod = await core.readNamespacedPod({ namespace: ns, name: podNames.get(node) ?? "" });
         syncs.push(
           await startSyncProcess(
-            [
-              `--kubeconfig=${testEnv().kube.kubeconfig}`,
-              `--namespace=${ns}`,
-              `--host-root=${host}`,
-              `--node=${node}`,
-              `--pod=${podNames.get(node) ?? ""}`,
-              "--kubelet-healthz-url=",
-              `--applied-status-file=${applied}`,
-            ],
+            syncFlags(syncNode(dir, node, data), testEnv().kube.kubeconfig, {
+              namespace: ns,
+              node,
+              pod: podNames.get(node) ?? "",
+            }),
             undefined,
             { POD_UID: pod.metadata?.uid ?? "", NODECRED_POD_CONFIG_HASH: podHash },
           ),
@@ -397,13 +392,7 @@ describe(
       await core.replaceNamespacedSecret({
         namespace: ns,
         name: "nodecred-credentials",
-        body: {
-          metadata: { name: "nodecred-credentials", namespace: ns },
-          type: "kubernetes.io/dockerconfigjson",
-          data: {
-            ".dockerconfigjson": Buffer.from(JSON.stringify({ auths: {} })).toString("base64"),
-          },
-        },
+        body: dockerConfigJsonSecret("nodecred-credentials", ns, JSON.stringify({ auths: {} })),
       });
       for (const node of [n1, n3]) {
         await eventually(`${node} reports secret-invalid`, async () =>

@@ -3,21 +3,24 @@
 // did; nodecred_config_applied_info follows the status file without anyone calling /readyz; a
 // rejected Secret or ConfigMap version is counted once, however many passes see it.
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, renameSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, renameSync, writeFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { CoreV1Api, PatchStrategy, setHeaderOptions } from "@kubernetes/client-node";
 import { kubeApi } from "../../installer/cluster/kube-api.ts";
 import { checkConfigMapForRollout } from "../../installer/core/rollout/configmap-check.ts";
 import { jsonLogger } from "../../installer/log.ts";
-import { startSync, type SyncConfig, type SyncHandle } from "../../installer/sync/run.ts";
+import { startSync, type SyncHandle } from "../../installer/sync/run.ts";
 import {
   adminKubeConfig,
   appliedStatusFor,
-  createBareDaemonSet,
+  createInstalledNamespace,
+  dockerConfigJsonSecret,
   dockerConfigSecret,
   eventually,
+  inProcessSyncConfig,
   scratchDir,
+  syncNode,
+  type SyncNode,
 } from "./cluster.ts";
 
 const secretName = "nodecred-credentials";
@@ -53,46 +56,24 @@ describe("sync probes and metrics", { timeout: 120_000 }, () => {
   let logs = "";
   const log = jsonLogger((l) => (logs += l));
 
-  /** A namespace with our Secret, ConfigMap (dataA) and a bare DaemonSet. */
-  const namespace = async (name: string): Promise<void> => {
-    await core.createNamespace({ body: { metadata: { name } } });
-    await core.createNamespacedSecret({
-      namespace: name,
-      body: dockerConfigSecret(secretName, name, {
-        "registry.probes.test": { username: "u", password: "probes-password-1" },
-      }),
+  /** A namespace with our Secret, ConfigMap (dataA) and a bare DaemonSet; its node. */
+  const namespace = async (name: string): Promise<SyncNode> => {
+    const secret = dockerConfigSecret(secretName, name, {
+      "registry.probes.test": { username: "u", password: "probes-password-1" },
     });
-    await core.createNamespacedConfigMap({
-      namespace: name,
-      body: { metadata: { name: cmName }, data: dataA },
-    });
-    await createBareDaemonSet(admin, name);
+    await createInstalledNamespace(admin, name, [secret], dataA);
+    return syncNode(dir, name, dataA);
   };
+  const nodes = new Map<string, SyncNode>();
 
-  const start = async (
-    ns: string,
-    resyncMs: number,
-    appliedStatusFile: string,
-    now?: () => number,
-  ): Promise<SyncHandle> => {
-    const hostRoot = join(dir, ns);
-    mkdirSync(join(hostRoot, "etc/nodecred/credentials"), { recursive: true, mode: 0o700 });
-    const config: SyncConfig = {
-      namespace: ns,
-      secretName,
-      configMapName: cmName,
-      daemonSetName: "nodecred",
-      nodeName: "node-a",
-      podName: "pod-a",
-      podUid: "",
-      hostRoot,
-      kubeconfig: null,
-      listen: { host: "127.0.0.1", port: 0 },
+  const start = async (ns: string, resyncMs: number, now?: () => number): Promise<SyncHandle> => {
+    const node = nodes.get(ns);
+    assert.ok(node);
+    const config = inProcessSyncConfig(
+      node,
+      { namespace: ns, node: "node-a", pod: "pod-a" },
       resyncMs,
-      podConfigHash: "",
-      appliedStatusFile,
-      kubeletHealthzUrl: "",
-    };
+    );
     const sync = await startSync(config, kubeApi(admin), log, now === undefined ? {} : { now });
     started.push(sync);
     return sync;
@@ -105,8 +86,7 @@ describe("sync probes and metrics", { timeout: 120_000 }, () => {
     );
 
   before(async () => {
-    await namespace("probes-health");
-    await namespace("probes-metrics");
+    for (const ns of ["probes-health", "probes-metrics"]) nodes.set(ns, await namespace(ns));
   });
 
   after(async () => {
@@ -116,16 +96,13 @@ describe("sync probes and metrics", { timeout: 120_000 }, () => {
 
   it("/healthz fails for the loops and watches that stopped moving, and recovers with them", async () => {
     const ns = "probes-health";
-    const applied = join(dir, "health-applied.json");
-    writeFileSync(applied, appliedStatusFor(dataA));
     let clock = 0;
     // A resync far beyond the test: whatever moves here, a watch event made it move.
-    const sync = await start(ns, 300_000, applied, () => clock);
+    const sync = await start(ns, 300_000, () => clock);
     // Both objects listed (the policy file needs both) and a config pass done; then nothing
     // changes in the cluster, so once the loops are idle nothing moves until the test says so.
     await eventually("the policy file and a config pass", async () =>
-      existsSync(join(dir, ns, "etc/nodecred/credentials/policy.json")) &&
-      (await passes(sync, "config")) >= 1
+      existsSync(nodes.get(ns)?.policyFile ?? "") && (await passes(sync, "config")) >= 1
         ? true
         : undefined,
     );
@@ -175,9 +152,8 @@ describe("sync probes and metrics", { timeout: 120_000 }, () => {
 
   it("nodecred_config_applied_info follows the status file without /readyz, and counts each rejected version once", async () => {
     const ns = "probes-metrics";
-    const applied = join(dir, "metrics-applied.json");
-    writeFileSync(applied, appliedStatusFor(dataA));
-    const sync = await start(ns, 100, applied);
+    const applied = nodes.get(ns)?.appliedStatusFile ?? "";
+    const sync = await start(ns, 100);
     const info = (metrics: string): string[] =>
       metrics
         .split("\n")
@@ -205,24 +181,27 @@ describe("sync probes and metrics", { timeout: 120_000 }, () => {
     // One malformed Secret version, seen by many passes (a resync every 100 ms).
     const rejected = async (name: string): Promise<number> =>
       sample((await get(sync, "/metrics")).body, name);
+    /** A rejected version is counted, and five more passes of its loop do not count it again. */
+    const countedOnce = async (
+      what: string,
+      metric: string,
+      loop: "policy" | "config",
+      before: number,
+    ): Promise<void> => {
+      await eventually(what, async () => ((await rejected(metric)) > before ? true : undefined));
+      const from = await passes(sync, loop);
+      await eventually(`five more ${loop} passes`, async () =>
+        (await passes(sync, loop)) >= from + 5 ? true : undefined,
+      );
+      assert.equal(await rejected(metric), before + 1);
+    };
     assert.equal(await rejected("nodecred_secret_rejected_total"), 0);
     await core.replaceNamespacedSecret({
       namespace: ns,
       name: secretName,
-      body: {
-        metadata: { name: secretName, namespace: ns },
-        type: "kubernetes.io/dockerconfigjson",
-        data: { ".dockerconfigjson": Buffer.from('{"auths":{}}').toString("base64") },
-      },
+      body: dockerConfigJsonSecret(secretName, ns, '{"auths":{}}'),
     });
-    await eventually("the Secret rejected", async () =>
-      (await rejected("nodecred_secret_rejected_total")) > 0 ? true : undefined,
-    );
-    const policyPasses = await passes(sync, "policy");
-    await eventually("five more policy passes", async () =>
-      (await passes(sync, "policy")) >= policyPasses + 5 ? true : undefined,
-    );
-    assert.equal(await rejected("nodecred_secret_rejected_total"), 1);
+    await countedOnce("the Secret rejected", "nodecred_secret_rejected_total", "policy", 0);
 
     // The same for an invalid ConfigMap version, through the config loop.
     assert.equal(await rejected("nodecred_config_rejected_total"), 0);
@@ -232,14 +211,7 @@ describe("sync probes and metrics", { timeout: 120_000 }, () => {
       name: cmName,
       body: { metadata: { name: cmName }, data: invalid },
     });
-    await eventually("the ConfigMap rejected", async () =>
-      (await rejected("nodecred_config_rejected_total")) > 0 ? true : undefined,
-    );
-    const configPasses = await passes(sync, "config");
-    await eventually("five more config passes", async () =>
-      (await passes(sync, "config")) >= configPasses + 5 ? true : undefined,
-    );
-    assert.equal(await rejected("nodecred_config_rejected_total"), 1);
+    await countedOnce("the ConfigMap rejected", "nodecred_config_rejected_total", "config", 0);
 
     // Another rejected version counts again: once.
     await core.replaceNamespacedConfigMap({
@@ -247,14 +219,7 @@ describe("sync probes and metrics", { timeout: 120_000 }, () => {
       name: cmName,
       body: { metadata: { name: cmName }, data: { ...invalid, providerName: "Bad Name" } },
     });
-    await eventually("the second version rejected", async () =>
-      (await rejected("nodecred_config_rejected_total")) > 1 ? true : undefined,
-    );
-    const more = await passes(sync, "config");
-    await eventually("five more config passes", async () =>
-      (await passes(sync, "config")) >= more + 5 ? true : undefined,
-    );
-    assert.equal(await rejected("nodecred_config_rejected_total"), 2);
+    await countedOnce("the second version rejected", "nodecred_config_rejected_total", "config", 1);
     assert.equal(await rejected("nodecred_secret_rejected_total"), 1);
   });
 });

@@ -7,6 +7,7 @@ import { describe, it } from "node:test";
 import type { KubeApi } from "../../installer/cluster/kube-api.ts";
 import type { LeaseWrite, NodeReport } from "../../installer/core/report/node-report.ts";
 import { reportWriter } from "../../installer/sync/report-writer.ts";
+import { scriptedKubeApi } from "./scripted-api.ts";
 
 const report = (credentialsVersion: string): NodeReport => ({
   state: "current",
@@ -23,16 +24,7 @@ function scriptedApi(): {
   writes: { write: LeaseWrite; answer: (err?: Error) => void }[];
 } {
   const writes: { write: LeaseWrite; answer: (err?: Error) => void }[] = [];
-  const unused = (): never => {
-    throw new Error("not used here");
-  };
-  const api: KubeApi = {
-    get: unused,
-    watch: unused,
-    watchCollection: unused,
-    podTemplateAnnotation: unused,
-    annotatePodTemplate: unused,
-    event: unused,
+  const api = scriptedKubeApi({
     writeLease: (_ref, write) =>
       new Promise((resolve, reject) => {
         writes.push({
@@ -43,7 +35,7 @@ function scriptedApi(): {
           },
         });
       }),
-  };
+  });
   return { api, writes };
 }
 

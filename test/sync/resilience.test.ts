@@ -3,7 +3,7 @@
 // can stop and restart the API server without disturbing other tests.
 import assert from "node:assert/strict";
 import { execFile } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { promisify } from "node:util";
@@ -15,12 +15,14 @@ import { startRegistry, type RegistryInstance } from "../env/registry.ts";
 import { runProvider, staticBinary } from "../provider/run-provider.ts";
 import {
   adminKubeConfig,
-  appliedStatusFor,
-  createBareDaemonSet,
+  createInstalledNamespace,
   dockerConfigSecret,
   eventually,
   scratchDir,
   startSyncProcess,
+  syncFlags,
+  syncNode,
+  type SyncNode,
   type SyncProcess,
 } from "./cluster.ts";
 
@@ -34,8 +36,7 @@ describe(
   () => {
     const env = testEnv();
     const dir = scratchDir("resilience");
-    const host = join(dir, "node");
-    const policy = join(host, "etc/nodecred/credentials/policy.json");
+    let node: SyncNode;
     let kube: KubeInstance;
     let registry: RegistryInstance;
     let sync: SyncProcess;
@@ -60,7 +61,7 @@ describe(
         apiVersion: "credentialprovider.kubelet.k8s.io/v1",
         image,
       });
-      const answer = runProvider(staticBinary(), ["--policy", policy], request);
+      const answer = runProvider(staticBinary(), ["--policy", node.policyFile], request);
       assert.equal(answer.code, 0, answer.stderr);
       const auth = (
         JSON.parse(answer.stdout) as {
@@ -88,7 +89,9 @@ describe(
 
     const synced = (password: string) => () => {
       try {
-        return readFileSync(policy, "utf8").includes(JSON.stringify(password)) ? true : undefined;
+        return readFileSync(node.policyFile, "utf8").includes(JSON.stringify(password))
+          ? true
+          : undefined;
       } catch {
         return undefined;
       }
@@ -98,7 +101,6 @@ describe(
       kube = await startKube(join(dir, "kube"), env.bins);
       const kc = adminKubeConfig(kube.kubeconfig);
       core = kc.makeApiClient(CoreV1Api);
-      await core.createNamespace({ body: { metadata: { name: ns } } });
       registry = await startRegistry({
         dir,
         name: "rotating",
@@ -107,31 +109,17 @@ describe(
       });
       const push = writeAuthFile(join(dir, "push.json"), { [registry.env.host]: registry.env });
       pushImage(env.image.source, registry.env, env.image.repository, env.image.tag, push);
-      await core.createNamespacedSecret({
-        namespace: ns,
-        body: dockerConfigSecret(secretName, ns, {
-          [registry.env.host]: { username: "puller", password: passwords[0] ?? "" },
-        }),
-      });
-      mkdirSync(join(host, "etc/nodecred/credentials"), { recursive: true, mode: 0o700 });
       // The registry is in matchImages: the provider answers for its images from the policy file.
       const cmData = { matchImages: `${registry.env.host}\n`, defaultCacheDuration: "1m" };
       // Right after install: a DaemonSet template without a hash, a node that applied the config.
-      await core.createNamespacedConfigMap({
-        namespace: ns,
-        body: { metadata: { name: "nodecred-config" }, data: cmData },
+      const secret = dockerConfigSecret(secretName, ns, {
+        [registry.env.host]: { username: "puller", password: passwords[0] ?? "" },
       });
-      await createBareDaemonSet(kc, ns);
-      writeFileSync(join(dir, "applied.json"), appliedStatusFor(cmData));
-      sync = await startSyncProcess([
-        `--kubeconfig=${kube.kubeconfig}`,
-        `--namespace=${ns}`,
-        `--host-root=${host}`,
-        "--node=node-r",
-        "--pod=pod-r",
-        "--kubelet-healthz-url=",
-        `--applied-status-file=${join(dir, "applied.json")}`,
-      ]);
+      await createInstalledNamespace(kc, ns, [secret], cmData);
+      node = syncNode(dir, "node", cmData);
+      sync = await startSyncProcess(
+        syncFlags(node, kube.kubeconfig, { namespace: ns, node: "node-r", pod: "pod-r" }),
+      );
       await eventually("first sync", synced(passwords[0] ?? ""));
     });
 

@@ -7,21 +7,22 @@
 // node's report (its Lease) names each set's Secret version and the refusals. No password in logs,
 // Events or the report.
 import assert from "node:assert/strict";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
 import { after, before, describe, it } from "node:test";
 import { AppsV1Api, CoreV1Api, type CoreV1Event, type V1ConfigMap } from "@kubernetes/client-node";
 import { parsePolicy } from "../../provider/core/policy.ts";
 import { testEnv } from "../env/index.ts";
 import {
   adminKubeConfig,
-  appliedStatusFor,
-  createBareDaemonSet,
+  createInstalledNamespace,
+  dockerConfigJsonSecret,
   dockerConfigSecret,
   eventually,
   nodeReportOf,
   scratchDir,
   startSyncProcess,
+  syncFlags,
+  syncNode,
   type SyncProcess,
 } from "./cluster.ts";
 
@@ -72,9 +73,8 @@ describe("credential sets through the sync container", { timeout: 180_000 }, () 
   const templateHash = async (): Promise<string | undefined> =>
     (await apps.readNamespacedDaemonSet({ namespace: ns, name: "nodecred" })).spec?.template
       .metadata?.annotations?.["nodecred.io/kubelet-config-hash"];
-  const dir = scratchDir("scopes");
-  const host = join(dir, "node");
-  const policyFile = join(host, "etc/nodecred/credentials/policy.json");
+  const node = syncNode(scratchDir("scopes"), "node", data);
+  const policyFile = node.policyFile;
   let sync: SyncProcess;
 
   /** Replaces a Secret's credentials; its new resourceVersion. */
@@ -123,33 +123,19 @@ describe("credential sets through the sync container", { timeout: 180_000 }, () 
   };
 
   before(async () => {
-    await core.createNamespace({ body: { metadata: { name: ns } } });
-    for (const [name, registry, password] of [
-      ["nodecred-credentials", hosts.default, passwords.default],
-      ["team-a-registry", hosts.a, passwords.a1],
-      ["team-b-registry", hosts.b, passwords.b1],
-    ] as const) {
-      await core.createNamespacedSecret({
-        namespace: ns,
-        body: dockerConfigSecret(name, ns, { [registry]: { username: "puller", password } }),
-      });
-    }
-    await core.createNamespacedConfigMap({
-      namespace: ns,
-      body: { metadata: { name: cmName }, data },
-    });
-    await createBareDaemonSet(admin, ns);
-    mkdirSync(join(host, "etc/nodecred/credentials"), { recursive: true, mode: 0o700 });
-    writeFileSync(join(dir, "applied.json"), appliedStatusFor(data));
-    sync = await startSyncProcess([
-      `--kubeconfig=${testEnv().kube.kubeconfig}`,
-      `--namespace=${ns}`,
-      `--host-root=${host}`,
-      "--node=node-s",
-      "--pod=pod-s",
-      "--kubelet-healthz-url=",
-      `--applied-status-file=${join(dir, "applied.json")}`,
-    ]);
+    const secrets = (
+      [
+        ["nodecred-credentials", hosts.default, passwords.default],
+        ["team-a-registry", hosts.a, passwords.a1],
+        ["team-b-registry", hosts.b, passwords.b1],
+      ] as const
+    ).map(([name, registry, password]) =>
+      dockerConfigSecret(name, ns, { [registry]: { username: "puller", password } }),
+    );
+    await createInstalledNamespace(admin, ns, secrets, data);
+    sync = await startSyncProcess(
+      syncFlags(node, testEnv().kube.kubeconfig, { namespace: ns, node: "node-s", pod: "pod-s" }),
+    );
   });
 
   after(async () => {
@@ -374,11 +360,7 @@ describe("credential sets through the sync container", { timeout: 180_000 }, () 
     const bad = await core.replaceNamespacedSecret({
       namespace: ns,
       name: "team-b-registry",
-      body: {
-        metadata: { name: "team-b-registry", namespace: ns },
-        type: "kubernetes.io/dockerconfigjson",
-        data: { ".dockerconfigjson": Buffer.from('{"auths":{}}').toString("base64") },
-      },
+      body: dockerConfigJsonSecret("team-b-registry", ns, '{"auths":{}}'),
     });
     const event = await eventually("a SecretRejected event on team-b-registry", async () =>
       (await events("SecretRejected")).find((e) => e.involvedObject.uid === bad.metadata?.uid),

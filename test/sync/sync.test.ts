@@ -24,6 +24,7 @@ import {
   adminKubeConfig,
   apiStatus,
   appliedStatusFor,
+  dockerConfigJsonSecret,
   dockerConfigSecret,
   eventually,
   kubectl,
@@ -80,6 +81,17 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
 
   const secretEvents = async (reason: string): Promise<CoreV1Event[]> =>
     (await core.listNamespacedEvent({ namespace: ns })).items.filter((e) => e.reason === reason);
+  /** The Event of this reason, once there is one: only one for the cluster, whatever each node saw. */
+  const theEvent = async (reason: string, message?: string): Promise<CoreV1Event> => {
+    const events = await eventually(`${reason} event`, async () => {
+      const list = await secretEvents(reason);
+      return list.length > 0 ? list : undefined;
+    });
+    assert.equal(events.length, 1, message);
+    const [event] = events;
+    assert.ok(event);
+    return event;
+  };
   const dsGeneration = async (): Promise<number> =>
     (await apps.readNamespacedDaemonSet({ namespace: ns, name: "nodecred" })).metadata
       ?.generation ?? 0;
@@ -368,11 +380,7 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
       await core.replaceNamespacedSecret({
         namespace: ns,
         name: secretName,
-        body: {
-          metadata: { name: secretName, namespace: ns },
-          type: "kubernetes.io/dockerconfigjson",
-          data: { ".dockerconfigjson": Buffer.from(JSON.stringify(c.config)).toString("base64") },
-        },
+        body: dockerConfigJsonSecret(secretName, ns, JSON.stringify(c.config)),
       });
       await eventually(`rejection of ${c.name}`, async () =>
         counter(await syncA.metrics(), "nodecred_secret_rejected_total") >= rejectedBefore + i + 1
@@ -484,14 +492,8 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
         [registry]: { password: passwords[2], username: "user" },
       });
     }
-    const events = await eventually("ConfigAppliedLive event", async () => {
-      const list = await secretEvents("ConfigAppliedLive");
-      return list.length > 0 ? list : undefined;
-    });
     // Both nodes wrote it; the cluster has one Event, on that version of the ConfigMap.
-    assert.equal(events.length, 1);
-    const [live] = events;
-    assert.ok(live);
+    const live = await theEvent("ConfigAppliedLive");
     assert.equal(live.involvedObject.kind, "ConfigMap");
     assert.equal(live.involvedObject.uid, edited.metadata?.uid);
     assert.match(live.message ?? "", /no rollout, no kubelet restart/);
@@ -524,13 +526,7 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
     );
     const generation1 = await dsGeneration();
     assert.equal(generation1, generation0 + 1, "two nodes patched, one template change");
-    const started = await eventually("ConfigRolloutStarted event", async () => {
-      const list = await secretEvents("ConfigRolloutStarted");
-      return list.length > 0 ? list : undefined;
-    });
-    assert.equal(started.length, 1, "one Event for the cluster");
-    const [rollout] = started;
-    assert.ok(rollout);
+    const rollout = await theEvent("ConfigRolloutStarted", "one Event for the cluster");
     assert.equal(rollout.involvedObject.kind, "ConfigMap");
     // From what the nodes run (their apply status) to the new config.
     assert.match(rollout.message ?? "", /defaultCacheDuration 0s -> 10m/);
@@ -615,14 +611,8 @@ describe("sync with the ServiceAccount and RBAC of manifests/", { timeout: 180_0
         ? true
         : undefined,
     );
-    const events = await eventually("ConfigRejected event", async () => {
-      const list = await secretEvents("ConfigRejected");
-      return list.length > 0 ? list : undefined;
-    });
     // Both nodes rejected it; the cluster has one Warning, on the ConfigMap (`kubectl describe`).
-    assert.equal(events.length, 1);
-    const [event] = events;
-    assert.ok(event);
+    const event = await theEvent("ConfigRejected");
     assert.equal(event.involvedObject.kind, "ConfigMap");
     assert.equal(event.involvedObject.name, cmName);
     assert.equal(event.involvedObject.uid, invalid.metadata?.uid);
