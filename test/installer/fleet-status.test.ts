@@ -43,7 +43,7 @@ interface PodSpec {
   rev?: string;
   ready?: boolean;
   readySince?: number;
-  apply?: { exitCode: number; message?: string; waiting?: boolean } | "running";
+  apply?: { exitCode: number; message?: string; waiting?: boolean; retrying?: boolean } | "running";
   deleting?: boolean;
 }
 const podName = (node: string, rev = "new"): string => `nodecred-${node}-${rev}`;
@@ -54,10 +54,13 @@ function pod(p: PodSpec): Json {
       ? { name: "apply", state: { terminated: { exitCode: 0 } } }
       : p.apply === "running"
         ? { name: "apply", state: { running: { startedAt: minutesAgo(1) } } }
-        : p.apply.waiting === true
+        : p.apply.waiting === true || p.apply.retrying === true
           ? {
               name: "apply",
-              state: { waiting: { reason: "CrashLoopBackOff" } },
+              state:
+                p.apply.retrying === true
+                  ? { running: { startedAt: minutesAgo(0) } }
+                  : { waiting: { reason: "CrashLoopBackOff" } },
               lastState: {
                 terminated: {
                   exitCode: p.apply.exitCode,
@@ -364,6 +367,29 @@ describe("fleet status: the rollout", () => {
     assert.equal(row.apply?.code, "CONFIG_FAILED_BEFORE");
     assert.equal(row.lastWarning?.reason, "RolledBack");
     assert.equal(s.summary.rollout.state, "stopped");
+  });
+
+  it("exit 8 and running again (the kubelet's retry): still stopped, the last run says why", () => {
+    const s = fleetStatus(
+      input(
+        rolling({
+          node: "n2",
+          ready: false,
+          readySince: 1,
+          apply: { exitCode: 8, retrying: true },
+        }),
+      ),
+    );
+    assert.equal(rowOf(s, "n2").apply?.code, "CONFIG_FAILED_BEFORE");
+    assert.equal(s.summary.rollout.state, "stopped");
+  });
+
+  it("running for the first time (no failed run before): in progress, not stopped", () => {
+    const s = fleetStatus(
+      input(rolling({ node: "n2", ready: false, readySince: 1, apply: "running" })),
+    );
+    assert.equal(rowOf(s, "n2").apply?.code ?? null, null);
+    assert.notEqual(s.summary.rollout.state, "stopped");
   });
 
   it("the newest warning of nodecred's own, not the kubelet's probe; none from an earlier pod", () => {

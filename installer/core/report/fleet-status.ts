@@ -240,7 +240,11 @@ function applyStatus(pod: Json): ApplyStatus | null {
     .find((s) => s["name"] === "apply");
   if (status === undefined) return null;
   const state = rec(status["state"]);
-  if (state["running"] !== undefined) {
+  // Terminated now, or waiting to be restarted after a failure (CrashLoopBackOff), or running again
+  // after one (the kubelet retries a failed init container): the last run that ended says why.
+  const terminated = state["terminated"] ?? path(status, "lastState", "terminated");
+  const exitCode = terminated === undefined ? null : num(rec(terminated)["exitCode"]);
+  if (state["running"] !== undefined && (exitCode === null || exitCode === 0)) {
     return {
       exitCode: null,
       code: null,
@@ -249,14 +253,8 @@ function applyStatus(pod: Json): ApplyStatus | null {
       at: str(path(state, "running", "startedAt")),
     };
   }
-  // Terminated now, or waiting to be restarted after a failure (CrashLoopBackOff): the last run.
-  const terminated =
-    state["terminated"] ??
-    (state["waiting"] === undefined ? undefined : path(status, "lastState", "terminated"));
-  if (terminated === undefined) return null;
-  const t = rec(terminated);
-  const exitCode = num(t["exitCode"]);
   if (exitCode === null || exitCode === 0) return null;
+  const t = rec(terminated);
   const code = exitCodeName(exitCode);
   return {
     exitCode,
