@@ -35,6 +35,9 @@ fi
 # The Debian packages enable system services where systemd runs; the tests start their own instances.
 
 bash "$here/build-kubernetes.sh"
+# The kubelet oracle's harness (test/provider/oracle-harness.test.ts) is built offline: the module
+# cache must hold its packages even when the Kubernetes build above came from NODECRED_CACHE.
+(cd "$here/../k8s" && GOTOOLCHAIN=local GOFLAGS=-mod=mod go list -deps ./oracle >/dev/null)
 # The newer kubelet minor of the end-to-end matrix (test/e2e): only the kubelet of that release.
 bash "$here/build-kubernetes.sh" "$here/../k8s-next" kubelet
 # The older kubelet minor (test/e2e/fleet.test.ts: a mixed-version fleet): only its kubelet.
