@@ -15,7 +15,6 @@ import { stableYaml } from "./provider-entry.ts";
 export type ConfigFormat = "json" | "yaml";
 
 export interface ForeignConfig {
-  readonly path: string;
   readonly format: ConfigFormat;
   /** The provider names it holds, in order (for the first-touch ownership check). */
   readonly names: readonly string[];
@@ -23,6 +22,8 @@ export interface ForeignConfig {
   readonly indent: string;
   readonly text: string;
   readonly doc: Document;
+  /** The document as plain values (aliases resolved), read once: names and the JSON edit use it. */
+  readonly value: Readonly<Record<string, unknown>>;
 }
 
 function detectFormat(text: string): ConfigFormat {
@@ -79,11 +80,12 @@ export function readForeignConfig(bytes: Uint8Array, path: string): Result<Forei
   // Aliases resolved as the kubelet resolves them, and bounded (strictValue).
   const plain = strictValue(doc, path);
   if (!plain.ok) return plain;
-  const list = isRecord(plain.value) ? plain.value["providers"] : undefined;
+  const value = isRecord(plain.value) ? plain.value : {};
+  const list = value["providers"];
   const names = (Array.isArray(list) ? (list as unknown[]) : [])
     .map(nameOf)
     .filter((n): n is string => typeof n === "string");
-  return { ok: true, value: { path, format, names, indent: jsonIndent(text), text, doc } };
+  return { ok: true, value: { format, names, indent: jsonIndent(text), text, doc, value } };
 }
 
 export interface ProviderEdit {
@@ -117,13 +119,11 @@ export function editProviders(config: ForeignConfig, edit: ProviderEdit): Uint8A
 
 function editedText(config: ForeignConfig, edit: ProviderEdit): string {
   if (config.format === "json") {
-    const obj = config.doc.toJS({ maxAliasCount: 100 }) as Record<string, unknown>;
-    const providers = obj["providers"];
-    obj["providers"] = edited(
-      Array.isArray(providers) ? (providers as unknown[]) : [],
-      edit,
-      (e) => e,
-    );
+    const providers = config.value["providers"];
+    const obj = {
+      ...config.value,
+      providers: edited(Array.isArray(providers) ? (providers as unknown[]) : [], edit, (e) => e),
+    };
     // The file's own indentation and final newline (or its lack) are kept.
     return `${JSON.stringify(obj, null, config.indent)}${config.text.endsWith("\n") ? "\n" : ""}`;
   }
