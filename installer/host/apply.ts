@@ -2,6 +2,7 @@ import type { Credential } from "../../provider/core/keyring.ts";
 import type { Settings } from "../core/settings/configmap.ts";
 import {
   desiredNodeState,
+  providerBinaryPath,
   type CurrentFile,
   type DesiredDir,
   type DesiredState,
@@ -293,7 +294,7 @@ async function planNode(req: ApplyRequest, resolved: ResolvedHost): Promise<Plan
   const inputPaths = [
     layout.configPath,
     nodecredPaths.policyFile,
-    `${layout.binDir}/${req.settings.providerName}`,
+    providerBinaryPath(layout, req.settings),
   ];
   if (layout.wiring.kind === "flags") inputPaths.push(layout.wiring.flagsFile);
   const desiredResult = desiredNodeState({

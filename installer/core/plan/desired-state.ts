@@ -106,6 +106,11 @@ export function desiredNodeState(inputs: NodeInputs): Result<DesiredState> {
   };
 }
 
+/** Where the provider binary goes: named after the provider, in the layout's bin dir. */
+export function providerBinaryPath(layout: Layout, settings: Settings): string {
+  return `${layout.binDir}/${settings.providerName}`;
+}
+
 /**
  * The provider binary, named after the provider in the layout's bin dir. A bin dir that is not
  * nodecred's own holds the node's binaries too (GKE's /home/kubernetes/bin holds the kubelet
@@ -113,7 +118,7 @@ export function desiredNodeState(inputs: NodeInputs): Result<DesiredState> {
  */
 function providerBinaryFile(inputs: NodeInputs): Result<DesiredFile> {
   const { layout, settings, state } = inputs;
-  const path = `${layout.binDir}/${settings.providerName}`;
+  const path = providerBinaryPath(layout, settings);
   const ours = layout.binDir === nodecredPaths.ownedBinDir || findOwned(state, path) !== undefined;
   if (!ours && (inputs.current.get(path) ?? null) !== null) {
     return {
