@@ -110,7 +110,7 @@ function effectRunner(
           metrics.lastSuccess.setToCurrentTime({ loop: "config" });
           break;
         case "events":
-          if (e.once !== null && !firstTime(e.once)) break;
+          if (!firstTime(e.once)) break;
           if (e.countFirst !== undefined) metrics[e.countFirst].inc();
           for (const spec of e.events) {
             api.event(config.namespace, component, spec).catch((err: unknown) => {

@@ -60,7 +60,7 @@ function lines(effects: readonly Effect[]): string[] {
           )
           .join(
             ", ",
-          )} once ${String(e.once)}${e.countFirst === undefined ? "" : ` counting ${e.countFirst}`}`;
+          )} once ${e.once}${e.countFirst === undefined ? "" : ` counting ${e.countFirst}`}`;
     }
   });
 }

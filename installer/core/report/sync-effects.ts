@@ -59,10 +59,10 @@ export type Effect =
       readonly fields: LogFields;
     }
   | { readonly kind: "count"; readonly counter: CounterName }
-  /** Events sent once per `once` key (null: every time). */
+  /** Events sent once per `once` key. */
   | {
       readonly kind: "events";
-      readonly once: string | null;
+      readonly once: string;
       readonly events: readonly EventRecord[];
       readonly countFirst?: CounterName;
     }
